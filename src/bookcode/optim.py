@@ -1,0 +1,331 @@
+"""Gradient descent and its helpers: momentum, gradient clipping, L2/L1 penalties.
+
+An optimizer works on anything that exposes its parameters with their gradients:
+
+- a model with ``parameters()`` yielding ``(key, param, grad)`` triples (``Sequential``: keys like
+  ``"0.W"``, ``"2.b"``), or
+- a single layer with ``params`` / ``grads`` dicts (keys ``"W"``, ``"b"``, ...).
+
+The helpers (``global_norm``, ``clip_by_value``, ``clip_by_global_norm``, the penalties) are pure:
+they never modify their inputs and return new arrays. Only ``SGD.step`` writes, and it writes the
+parameters in place (``param[...] = ...``) so that layers see the change.
+
+Penalties apply to parameters whose *name* (the part of the key after the last ``"."``) is in
+``decay`` -- by default only the weights ``"W"``, not biases ``"b"`` nor BatchNorm's ``gamma``/``beta``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ._validate import as_float_array, check_positive_float
+
+__all__ = [
+    "global_norm", "clip_by_value", "clip_by_global_norm",
+    "l2_penalty", "l2_penalty_grad", "l1_penalty", "l1_penalty_grad", "SGD",
+]
+
+
+# ---------------------------------------------------------------- adapters and small helpers
+def _param_triples(model):
+    """Return ``[(key, param, grad), ...]`` from a model with ``parameters()`` or a layer."""
+    if callable(getattr(model, "parameters", None)):
+        triples = list(model.parameters())
+        for t in triples:
+            if not (isinstance(t, tuple) and len(t) == 3 and isinstance(t[0], str)):
+                raise TypeError(f"parameters() must yield (key, param, grad) triples with a str key, got {t!r:.80}")
+        return triples
+    params, grads = getattr(model, "params", None), getattr(model, "grads", None)
+    if isinstance(params, dict) and isinstance(grads, dict):
+        return [(k, p, grads.get(k)) for k, p in params.items()]
+    raise TypeError(
+        "expected a model with parameters() yielding (key, param, grad) triples or a layer with "
+        f"params/grads dicts, got {type(model).__name__}"
+    )
+
+
+def _named_params(params, where):
+    """``[(key, array)]`` from a dict ``{key: array}``, a model or a layer."""
+    if isinstance(params, dict):
+        items = list(params.items())
+    else:
+        items = [(k, p) for k, p, _ in _param_triples(params)]
+    return [(k, as_float_array(p, f"parameter {k!r}", where=where)) for k, p in items]
+
+
+def _as_list(grads, where, allow_nonfinite=False):
+    if isinstance(grads, np.ndarray):
+        raise TypeError(f"{where}: expected a list of gradient arrays, got a single array; wrap it as [g]")
+    if isinstance(grads, dict):
+        grads = grads.values()
+    try:
+        grads = list(grads)
+    except TypeError:
+        raise TypeError(f"{where}: expected a list of gradient arrays, got {type(grads).__name__}") from None
+    return [as_float_array(g, f"grads[{i}]", where=where, allow_nonfinite=allow_nonfinite)
+            for i, g in enumerate(grads)]
+
+
+def _check_decay(decay):
+    if isinstance(decay, str):
+        decay = (decay,)
+    try:
+        decay = tuple(decay)
+    except TypeError:
+        raise TypeError(f"decay must be a parameter name or a tuple of names, got {decay!r}") from None
+    if not all(isinstance(d, str) for d in decay):
+        raise TypeError(f"decay must contain parameter names (str) such as 'W', got {decay!r}")
+    return decay
+
+
+def _decayed(key, decay):
+    return key.rsplit(".", 1)[-1] in decay
+
+
+def _penalty_items(params, lam, decay, where):
+    """Validate; return ``lam`` and ``[(key, array, is_decayed)]``."""
+    lam, decay = check_positive_float(lam, "lam", allow_zero=True), _check_decay(decay)
+    return lam, [(k, p, _decayed(k, decay)) for k, p in _named_params(params, where)]
+
+
+def _norm(arrays):
+    """√(Σ‖a‖²) over all arrays, scaled by the largest |entry| so that it never overflows."""
+    maxima = [np.max(np.abs(a)) for a in arrays if a.size]
+    m = float(np.max(maxima)) if maxima else 0.0
+    if m == 0.0 or not math.isfinite(m):
+        return m  # 0, inf or nan
+    return m * math.sqrt(sum(float(np.sum((np.asarray(a, dtype=np.float64) / m) ** 2)) for a in arrays))
+
+
+def _scale_to_norm(arrays, max_norm):
+    norm = _norm(arrays)
+    if math.isfinite(norm) and norm > max_norm:
+        s = max_norm / norm
+        return [a * a.dtype.type(s) for a in arrays], norm, True
+    return [a.copy() for a in arrays], norm, False
+
+
+# ---------------------------------------------------------------- pure functions
+def global_norm(grads):
+    """Return ``√(Σ_k ‖g_k‖²)``, the Euclidean norm of all gradients stacked into one vector.
+
+    ``grads`` is a list (or dict) of arrays. Computed without overflow; NaN/inf in the input give
+    NaN/inf (useful for monitors).
+
+    Implements the norm of eq. (clip-norm) in chapters/06_taming_gradients.
+    """
+    return _norm(_as_list(grads, "global_norm", allow_nonfinite=True))
+
+
+def clip_by_value(grads, clip):
+    """Return new arrays with every entry clipped to ``[-clip, clip]`` (changes the direction).
+
+    Implements eq. (clip-value) in chapters/06_taming_gradients.
+    """
+    clip = check_positive_float(clip, "clip")
+    return [np.clip(g, -clip, clip) for g in _as_list(grads, "clip_by_value")]
+
+
+def clip_by_global_norm(grads, max_norm):
+    """Rescale all gradients by one factor so that their global norm is at most ``max_norm``.
+
+    ``g_k ← g_k · max_norm / ‖g‖`` for every ``k`` when ``‖g‖ > max_norm`` (``‖g‖`` = global norm),
+    unchanged otherwise: the direction of the full gradient is kept. Returns
+    ``(list_of_new_arrays, norm_before)``.
+
+    Implements eq. (clip-norm) in chapters/06_taming_gradients.
+    """
+    max_norm = check_positive_float(max_norm, "max_norm")
+    clipped, norm, _ = _scale_to_norm(_as_list(grads, "clip_by_global_norm"), max_norm)
+    return clipped, norm
+
+
+def l2_penalty(params, lam, decay=("W",)):
+    """Return ``½ λ Σ ‖W‖²`` over the parameters named in ``decay``.
+
+    ``params`` is a dict ``{key: array}``, a model with ``parameters()`` or a layer.
+
+    Implements eq. (l2-weight-decay) in chapters/06_taming_gradients.
+    """
+    lam, items = _penalty_items(params, lam, decay, "l2_penalty")
+    return 0.5 * lam * sum(float(np.sum(np.square(p, dtype=np.float64))) for _, p, d in items if d)
+
+
+def l2_penalty_grad(params, lam, decay=("W",)):
+    """Return ``{key: λW}`` (zeros for parameters not in ``decay``), the gradient of :func:`l2_penalty`.
+
+    Implements eq. (l2-weight-decay) in chapters/06_taming_gradients.
+    """
+    lam, items = _penalty_items(params, lam, decay, "l2_penalty_grad")
+    return {k: lam * p if d else np.zeros_like(p) for k, p, d in items}
+
+
+def l1_penalty(params, lam, decay=("W",)):
+    """Return ``λ Σ |W|`` over the parameters named in ``decay``.
+
+    Implements eq. (l1-subgradient) in chapters/06_taming_gradients.
+    """
+    lam, items = _penalty_items(params, lam, decay, "l1_penalty")
+    return lam * sum(float(np.sum(np.abs(p), dtype=np.float64)) for _, p, d in items if d)
+
+
+def l1_penalty_grad(params, lam, decay=("W",)):
+    """Return the subgradient ``{key: λ·sign(W)}`` of :func:`l1_penalty` (``0`` where ``W = 0``).
+
+    Implements eq. (l1-subgradient) in chapters/06_taming_gradients.
+    """
+    lam, items = _penalty_items(params, lam, decay, "l1_penalty_grad")
+    return {k: lam * np.sign(p) if d else np.zeros_like(p) for k, p, d in items}
+
+
+# ---------------------------------------------------------------- the optimizer
+def _ratio(delta, p):
+    d, w = _norm([delta]), _norm([p])
+    if w == 0.0:
+        return math.inf if d > 0 else (0.0 if d == 0 else math.nan)
+    return d / w
+
+
+class SGD:
+    """Stochastic gradient descent ``W ← W − η g`` with momentum, penalties and clipping.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate ``η > 0``.
+    momentum : float in [0, 1), default 0
+        ``μ``. Classic (heavy-ball) convention, the same as PyTorch's ``SGD`` with ``dampening=0``:
+        ``v ← μ v + g``, ``W ← W − η v`` (buffers start at 0, so ``v₁ = g₁``). The "Sutskever"
+        form ``v ← μ v − η g``, ``W ← W + v`` gives the same iterates while ``η`` is constant but
+        differs when ``η`` changes between steps.
+    nesterov : bool, default False
+        Nesterov momentum in PyTorch's form: ``W ← W − η (g + μ v)`` with ``v`` updated first.
+    clip_value, clip_norm : float, optional
+        Clip every entry to ``[-clip_value, clip_value]``, then rescale so that the global norm
+        over *all* parameters is at most ``clip_norm``.
+    l2, l1 : float, default 0
+        Penalty strengths; add ``λ W`` (weight decay) and ``λ sign(W)`` to the gradient of each
+        parameter whose name is in ``decay``.
+    decay : tuple of str, default ("W",)
+    allow_nonfinite : bool, default False
+        By default a NaN/inf gradient or update raises (naming the parameter) and nothing is
+        changed; set True to let a diverging run reach NaN (chapter 05).
+
+    Notes
+    -----
+    ``step(model)``: (1) read the gradients, (2) add the penalties, (3) clip, (4) momentum,
+    (5) update in place. Penalties are added *before* clipping; PyTorch adds ``weight_decay``
+    inside ``step``, i.e. after a user's ``clip_grad_norm_``. After each step the optimizer records
+    ``last_grad_norm`` (global norm of the penalised gradient before clipping), ``last_clipped``
+    and ``last_update_ratios`` (``{key: ‖ΔW‖/‖W‖}`` with ``W`` before the step; ``inf`` when
+    ``‖W‖ = 0``, e.g. zero-initialised biases at step one).
+
+    Implements eq. (gd-update) in chapters/01_gradient_descent, with eqs. (clip-value),
+    (clip-norm), (l2-weight-decay) and (l1-subgradient) in chapters/06_taming_gradients.
+    """
+
+    def __init__(self, lr, momentum=0.0, nesterov=False, clip_value=None, clip_norm=None,
+                 l2=0.0, l1=0.0, decay=("W",), allow_nonfinite=False):
+        self.lr = lr
+        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
+            raise TypeError(f"SGD: momentum must be a real number in [0, 1), got {momentum!r}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        if not isinstance(nesterov, bool) or not isinstance(allow_nonfinite, bool):
+            raise TypeError(f"SGD: nesterov and allow_nonfinite must be bool, got {nesterov!r}, {allow_nonfinite!r}")
+        if nesterov and momentum == 0:
+            raise ValueError("SGD: nesterov=True needs momentum > 0")
+        self.momentum, self.nesterov, self.allow_nonfinite = float(momentum), nesterov, allow_nonfinite
+        self.clip_value = None if clip_value is None else check_positive_float(clip_value, "clip_value")
+        self.clip_norm = None if clip_norm is None else check_positive_float(clip_norm, "clip_norm")
+        self.l2 = check_positive_float(l2, "l2", allow_zero=True)
+        self.l1 = check_positive_float(l1, "l1", allow_zero=True)
+        self.decay = _check_decay(decay)
+        self.reset()
+
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = check_positive_float(value, "lr")
+
+    def reset(self):
+        """Forget the momentum buffers and the last-step records (for a new model)."""
+        self.velocity: dict[str, np.ndarray] = {}
+        self.last_grad_norm, self.last_clipped, self.last_update_ratios = None, False, {}
+
+    def _gradients(self, model):
+        keys, params, grads = [], [], []
+        for key, p, g in _param_triples(model):
+            if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
+                raise TypeError(f"SGD.step: parameter {key!r} must be a float numpy array (updated in place), "
+                                f"got {type(p).__name__}")
+            if g is None:
+                raise ValueError(f"SGD.step: no gradient for {key!r}; call backward() before step()")
+            g = as_float_array(g, f"gradient of {key!r}", where="SGD.step", allow_nonfinite=True)
+            if g.shape != p.shape:
+                raise ValueError(f"SGD.step: gradient of {key!r} has shape {g.shape}, parameter has {p.shape}")
+            if not self.allow_nonfinite and not np.all(np.isfinite(g)):
+                raise ValueError(f"SGD.step: gradient of '{key}' contains NaN/inf — see bookcode.diagnostics "
+                                 "(or pass allow_nonfinite=True to watch the divergence)")
+            if key in keys:
+                raise ValueError(f"SGD.step: duplicate parameter key {key!r}; momentum buffers need unique keys")
+            keys.append(key)
+            params.append(p)
+            grads.append(g)
+        return keys, params, grads
+
+    def step(self, model):
+        """Do one update of every parameter of ``model`` in place; see the class docstring.
+
+        Implements eq. (gd-update) in chapters/01_gradient_descent.
+        """
+        keys, params, grads = self._gradients(model)  # (1)
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are checked below
+            for i, (key, p) in enumerate(zip(keys, params)):  # (2) penalties
+                if _decayed(key, self.decay):
+                    if self.l2:
+                        grads[i] = grads[i] + self.l2 * p
+                    if self.l1:
+                        grads[i] = grads[i] + self.l1 * np.sign(p)
+            norm, clipped = _norm(grads), False  # (3) clipping
+            if self.clip_value is not None:
+                c = self.clip_value
+                clipped = any(bool(np.any(np.abs(g) > c)) for g in grads)
+                grads = [np.clip(g, -c, c) for g in grads]
+            if self.clip_norm is not None:
+                grads, _, did = _scale_to_norm(grads, self.clip_norm)
+                clipped = clipped or did
+            new_params, velocity, ratios = [], {}, {}
+            for key, p, g in zip(keys, params, grads):  # (4) momentum, then the new values
+                d = g
+                if self.momentum:
+                    v = self.velocity.get(key)
+                    if v is not None and v.shape != p.shape:
+                        raise ValueError(f"SGD.step: momentum buffer of {key!r} has shape {v.shape} but the "
+                                         f"parameter has {p.shape}; call reset() for a new model")
+                    v = g.copy() if v is None else self.momentum * v + g
+                    velocity[key] = v
+                    d = g + self.momentum * v if self.nesterov else v
+                delta = np.asarray(self.lr * d, dtype=p.dtype)
+                new = p - delta
+                if not self.allow_nonfinite and not np.all(np.isfinite(new)):
+                    raise ValueError(f"SGD.step: the update of '{key}' overflowed to NaN/inf (lr={self.lr:g}, "
+                                     f"gradient norm {norm:.3g}); lower lr or clip — see bookcode.diagnostics")
+                new_params.append(new)
+                ratios[key] = _ratio(delta, p)
+        for p, new in zip(params, new_params):  # (5) in place, only after every check has passed
+            p[...] = new
+        self.velocity.update(velocity)
+        self.last_grad_norm, self.last_clipped, self.last_update_ratios = norm, clipped, ratios
+
+    def __repr__(self):
+        defaults = dict(momentum=0.0, nesterov=False, clip_value=None, clip_norm=None,
+                        l2=0.0, l1=0.0, decay=("W",), allow_nonfinite=False)
+        extra = "".join(f", {k}={getattr(self, k)!r}" for k, d in defaults.items() if getattr(self, k) != d)
+        return f"SGD(lr={self.lr!r}{extra})"

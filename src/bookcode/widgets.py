@@ -1,0 +1,372 @@
+"""Explorers: one helper, :func:`explorer`, builds every slider explorer of the book.
+
+An explorer shows the figure ``draw(**values)`` for the values chosen on one to three sliders.
+The same notebook cell works in two modes:
+
+- **live** (a kernel: Jupyter, Binder, nbval): moving a slider calls ``draw`` again and shows the
+  new figure as PNG bytes in one ``ipywidgets.Image``;
+- **static** (the built HTML book, no kernel): every combination of the grid values is drawn once,
+  while the book is built, into an ``ipywidgets.Stack`` of ``Image`` frames; the slider switches
+  frames in the browser through ``jslink`` (nested Stacks for two or three sliders).
+
+The mode comes from the environment variable ``BOOKCODE_STATIC`` unless ``static=`` is given: the
+book's build command sets ``BOOKCODE_STATIC=1``; everywhere else explorers run live.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import numbers
+import os
+import time
+from collections.abc import Mapping, Sequence
+
+import ipywidgets as widgets
+import matplotlib.figure
+import matplotlib.pyplot as plt
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._validate import check_callable, check_positive_float, check_positive_int
+from .plotting import figure_to_png
+
+__all__ = ["explorer", "Explorer", "static_from_env", "MAX_FRAMES", "MAX_SLIDERS", "STATIC_ENV"]
+
+STATIC_ENV = "BOOKCODE_STATIC"
+MAX_SLIDERS = 3
+MAX_FRAMES = 64  # 64 busy frames (~26 kB PNG, ~35 kB as base64 in the page) are ~2.3 MB: under 3 MB
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
+def static_from_env():
+    """Return True if ``BOOKCODE_STATIC`` asks for static explorers ("1"), False if unset or "0".
+
+    The book build sets it (see chapters/01_gradient_descent, the first explorer).
+    """
+    raw = os.environ.get(STATIC_ENV, "").strip().lower()
+    if raw not in _TRUE | _FALSE:
+        raise ValueError(f"environment variable {STATIC_ENV} must be '1' (static) or '0'/unset (live), got {raw!r}")
+    return raw in _TRUE
+
+
+def _label(value, name):
+    """The text a slider shows for one grid value; also the identity used to spot duplicates."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(value):
+            raise ValueError(f"grid[{name!r}] values must be finite, got {value!r}")
+        return f"{float(value):.6g}"
+    raise TypeError(f"grid[{name!r}] values must be numbers or strings, got {value!r} ({type(value).__name__})")
+
+
+def _check_grid(grid):
+    if not isinstance(grid, Mapping):
+        raise TypeError(f"grid must be a dict name -> list of slider values, got {type(grid).__name__}")
+    if not 1 <= len(grid) <= MAX_SLIDERS:
+        raise ValueError(f"grid must have 1 to {MAX_SLIDERS} entries (one per slider), got {len(grid)}")
+    out = {}
+    for name, values in grid.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeError(f"grid keys must be parameter names of draw (identifiers), got {name!r}")
+        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+            raise TypeError(f"grid[{name!r}] must be a list of slider values, got {type(values).__name__}")
+        values = [v.item() if isinstance(v, np.generic) else v for v in values]
+        if not values:
+            raise ValueError(f"grid[{name!r}] is empty; expected at least one slider value")
+        shown = [_label(v, name) for v in values]
+        if len(set(shown)) != len(shown):
+            dup = sorted({s for s in shown if shown.count(s) > 1})
+            raise ValueError(f"grid[{name!r}] has duplicate values (as shown on the slider): {dup}")
+        out[name] = values
+    n_frames = math.prod(len(v) for v in out.values())
+    if n_frames > MAX_FRAMES:
+        shape = " x ".join(str(len(v)) for v in out.values())
+        raise ValueError(
+            f"grid has {n_frames} combinations ({shape}); at most {MAX_FRAMES} frames keep the static page "
+            "small -- use fewer values (a live_ranges slider explores any value in a kernel)"
+        )
+    return out
+
+
+def _check_labels(labels, grid):
+    labels = {} if labels is None else labels
+    if not isinstance(labels, Mapping):
+        raise TypeError(f"labels must be a dict name -> slider description, got {type(labels).__name__}")
+    for name, text in labels.items():
+        if name not in grid:
+            raise ValueError(f"labels has unknown name {name!r}; the grid's names are {list(grid)}")
+        if not isinstance(text, str):
+            raise TypeError(f"labels[{name!r}] must be a string, got {type(text).__name__}")
+    return {name: labels.get(name, name) for name in grid}
+
+
+def _range_slider_args(name, spec, values):
+    """Check ``live_ranges[name]``; return the slider class and its range arguments."""
+    if not isinstance(spec, (tuple, list)) or len(spec) not in (3, 4):
+        raise TypeError(f"live_ranges[{name!r}] must be (min, max, step) or (min, max, step, 'log'), got {spec!r}")
+    if len(spec) == 4 and spec[3] != "log":
+        raise ValueError(f"live_ranges[{name!r}]: the 4th entry may only be 'log', got {spec[3]!r}")
+    lo, hi, step = spec[:3]
+    for what, x in (("min", lo), ("max", hi)):
+        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+            raise TypeError(f"live_ranges[{name!r}] {what} must be a finite number, got {x!r}")
+    check_positive_float(step, f"live_ranges[{name!r}] step")
+    if not lo < hi:
+        raise ValueError(f"live_ranges[{name!r}] needs min < max, got min={lo}, max={hi}")
+    if any(isinstance(v, (str, bool)) or not lo <= v <= hi for v in values):
+        raise ValueError(f"grid[{name!r}] values must be numbers within live_ranges [{lo}, {hi}], got {values}")
+    if len(spec) == 4:
+        if lo <= 0:
+            raise ValueError(f"live_ranges[{name!r}] is 'log', so min must be > 0, got {lo}")
+        return widgets.FloatLogSlider, dict(min=math.log10(lo), max=math.log10(hi), step=step)
+    if all(isinstance(x, numbers.Integral) for x in (lo, hi, step, *values)):
+        return widgets.IntSlider, dict(min=lo, max=hi, step=step)
+    return widgets.FloatSlider, dict(min=lo, max=hi, step=step, readout_format=".3g")
+
+
+def _render(draw, values, dpi):
+    """PNG bytes of ``draw(**values)``; the figure is closed afterwards."""
+    fig = draw(**values)
+    if not isinstance(fig, matplotlib.figure.Figure):
+        if isinstance(getattr(fig, "figure", None), matplotlib.figure.Figure):
+            plt.close(fig.figure)
+        args = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        raise TypeError(
+            f"draw({args}) must return a matplotlib.figure.Figure, got {type(fig).__name__} "
+            "(end draw with `return fig`, e.g. after `fig, ax = plt.subplots()`)"
+        )
+    try:
+        return figure_to_png(fig, dpi=dpi)
+    finally:
+        plt.close(fig)
+
+
+class _Progress:
+    """A tqdm.auto bar that appears only once precomputing has taken more than ``delay`` seconds.
+
+    The bar is created lazily (``tqdm(delay=...)`` would create its notebook widget at once and so
+    store it in the page), and never while the book is built (``BOOKCODE_STATIC`` set): a bar drawn
+    then would be frozen into the built page.
+    """
+
+    def __init__(self, total, delay=2.0):
+        self.total, self.delay, self.done, self.bar = total, delay, 0, None
+        self.start = time.perf_counter()
+        self.enabled = STATIC_ENV not in os.environ
+
+    def step(self):
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update()
+        elif self.enabled and self.done < self.total and time.perf_counter() - self.start > self.delay:
+            self.bar = tqdm(total=self.total, initial=self.done, desc="explorer: precomputing frames", leave=False)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class Explorer(widgets.VBox):
+    """The widget returned by :func:`explorer`: sliders, then the figure (see there).
+
+    Attributes
+    ----------
+    static : bool
+        True if the frames were precomputed (``stack`` is set), False if live (``image`` is set).
+    sliders : dict of str to ipywidgets slider
+        One slider per grid name, in grid order.
+    image : ipywidgets.Image or None
+        Live mode: the image redrawn on every change.
+    stack : ipywidgets.Stack or None
+        Static mode: the outer Stack; with two or three sliders its children are Stacks too.
+    links : list of ipywidgets.Link
+        Static mode: the jslinks from each slider's ``index`` to the Stacks of its level.
+    """
+
+    def __init__(self, draw, grid, sliders, *, static, dpi, note):
+        super().__init__()
+        self.draw, self.grid, self.sliders, self.static, self.dpi = draw, grid, sliders, static, dpi
+        self.image, self.error, self.stack, self.links, self._holding = None, None, None, [], False
+        body = self._build_static(note) if static else self._build_live()
+        self.children = [*sliders.values(), *body]
+
+    @property
+    def values(self):
+        """The values currently selected on the sliders, as a dict name -> value."""
+        return {name: s.value for name, s in self.sliders.items()}
+
+    def _build_live(self):
+        self.image = widgets.Image(value=_render(self.draw, self.values, self.dpi), format="png",
+                                   layout=widgets.Layout(max_width="100%", height="auto"))
+        self.error = widgets.HTML()
+        for slider in self.sliders.values():
+            slider.observe(self._on_change, names="value")
+        return [self.image, self.error]
+
+    def _on_change(self, change):
+        if self._holding:
+            return
+        try:
+            self.image.value = _render(self.draw, self.values, self.dpi)
+            self.error.value = ""
+        except Exception as exc:  # shown to the reader: errors in widget callbacks are otherwise invisible
+            self.error.value = f"<pre style='color:#b00'>{html.escape(f'{type(exc).__name__}: {exc}')}</pre>"
+
+    def _build_static(self, note):
+        names = list(self.grid)
+        n_frames = math.prod(len(v) for v in self.grid.values())
+        image_layout = widgets.Layout(max_width="100%", height="auto")  # one Layout model for all frames
+        stack_layout = widgets.Layout()
+        progress = _Progress(n_frames)
+
+        def frames(level, fixed):
+            name, children = names[level], []
+            for value in self.grid[name]:
+                values = {**fixed, name: value}
+                if level + 1 < len(names):
+                    children.append(frames(level + 1, values))
+                else:
+                    png = _render(self.draw, values, self.dpi)
+                    children.append(widgets.Image(value=png, format="png", layout=image_layout))
+                    progress.step()
+            stack = widgets.Stack(children=children, selected_index=0, layout=stack_layout)
+            self.links.append(widgets.jslink((self.sliders[name], "index"), (stack, "selected_index")))
+            return stack
+
+        try:
+            self.stack = frames(0, {})
+        finally:
+            progress.close()
+        if not note:
+            return [self.stack]
+        shape = " \u00d7 ".join(str(len(v)) for v in self.grid.values())
+        what = f"{n_frames} values" if len(names) == 1 else f"{n_frames} combinations of values ({shape})"
+        text = (f"Precomputed frames for {what}; run this notebook live (Binder/Jupyter) "
+                "to explore any value.")
+        return [widgets.HTML(f"<small><i>{text}</i></small>"), self.stack]
+
+    def _index(self, name, value):
+        """Index of ``value`` on a grid slider, or None for a range slider; raise if not allowed."""
+        slider = self.sliders[name]
+        if isinstance(slider, widgets.SelectionSlider):
+            shown = [_label(v, name) for v in self.grid[name]]
+            if isinstance(value, (str, numbers.Real)) and _label(value, name) in shown:
+                return shown.index(_label(value, name))
+            raise ValueError(f"{name}={value!r} is not one of the grid values {self.grid[name]}")
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if ok and isinstance(slider, widgets.FloatLogSlider):
+            ok, value = value > 0, math.log10(value) if value > 0 else value
+        if not (ok and slider.min <= value <= slider.max):
+            raise ValueError(f"{name}={value!r} is outside the slider's range")
+        return None
+
+    def update(self, **values):
+        """Set sliders programmatically and show the matching figure (for tests and benchmarks).
+
+        Live mode redraws once (errors from ``draw`` propagate); static mode selects the matching
+        precomputed frame in the Python-side Stacks too (in the browser the jslinks do that).
+        """
+        unknown = set(values) - set(self.sliders)
+        if unknown:
+            raise ValueError(f"update() got unknown name(s) {sorted(unknown)}; the sliders are {list(self.sliders)}")
+        indices = {name: self._index(name, value) for name, value in values.items()}  # check all first
+        self._holding = True
+        try:
+            for name, value in values.items():
+                if indices[name] is None:
+                    self.sliders[name].value = value
+                else:
+                    self.sliders[name].index = indices[name]
+        finally:
+            self._holding = False
+        if self.static:
+            level = [self.stack]
+            for slider in self.sliders.values():
+                for stack in level:
+                    stack.selected_index = slider.index
+                level = [child for stack in level for child in stack.children]
+        else:
+            self.image.value = _render(self.draw, self.values, self.dpi)
+            self.error.value = ""
+        return self
+
+    def __repr__(self):
+        mode = "static" if self.static else "live"
+        return f"Explorer({mode}, draw={getattr(self.draw, '__name__', self.draw)!r}, values={self.values})"
+
+
+def explorer(draw, grid, *, labels=None, static=None, live_ranges=None, dpi=72, note=True):
+    """Build a slider explorer of ``draw(**values)`` that works live in a kernel and in the static book.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(**values) -> matplotlib.figure.Figure``, a new figure per call; the explorer
+        converts it to PNG (``bookcode.plotting.figure_to_png``) and closes it.
+    grid : dict of str to sequence
+        One to three entries ``name -> slider values`` (numbers or strings, distinct); the first
+        value of each is shown first. At most ``MAX_FRAMES`` (64) combinations in all.
+    labels : dict of str to str, optional
+        Slider descriptions, e.g. ``{"eta": "η (learning rate)"}``; default: the names.
+    static : bool or None, default None
+        True: precompute every combination (for the built HTML, no kernel needed). False: live.
+        None: static if the environment variable ``BOOKCODE_STATIC`` is "1" (the book's build
+        command sets it; nbval, Binder and Jupyter run live).
+    live_ranges : dict of str to tuple, optional
+        Live mode only: ``name -> (min, max, step)`` gives an ``IntSlider`` (all integers) or a
+        ``FloatSlider``; ``(min, max, step, "log")`` a ``FloatLogSlider`` over [min, max] whose step
+        is in decades. These redraw for any value; other names get a ``SelectionSlider`` over the grid.
+    dpi : int, default 72
+        Resolution of the PNG frames.
+    note : bool, default True
+        Static mode: show a line saying how many frames were precomputed and how to explore live.
+
+    Returns
+    -------
+    Explorer
+        An ``ipywidgets.VBox`` with ``.sliders``, ``.image`` (live) or ``.stack`` (static) and
+        ``.update(**values)`` to move the sliders from code.
+
+    Notes
+    -----
+    Live: sliders redraw on release (``continuous_update=False``); ``draw`` errors are shown under
+    the figure. Static: nested ``Stack``\\ s of ``Image`` frames whose ``selected_index`` is
+    ``jslink``-ed to each ``SelectionSlider.index``, embedded in the page by myst-nb's widget state.
+
+    Used by the explorers of every chapter; see chapters/01_gradient_descent (the first explorer).
+    """
+    check_callable(draw, "draw (a function draw(**values) -> Figure)", where="explorer")
+    grid = _check_grid(grid)
+    descriptions = _check_labels(labels, grid)
+    if static is None:
+        static = static_from_env()
+    elif not isinstance(static, bool):
+        raise TypeError(f"static must be True, False or None (from ${STATIC_ENV}), got {static!r}")
+    live_ranges = {} if live_ranges is None else live_ranges
+    if not isinstance(live_ranges, Mapping):
+        raise TypeError(f"live_ranges must be a dict name -> (min, max, step[, 'log']), got {type(live_ranges).__name__}")
+    for name in live_ranges:
+        if name not in grid:
+            raise ValueError(f"live_ranges has unknown name {name!r}; the grid's names are {list(grid)}")
+    dpi = check_positive_int(dpi, "dpi")
+    if not isinstance(note, bool):
+        raise TypeError(f"note must be True or False, got {note!r}")
+
+    ranges = {name: _range_slider_args(name, spec, grid[name]) for name, spec in live_ranges.items()}
+
+    sliders = {}
+    for name, values in grid.items():
+        kw = dict(value=values[0], description=descriptions[name], continuous_update=static,
+                  style={"description_width": "initial"})
+        if name in ranges and not static:
+            cls, range_kw = ranges[name]
+            sliders[name] = cls(**range_kw, **kw)
+        else:
+            sliders[name] = widgets.SelectionSlider(options=[(_label(v, name), v) for v in values], **kw)
+    return Explorer(draw, grid, sliders, static=static, dpi=dpi, note=note)
