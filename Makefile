@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not slow"
+	$(BIN)/python -m pytest tests -m "not slow" -p no:nbval
 
 lab: $(STAMP)
 	cd chapters && ../$(BIN)/jupyter lab

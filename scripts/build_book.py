@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         print("bookcode, requirements or config changed: clearing the execution cache", flush=True)
         shutil.rmtree(build / ".jupyter_cache")
 
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(ROOT), "--path-output", str(out), "--builder", "html"]
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(out), "--builder", "html"]
     if not args.no_strict:
         cmd += ["-W", "--keep-going"]
     if stale:

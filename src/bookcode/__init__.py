@@ -1,6 +1,46 @@
 """bookcode: the numpy code of *Gradients, Backprop and Why Deep Nets Are Hard to Train*.
 
 One module per idea; every chapter imports from here so the text and the code cannot drift.
+
+============== ==============================================================
+``activations`` identity, sigmoid, tanh, ReLU family, softplus, softmax
+``losses``      ½‖t−y‖², MSE, (fused) binary and softmax cross-entropy
+``layers``      the Layer protocol: ``Linear``, ``Activation``
+``network``     ``Sequential`` and ``mlp``
+``init``        constant, normal, uniform, Xavier/Glorot, He/Kaiming
+``optim``       SGD with momentum, clipping, L1/L2 penalties
+``train``       the training loop and its ``History``
+``gradcheck``   finite-difference gradient checks
+``data``        seeded toy sets and the bundled digits set
+``diagnostics`` per-layer monitors and the NaN/inf guard
+``plotting``    the house style and the book's plots
+``widgets``     the explorer helper (live sliders, static frames)
+``surfaces``    2-D loss surfaces for chapter 1
+``descent``     gradient-descent runners for chapter 1
+``display``     showing bookcode's source in a chapter
+``exercises``   checkers for the coding exercises
+============== ==============================================================
 """
 
+from importlib import import_module as _import_module
+
 __version__ = "0.1.0"
+
+_MODULES = ("activations", "losses", "layers", "network", "init", "optim", "train", "gradcheck", "data",
+            "diagnostics", "plotting", "widgets", "surfaces", "descent", "display", "exercises")
+
+
+def __getattr__(name):
+    """Import submodules on first use (``bookcode.plotting`` …) so ``import bookcode`` stays fast."""
+    if name in _MODULES:
+        module = _import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'bookcode' has no attribute {name!r}; submodules: {', '.join(_MODULES)}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_MODULES))
+
+
+from .display import show_source  # noqa: E402  (the one helper every chapter uses)

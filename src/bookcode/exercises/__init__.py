@@ -1,0 +1,129 @@
+"""Auto-checked coding exercises: the shared machinery.
+
+Each chapter module (``bookcode.exercises.ch01``, …) has ``check_<name>(learner_function)``
+functions. A check runs reference cases and tells the learner, in one or two sentences, what is
+wrong — the hint names the common mistake it recognises (sign error, off-by-one, …). It never
+shows a traceback: an exception raised by the learner's code becomes a short message, and
+``NotImplementedError`` (the stub of the student edition) means "not attempted yet".
+
+A chapter module writes each case as a function ``case(learner)`` that calls the learner through
+:func:`call_learner` and raises :class:`Hint` when it finds a mistake, then hands the cases to
+:func:`run_checks`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CheckResult", "Hint", "NotAttempted", "call_learner", "learner_array", "run_checks"]
+
+PASS, FAIL, TODO = "\u2714", "\u2718", "\u2026"  # ✔ ✘ …
+
+
+class Hint(Exception):
+    """A failed check; the message is the hint shown to the learner."""
+
+
+class NotAttempted(Exception):
+    """The learner's function still raises ``NotImplementedError``."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of ``check_<name>``: ``passed``, and the ``message`` that was printed."""
+
+    exercise: str
+    passed: bool
+    message: str
+    attempted: bool = True
+
+    def __bool__(self):
+        return self.passed
+
+    def __repr__(self):
+        state = "passed" if self.passed else ("failed" if self.attempted else "not attempted")
+        return f"CheckResult({self.exercise!r}: {state})"
+
+
+def call_learner(fn, *args, **kwargs):
+    """Call the learner's ``fn``; its exceptions become :class:`NotAttempted` or a :class:`Hint`.
+
+    Used by every chapter's exercise checks (first in chapters/01_gradient_descent).
+    """
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise NotAttempted from None
+    except Exception as exc:  # the learner's bug, reported in one line
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise Hint(f"your function raised {type(exc).__name__}{': ' + text if text else ''}") from None
+
+
+def learner_array(value, what="your function"):
+    """The learner's return value as a float array, or a :class:`Hint` saying why it is not one.
+
+    Used by every chapter's exercise checks (first in chapters/01_gradient_descent).
+    """
+    if value is None:
+        raise Hint(f"{what} returned None — did you forget the `return` statement?")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Hint(f"{what} returned a {type(value).__name__}, not an array of numbers") from None
+    if not np.all(np.isfinite(arr)):
+        raise Hint(f"{what} returned NaN or inf values")
+    return arr
+
+
+def run_checks(exercise, learner, cases, *, quiet=False):
+    """Run ``case(learner)`` for each case; print and return a :class:`CheckResult`.
+
+    Parameters
+    ----------
+    exercise : str
+        Name shown in the message, e.g. ``"gradient_descent"``.
+    learner : callable
+        The learner's function.
+    cases : sequence of (str, callable)
+        ``(description, case)``; ``case(learner)`` raises :class:`Hint` on a mistake. Cases run
+        in order and the first failure is reported with its description.
+    quiet : bool
+        Do not print (tests use it).
+
+    Returns
+    -------
+    CheckResult
+
+    Used by every chapter's exercise checks (first in chapters/01_gradient_descent).
+    """
+    if not callable(learner):
+        result = CheckResult(exercise, False, f"{FAIL} {exercise}: expected your function, e.g. "
+                             f"check_{exercise}({exercise}), got {type(learner).__name__}")
+    else:
+        result = _run(exercise, learner, cases)
+    if not quiet:
+        print(result.message)
+    return result
+
+
+def _run(exercise, learner, cases):
+    for i, (description, case) in enumerate(cases, start=1):
+        try:
+            case(learner)
+        except NotAttempted:
+            return CheckResult(exercise, False, f"{TODO} {exercise}: not attempted yet — replace "
+                               "`raise NotImplementedError` with your code and run the cell again.", False)
+        except Hint as hint:
+            return CheckResult(exercise, False, _fail(exercise, i, len(cases), description, str(hint)))
+        except Exception as exc:  # the learner's output broke a check: still no traceback
+            text = f"could not check your function's output ({type(exc).__name__}: {exc})"
+            return CheckResult(exercise, False, _fail(exercise, i, len(cases), description, text))
+    return CheckResult(exercise, True, f"{PASS} {exercise}: all {len(cases)} checks passed.")
+
+
+def _fail(exercise, i, n, description, hint):
+    head = f"{FAIL} {exercise}: check {i} of {n} ({description}) failed."
+    return head + "\n" + textwrap.fill(hint, width=88, initial_indent="  ", subsequent_indent="  ")

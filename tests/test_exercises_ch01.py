@@ -1,0 +1,327 @@
+"""The exercise checks of chapter 1: the reference passes, each typical mistake gets its own hint."""
+
+import numpy as np
+import pytest
+
+from bookcode.exercises import CheckResult, Hint, call_learner, learner_array, run_checks
+from bookcode.exercises.ch01 import check_central_difference, check_gradient_descent
+
+
+# ------------------------------------------------------------------ gradient_descent and mutants
+def gd_reference(grad, w0, lr, n_steps):
+    w = np.array(w0, dtype=float)
+    path = [w.copy()]
+    for _ in range(n_steps):
+        w = w - lr * grad(w)
+        path.append(w.copy())
+    return np.array(path)
+
+
+def gd_list_of_arrays(grad, w0, lr, n_steps):  # also correct: a list of rows is accepted
+    w = np.array(w0, dtype=float)
+    path = [w]
+    for _ in range(n_steps):
+        w = w - lr * grad(w)
+        path.append(w)
+    return path
+
+
+def gd_ascent(grad, w0, lr, n_steps):
+    w = np.array(w0, dtype=float)
+    path = [w]
+    for _ in range(n_steps):
+        w = w + lr * grad(w)
+        path.append(w)
+    return np.array(path)
+
+
+def gd_last_only(grad, w0, lr, n_steps):
+    w = np.array(w0, dtype=float)
+    for _ in range(n_steps):
+        w = w - lr * grad(w)
+    return w
+
+
+def gd_no_start(grad, w0, lr, n_steps):
+    w, path = np.array(w0, dtype=float), []
+    for _ in range(n_steps):
+        w = w - lr * grad(w)
+        path.append(w)
+    return np.array(path).reshape(-1, np.size(w0))
+
+
+def gd_one_short(grad, w0, lr, n_steps):
+    return gd_reference(grad, w0, lr, n_steps)[:-1] if n_steps else gd_reference(grad, w0, lr, 0)[:0]
+
+
+def gd_one_extra(grad, w0, lr, n_steps):
+    return gd_reference(grad, w0, lr, n_steps + 1)
+
+
+def gd_transposed(grad, w0, lr, n_steps):
+    return gd_reference(grad, w0, lr, n_steps).T
+
+
+def gd_mutates_w0(grad, w0, lr, n_steps):
+    w = np.asarray(w0, dtype=float)  # no copy for a float array
+    path = [w.copy()]
+    for _ in range(n_steps):
+        w -= lr * grad(w)
+        path.append(w.copy())
+    return np.array(path)
+
+
+def gd_aliased(grad, w0, lr, n_steps):
+    w = np.array(w0, dtype=float)
+    path = [w]
+    for _ in range(n_steps):
+        w -= lr * grad(w)  # updates the array already in the path
+        path.append(w)
+    return np.array(path)
+
+
+def gd_int_inplace(grad, w0, lr, n_steps):
+    w = np.array(w0)  # int dtype for a list of ints: w -= float raises
+    path = [w.copy()]
+    for _ in range(n_steps):
+        w -= lr * grad(w)
+        path.append(w.copy())
+    return np.array(path)
+
+
+def gd_frozen_gradient(grad, w0, lr, n_steps):
+    w = np.array(w0, dtype=float)
+    g = grad(w)
+    path = [w]
+    for _ in range(n_steps):
+        w = w - lr * g
+        path.append(w)
+    return np.array(path)
+
+
+def gd_no_lr(grad, w0, lr, n_steps):
+    return gd_reference(grad, w0, 1.0, n_steps)
+
+
+def gd_lr_squared(grad, w0, lr, n_steps):
+    return gd_reference(grad, w0, lr**2, n_steps)
+
+
+def gd_returns_none(grad, w0, lr, n_steps):
+    gd_reference(grad, w0, lr, n_steps)
+
+
+def gd_raises(grad, w0, lr, n_steps):
+    return grad(w0, lr)  # wrong call: TypeError inside the learner's code
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError
+
+
+GD_MUTANTS = [
+    (gd_ascent, "climbs"),
+    (gd_last_only, "only the last point"),
+    (gd_no_start, "misses the start w0"),
+    (gd_one_short, "one step short"),
+    (gd_one_extra, "one row too many"),
+    (gd_transposed, "transposed"),
+    (gd_mutates_w0, "changed w0 in place"),
+    (gd_aliased, "same point"),
+    (gd_int_inplace, "list of integers"),
+    (gd_frozen_gradient, "gradient at w0"),
+    (gd_no_lr, "ignore the learning rate"),
+    (gd_lr_squared, "first differs at row 1"),
+    (gd_returns_none, "returned None"),
+    (gd_raises, "raised TypeError"),
+]
+
+
+@pytest.mark.parametrize("learner", [gd_reference, gd_list_of_arrays])
+def test_gradient_descent_reference_passes(learner, capsys):
+    result = check_gradient_descent(learner)
+    assert result.passed and bool(result)
+    assert "all 4 checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mutant, hint", GD_MUTANTS, ids=[m.__name__ for m, _ in GD_MUTANTS])
+def test_gradient_descent_mutants_get_their_hint(mutant, hint, capsys):
+    result = check_gradient_descent(mutant)
+    printed = capsys.readouterr().out
+    assert not result.passed and result.attempted
+    assert hint in " ".join(result.message.split()), result.message
+    assert printed.strip() == result.message.strip()
+    assert "Traceback" not in printed
+
+
+def test_each_gradient_descent_mutant_is_told_something_different():
+    messages = [check_gradient_descent(m).message.split("failed.")[-1] for m, _ in GD_MUTANTS]
+    assert len(set(messages)) == len(messages)
+
+
+# ---------------------------------------------------------------- central_difference and mutants
+def cd_reference(f, w, eps=1e-6):
+    g = np.zeros_like(w, dtype=float)
+    for i in range(w.size):
+        old = w[i]
+        w[i] = old + eps
+        fp = f(w)
+        w[i] = old - eps
+        fm = f(w)
+        w[i] = old
+        g[i] = (fp - fm) / (2 * eps)
+    return g
+
+
+def cd_restore_by_arithmetic(f, w, eps=1e-6):  # also correct (w comes back up to rounding)
+    g = np.zeros(w.size)
+    for i in range(w.size):
+        w[i] += eps
+        fp = f(w)
+        w[i] -= 2 * eps
+        fm = f(w)
+        w[i] += eps
+        g[i] = (fp - fm) / (2 * eps)
+    return g
+
+
+def cd_forward(f, w, eps=1e-6):
+    g, f0 = np.zeros(w.size), f(w)
+    for i in range(w.size):
+        x = w.copy()
+        x[i] += eps
+        g[i] = (f(x) - f0) / eps
+    return g
+
+
+def cd_backward(f, w, eps=1e-6):
+    g, f0 = np.zeros(w.size), f(w)
+    for i in range(w.size):
+        x = w.copy()
+        x[i] -= eps
+        g[i] = (f0 - f(x)) / eps
+    return g
+
+
+def cd_divides_by_eps(f, w, eps=1e-6):
+    return 2 * cd_reference(f, w, eps)
+
+
+def cd_sign(f, w, eps=1e-6):
+    return -cd_reference(f, w, eps)
+
+
+def cd_forgets_restore_in_place(f, w, eps=1e-6):
+    g = np.zeros(w.size)
+    for i in range(w.size):
+        w[i] += eps
+        fp = f(w)
+        w[i] -= 2 * eps
+        g[i] = (fp - f(w)) / (2 * eps)
+    return g
+
+
+def cd_forgets_restore_on_copy(f, w, eps=1e-6):
+    x, g = w.copy(), np.zeros(w.size)
+    for i in range(w.size):
+        x[i] += eps
+        fp = f(x)
+        x[i] -= 2 * eps
+        g[i] = (fp - f(x)) / (2 * eps)
+    return g
+
+
+def cd_alias(f, w, eps=1e-6):
+    g = np.zeros(w.size)
+    x = w.copy()
+    for i in range(w.size):
+        x_plus = x  # not a copy
+        x_plus[i] += eps
+        fp = f(x_plus)
+        x_minus = x
+        x_minus[i] -= eps
+        g[i] = (fp - f(x_minus)) / (2 * eps)
+    return g
+
+
+def cd_fixed_eps(f, w, eps=1e-6):
+    return cd_reference(f, w, 1e-6)
+
+
+def cd_scalar(f, w, eps=1e-6):
+    return float(np.sum(cd_reference(f, w, eps)))
+
+
+def cd_nan(f, w, eps=1e-6):
+    return np.full(w.shape, np.nan)
+
+
+def cd_raises(f, w, eps=1e-6):
+    return f(w, eps)
+
+
+CD_MUTANTS = [
+    (cd_forward, "forward difference"),
+    (cd_backward, "backward difference"),
+    (cd_divides_by_eps, "divide by 2 * eps"),
+    (cd_sign, "wrong sign"),
+    (cd_forgets_restore_in_place, "w changed after your function returned"),
+    (cd_forgets_restore_on_copy, "did not put w[i] back"),
+    (cd_alias, "does not copy"),
+    (cd_fixed_eps, "ignores its eps"),
+    (cd_scalar, "a single number"),
+    (cd_nan, "NaN or inf"),
+    (cd_raises, "raised TypeError"),
+]
+
+
+@pytest.mark.parametrize("learner", [cd_reference, cd_restore_by_arithmetic])
+def test_central_difference_reference_passes(learner):
+    assert check_central_difference(learner).passed
+
+
+@pytest.mark.parametrize("mutant, hint", CD_MUTANTS, ids=[m.__name__ for m, _ in CD_MUTANTS])
+def test_central_difference_mutants_get_their_hint(mutant, hint, capsys):
+    result = check_central_difference(mutant)
+    printed = capsys.readouterr().out
+    assert not result.passed and result.attempted
+    assert hint in " ".join(result.message.split()), result.message
+    assert "Traceback" not in printed
+
+
+# ------------------------------------------------------------------------------- shared machinery
+@pytest.mark.parametrize("check", [check_gradient_descent, check_central_difference])
+def test_stub_is_not_attempted(check, capsys):
+    result = check(stub)
+    assert not result.passed and not result.attempted
+    assert "not attempted yet" in capsys.readouterr().out
+    assert "not attempted" in repr(result)
+
+
+def test_run_checks_reports_first_failure_and_survives_checker_errors():
+    def ok(fn):
+        fn()
+
+    def bad(fn):
+        raise Hint("the hint")
+
+    def broken(fn):
+        return 1 / np.array([])[0]  # IndexError inside the check itself
+
+    r = run_checks("demo", lambda: None, [("first", ok), ("second", bad), ("third", broken)], quiet=True)
+    assert not r.passed and "check 2 of 3 (second)" in r.message and "the hint" in r.message
+    r = run_checks("demo", lambda: None, [("first", ok), ("third", broken)], quiet=True)
+    assert "could not check your function's output (IndexError" in r.message
+    r = run_checks("demo", "not a function", [("first", ok)], quiet=True)
+    assert not r.passed and "expected your function" in r.message
+    assert isinstance(r, CheckResult)
+
+
+def test_call_learner_and_learner_array():
+    with pytest.raises(Hint, match="raised ZeroDivisionError: division by zero"):
+        call_learner(lambda: 1 / 0)
+    with pytest.raises(Hint, match="forget the `return`"):
+        learner_array(None)
+    with pytest.raises(Hint, match="not an array of numbers"):
+        learner_array({"a": 1})
+    np.testing.assert_array_equal(learner_array([[1, 2]]), [[1.0, 2.0]])
