@@ -36,6 +36,9 @@ def test_chapter_pages_execute_and_embed_static_explorers(built):
         page = html / "chapters" / (nb.stem + ".html")
         text = page.read_text(encoding="utf-8")
         assert "Traceback (most recent call last)" not in text, f"{page.name}: an error trace is in the page"
+        assert "&lt;Figure size" not in text and "<Figure size" not in text, (
+            f"{page.name}: a figure was rendered as text (kernel without the inline backend?)"
+        )
         assert "application/vnd.jupyter.widget-state+json" in text, f"{page.name}: no embedded widget state"
         assert "StackModel" in text and "LinkModel" in text, f"{page.name}: explorer frames are not linked to sliders"
         size = page.stat().st_size

@@ -2,24 +2,27 @@
 
 One module per idea; every chapter imports from here so the text and the code cannot drift.
 
-============== ==============================================================
-``activations`` identity, sigmoid, tanh, ReLU family, softplus, softmax
-``losses``      ½‖t−y‖², MSE, (fused) binary and softmax cross-entropy
-``layers``      the Layer protocol: ``Linear``, ``Activation``
-``network``     ``Sequential`` and ``mlp``
-``init``        constant, normal, uniform, Xavier/Glorot, He/Kaiming
-``optim``       SGD with momentum, clipping, L1/L2 penalties
-``train``       the training loop and its ``History``
-``gradcheck``   finite-difference gradient checks
-``data``        seeded toy sets and the bundled digits set
-``diagnostics`` per-layer monitors and the NaN/inf guard
-``plotting``    the house style and the book's plots
-``widgets``     the explorer helper (live sliders, static frames)
-``surfaces``    2-D loss surfaces for chapter 1
-``descent``     gradient-descent runners for chapter 1
-``display``     showing bookcode's source in a chapter
-``exercises``   checkers for the coding exercises
-============== ==============================================================
+- ``activations``: identity, sigmoid, tanh, ReLU family, softplus, softmax
+- ``losses``: ½‖t−y‖², MSE, (fused) binary and softmax cross-entropy
+- ``layers``: the Layer protocol: ``Linear``, ``Activation``
+- ``network``: ``Sequential`` and ``mlp``
+- ``init``: constant, normal, uniform, Xavier/Glorot, He/Kaiming
+- ``optim``: SGD with momentum, clipping, L1/L2 penalties
+- ``train``: the training loop and its ``History``
+- ``gradcheck``: finite-difference gradient checks
+- ``data``: seeded toy sets and the bundled digits set
+- ``diagnostics``: per-layer monitors and the NaN/inf guard
+- ``plotting``: the house style and the book's plots
+- ``widgets``: the explorer helper (live sliders, static frames)
+- ``surfaces``: 2-D loss surfaces for chapter 1
+- ``descent``: gradient-descent runners for chapter 1
+- ``perceptron``: the perceptron and the Delta rule (chapter 2)
+- ``backprop_loop``: the per-example, per-weight backprop of the source notes (chapter 3)
+- ``activation_study``: linear collapse, dead units, activation timing, markdown tables (chapter 4)
+- ``gradient_flow``: products of Jacobians, Gaussian MLPs, learning speed per layer (chapter 5)
+- ``precision``: float16/bfloat16/float32 formats, loss scaling, NaN/inf causes (chapter 5)
+- ``display``: showing bookcode's source in a chapter
+- ``exercises``: checkers for the coding exercises
 """
 
 from importlib import import_module as _import_module
@@ -27,7 +30,7 @@ from importlib import import_module as _import_module
 __version__ = "0.1.0"
 
 _MODULES = ("activations", "losses", "layers", "network", "init", "optim", "train", "gradcheck", "data",
-            "diagnostics", "plotting", "widgets", "surfaces", "descent", "display", "exercises")
+            "diagnostics", "plotting", "widgets", "surfaces", "descent", "perceptron", "backprop_loop", "activation_study", "gradient_flow", "precision", "display", "exercises")
 
 
 def __getattr__(name):

@@ -75,7 +75,7 @@ def plot_functions(fns, x=None, derivatives=True, ax=None):
     ``name`` attribute or ``repr``). The derivative is ``f.derivative(x)`` if the object has one,
     otherwise a central finite difference on the grid (labelled "numerical").
 
-    Implements figure (activation-catalogue) in chapters/04_activations.
+    Implements figure (fig-act-catalogue) in chapters/04_activations.
     """
     where = "plot_functions"
     d = _as_dict(fns, where, "function")

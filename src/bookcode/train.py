@@ -190,8 +190,9 @@ def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, 
                     hist.diverged_at = epoch
                     break
                 net.backward(loss.grad(Y, T[idx]))
-                g_w.append(diagnostics.gradient_norms(net))
-                g_b.append(_bias_norms(net))
+                with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is recorded, not warned about
+                    g_w.append(diagnostics.gradient_norms(net))
+                    g_b.append(_bias_norms(net))
                 if not all(np.all(np.isfinite(g)) for _, _, g in net.parameters()):
                     hist.diverged_at = epoch
                     break

@@ -1,0 +1,272 @@
+"""Tests of bookcode.perceptron against the math: hand-computed updates, finite differences, the Layer
+protocol, least squares and Novikoff's theorem."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from bookcode import data, gradcheck
+from bookcode import perceptron as P
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# ------------------------------------------------------------------------------------- perceptron
+def test_step_is_heaviside_with_step0_equal_0_and_keeps_nan_and_dtype():
+    x = np.array([-2.0, -1e-300, 0.0, 1e-300, 3.0, np.nan])
+    out = P.step(x)
+    assert_array_equal(out[:5], [0, 0, 0, 1, 1])
+    assert np.isnan(out[5])
+    assert P.step(np.float32([1, -1])).dtype == np.float32
+    assert P.step([1, 0]).dtype == np.float64
+
+
+def test_perceptron_first_updates_by_hand():
+    X = np.array([[1.0, 2.0], [-1.0, 0.5], [2.0, -1.0]])
+    y = np.array([1, 0, 0])
+    run = P.perceptron_fit(X, y, lr=0.5, epochs=1, trace=True)
+    # example 0: net 0 -> y 0, t 1: w = 0.5 (1, 2), b = 0.5
+    # example 1: net = -0.5 + 0.5 + 0.5 = 0.5 > 0 -> y 1, t 0: w -= 0.5 (-1, 0.5) -> (1, 0.75), b = 0
+    # example 2: net = 2 - 0.75 + 0 = 1.25 > 0 -> y 1, t 0: w -= 0.5 (2, -1) -> (0, 1.25), b = -0.5
+    assert_allclose(run.trace_W, [[0, 0], [0.5, 1.0], [1.0, 0.75], [0.0, 1.25]])
+    assert_allclose(run.trace_b, [0, 0.5, 0.0, -0.5])
+    assert_array_equal(run.mistakes, [3])
+    assert_allclose(run.W[-1], [0.0, 1.25])
+    # errors of the final weights, computed independently
+    assert run.errors[-1] == np.sum((X @ np.array([0.0, 1.25]) - 0.5 > 0) != y)
+    assert run.errors[0] == 1  # w = 0, b = 0 predicts 0 everywhere: only the class-1 point is wrong
+
+
+def test_perceptron_converges_within_novikoff_bound_for_any_order_and_lr():
+    X, y, w, b = data.linearly_separable(60, margin=0.3, rng=2, return_hyperplane=True)
+    nb = P.novikoff_bound(X, y, w, b)
+    Xa = np.column_stack([np.ones(len(X)), X])
+    u = np.r_[b, w] / np.linalg.norm(np.r_[b, w])
+    assert_allclose(nb.gamma, np.min((2 * y - 1) * (Xa @ u)))
+    assert_allclose(nb.R, np.max(np.linalg.norm(Xa, axis=1)))
+    for seed in range(5):
+        run = P.perceptron_fit(X, y, lr=1.0, epochs=500, rng=seed)
+        assert run.converged and run.errors[-1] == 0 and run.mistakes[-1] == 0
+        assert run.total_mistakes <= nb.bound
+        assert_array_equal(run.predict(X), y)
+        slow = P.perceptron_fit(X, y, lr=0.01, epochs=500, rng=seed)  # w0 = 0: lr only scales w
+        assert_array_equal(slow.mistakes, run.mistakes)
+        assert_allclose(slow.W, 0.01 * run.W, rtol=1e-9, atol=1e-12)
+
+
+def test_perceptron_never_converges_on_xor_and_cycles():
+    X, y = data.xor()
+    run = P.perceptron_fit(X, y, epochs=50, trace=True)
+    assert not run.converged and run.mistakes.min() >= 1 and run.errors.min() >= 1
+    states = np.column_stack([run.trace_W, run.trace_b])
+    assert_array_equal(states[9:], states[5:-4])  # period: one epoch (4 examples), from the 5th update on
+    assert not np.array_equal(states[8], states[4])
+    shuffled = P.perceptron_fit(X, y, epochs=300, rng=0)
+    assert shuffled.mistakes.min() >= 1 and np.abs(shuffled.W).max() <= 3
+
+
+def test_bias_as_augmented_input_gives_the_same_run():
+    X, y = data.linearly_separable(40, margin=0.2, rng=4)
+    run = P.perceptron_fit(X, y, epochs=100, rng=1)
+    aug = P.perceptron_fit(np.column_stack([np.ones(40), X]), y, epochs=100, rng=1, bias=False)
+    assert_array_equal(aug.mistakes, run.mistakes)
+    assert_allclose(aug.W, np.column_stack([run.b, run.W]), rtol=1e-12, atol=1e-12)
+    assert np.all(aug.b == 0)
+
+
+def test_perceptron_criterion_and_its_gradient_is_the_update():
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [-2.0, 0.5]])
+    y = np.array([1, 0, 1])
+    w, b = np.array([0.3, -0.4]), 0.1
+    net = X @ w + b  # -0.4, 0.65, -0.7: first and third wrong for class 1, second wrong for class 0
+    assert_allclose(P.perceptron_criterion(w, b, X, y), 0.4 + 0.65 + 0.7)
+    # on a single misclassified example the perceptron update is minus lr times the criterion's gradient
+    for n in range(3):
+        g = gradcheck.numerical_gradient(lambda v: P.perceptron_criterion(v[1:], v[0], X[n:n + 1], y[n:n + 1]),
+                                         np.r_[b, w])
+        run = P.perceptron_fit(X[n:n + 1], y[n:n + 1], lr=0.7, epochs=1, w0=w, b0=b)
+        assert_allclose(np.r_[run.b[1], run.W[1]] - np.r_[b, w], -0.7 * g, atol=1e-8)
+    assert net[0] < 0 < net[1]
+
+
+def test_novikoff_bound_without_bias_and_rejects_non_separating():
+    X = np.array([[1.0, 1.0], [-1.0, -2.0]])
+    y = np.array([1, 0])
+    nb = P.novikoff_bound(X, y, [1.0, 0.0], bias=False)
+    assert_allclose(nb, (np.sqrt(5), 1.0, 5.0))
+    with pytest.raises(ValueError, match="does not separate"):
+        P.novikoff_bound(X, y, [-1.0, 0.0])
+    with pytest.raises(ValueError, match="b must be 0"):
+        P.novikoff_bound(X, y, [1.0, 0.0], 0.5, bias=False)
+    with pytest.raises(ValueError, match="must not be zero"):
+        P.novikoff_bound(X, y, [0.0, 0.0], 0.0)
+
+
+# ------------------------------------------------------------------------------------- Delta rule
+def _setup(n_out=2, seed=0, N=6):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((3, n_out)), rng.standard_normal(n_out), rng.standard_normal((N, 3)),
+            rng.uniform(0, 1, (N, n_out)))
+
+
+@pytest.mark.parametrize("f", ["identity", "sigmoid", "tanh", "softplus"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_delta_rule_gradient_matches_finite_differences(f, reduction):
+    W, b, X, T = _setup()
+    dW, db, E = P.delta_rule_gradient(W, b, X, T, f, reduction)
+
+    def loss(W_, b_):
+        return P.delta_rule_gradient(W_, b_, X, T, f, reduction)[2]
+
+    assert gradcheck.rel_error(dW, gradcheck.numerical_gradient(lambda v: loss(v, b), W.copy())) < 1e-7
+    assert gradcheck.rel_error(db, gradcheck.numerical_gradient(lambda v: loss(W, v), b.copy())) < 1e-7
+
+
+def test_delta_rule_gradient_formula_and_loss_value():
+    W, b, X, T = _setup()
+    net = X @ W + b
+    Y = sigmoid(net)
+    dW, db, E = P.delta_rule_gradient(W, b, X, T, "sigmoid")
+    note_delta = (T - Y) * Y * (1 - Y)  # the source note's learning signal, sign folded in
+    assert_allclose(dW, -X.T @ note_delta / 6, rtol=1e-12)
+    assert_allclose(db, -note_delta.sum(axis=0) / 6, rtol=1e-12)
+    assert_allclose(E, 0.5 * np.sum((T - Y) ** 2) / 6, rtol=1e-12)
+
+
+def test_delta_rule_gradient_agrees_with_the_layer_protocol():
+    W, b, X, T = _setup(seed=3)
+    net = P.as_network(W, b, "tanh")
+    report = gradcheck.check_network(net, "half_sse", X, T)  # half_sse sums, like reduction="sum"
+    assert report.passed, report
+    dW, db, _ = P.delta_rule_gradient(W, b, X, T, "tanh", "sum")
+    assert_allclose(net.grads["0.W"], dW, rtol=1e-12)
+    assert_allclose(net.grads["0.b"], db, rtol=1e-12)
+    assert repr(net.layers[0]) == "Linear(3, 2)"
+    assert "bias=False" in repr(P.as_network(W, None).layers[0])
+
+
+def test_vector_weights_scalar_bias_and_no_bias():
+    W, b, X, T = _setup(n_out=1)
+    dW, db, E = P.delta_rule_gradient(W, b, X, T, "sigmoid")
+    dw, dbs, e = P.delta_rule_gradient(W[:, 0], float(b[0]), X, T[:, 0], "sigmoid")
+    assert dw.shape == (3,) and isinstance(dbs, float)
+    assert_allclose(dw, dW[:, 0])
+    assert_allclose(dbs, db[0])
+    assert_allclose(e, E)
+    dW0, db0, _ = P.delta_rule_gradient(W, None, X, T, "sigmoid")
+    assert db0 is None
+    assert_allclose(dW0, P.delta_rule_gradient(W, np.zeros(1), X, T, "sigmoid")[0])
+
+
+def test_delta_rule_step_is_pure_and_descends():
+    W, b, X, T = _setup()
+    W_before, b_before = W.copy(), b.copy()
+    W1, b1 = P.delta_rule_step(W, b, X, T, 0.1, "sigmoid")
+    assert_array_equal(W, W_before)
+    assert_array_equal(b, b_before)
+    dW, db, E = P.delta_rule_gradient(W, b, X, T, "sigmoid")
+    assert_allclose(W1, W - 0.1 * dW)
+    assert_allclose(b1, b - 0.1 * db)
+    assert P.delta_rule_gradient(W1, b1, X, T, "sigmoid")[2] < E
+
+
+def test_lms_converges_to_least_squares_below_the_bound_and_diverges_above():
+    X, y = data.linearly_separable(80, margin=0.5, rng=1)
+    T = 2.0 * y - 1
+    Xa = np.column_stack([np.ones(80), X])
+    H = Xa.T @ Xa / 80
+    bound = P.lms_stable_lr(X)
+    assert_allclose(bound, 2 / np.linalg.eigvalsh(H).max())
+    assert_allclose(P.lms_stable_lr(X, reduction="sum"), bound / 80)
+    assert_allclose(P.lms_stable_lr(X, bias=False), 2 / np.linalg.eigvalsh(X.T @ X / 80).max())
+    sol = np.linalg.lstsq(Xa, T, rcond=None)[0]
+    ok = P.delta_rule_fit(X, T, "identity", 0.95 * bound, 2000, classify_at=0.0)
+    assert not ok.diverged and np.all(np.diff(ok.loss) <= 1e-15)
+    assert_allclose(np.r_[ok.b[-1], ok.W[-1]], sol, atol=1e-8)
+    assert ok.errors[-1] == np.sum((Xa @ sol > 0) != y)
+    bad = P.delta_rule_fit(X, T, "identity", 1.05 * bound, 2000)
+    assert bad.diverged and bad.epochs_run < 2000 and np.all(np.isfinite(bad.loss))
+    assert "diverged" in repr(bad) and "loss" in repr(ok)
+
+
+def test_delta_rule_fit_history_mean_vs_sum_and_minibatches():
+    X, y = data.linearly_separable(50, margin=0.5, rng=0)
+    run = P.delta_rule_fit(X, y, "sigmoid", lr=0.5, epochs=3)
+    W, b = np.zeros(2), 0.0
+    for e in range(3):
+        W, b = P.delta_rule_step(W, b, X, y, 0.5, "sigmoid")
+        assert_allclose(run.W[e + 1], W)
+        assert_allclose(run.b[e + 1], b)
+    assert_allclose(run.loss[0], 0.5 * 0.25)  # y = 1/2 everywhere at w = 0
+    assert_allclose(run.predict(X), sigmoid(X @ W + b))
+    # the summed loss with lr / N takes exactly the same steps
+    summed = P.delta_rule_fit(X, y, "sigmoid", lr=0.5 / 50, epochs=3, reduction="sum")
+    assert_allclose(summed.W, run.W, rtol=1e-12)
+    assert_allclose(summed.loss, 50 * run.loss, rtol=1e-12)
+    online = P.delta_rule_fit(X, y, "sigmoid", lr=0.1, epochs=2, batch_size=1, rng=0)
+    W, b = np.zeros(2), 0.0
+    for idx in data.minibatches(50, 1, np.random.default_rng(0)):
+        W, b = P.delta_rule_step(W, b, X[idx], y[idx], 0.1, "sigmoid")
+    assert_allclose(online.W[1], W)
+    nobias = P.delta_rule_fit(X, y, "sigmoid", epochs=2, bias=False)
+    assert nobias.b is None and nobias.W.shape == (3, 2)
+
+
+def test_delta_rule_on_xor_gives_one_half_everywhere():
+    X, y = data.xor()
+    run = P.delta_rule_fit(X, y, "identity", lr=0.5, epochs=300)
+    assert_allclose(run.W[-1], [0, 0], atol=1e-10)
+    assert_allclose(run.b[-1], 0.5, atol=1e-10)
+    assert_allclose(run.loss[-1], 0.125, atol=1e-12)
+
+
+# -------------------------------------------------------------------------------------- bad input
+def test_bad_inputs():
+    X, y = data.xor()
+    with pytest.raises(ValueError, match="0/1 labels"):
+        P.perceptron_fit(X, 2 * y - 1)
+    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+        P.perceptron_fit(X, y[:3])
+    with pytest.raises(ValueError, match="lr must be"):
+        P.perceptron_fit(X, y, lr=0)
+    with pytest.raises(TypeError, match="epochs must be an integer"):
+        P.perceptron_fit(X, y, epochs=2.5)
+    with pytest.raises(TypeError, match="bias must be True or False"):
+        P.perceptron_fit(X, y, bias=1)
+    with pytest.raises(ValueError, match="expected w of shape"):
+        P.perceptron_fit(X, y, w0=[1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="seed"):
+        P.perceptron_fit(X, y, rng="0")
+    with pytest.raises(ValueError, match="2-D batch"):
+        P.perceptron_predict([1.0, 2.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="finite"):
+        P.perceptron_criterion([np.nan, 1.0], 0.0, X, y)
+    W, b, Xd, T = _setup()
+    with pytest.raises(ValueError, match="expected T of shape"):
+        P.delta_rule_gradient(W, b, Xd, T[:, 0])
+    with pytest.raises(ValueError, match="expected W of shape"):
+        P.delta_rule_gradient(W.T, b, Xd, T)
+    with pytest.raises(ValueError, match="one per output"):
+        P.delta_rule_gradient(W, np.zeros(3), Xd, T)
+    with pytest.raises(ValueError, match="unknown reduction"):
+        P.delta_rule_gradient(W, b, Xd, T, reduction="avg")
+    with pytest.raises(TypeError, match="element-wise activation"):
+        P.delta_rule_gradient(W, b, Xd, T, f="softmax")
+    with pytest.raises(TypeError, match="element-wise activation"):
+        P.delta_rule_gradient(W, b, Xd, T, f=np.tanh)
+    with pytest.raises(ValueError, match="unknown activation"):
+        P.delta_rule_fit(Xd, T, f="step")
+    with pytest.raises(TypeError, match="batch_size given"):
+        P.delta_rule_fit(Xd, T, batch_size=2)
+    with pytest.raises(ValueError, match="max_norm must be"):
+        P.delta_rule_fit(Xd, T, max_norm=-1.0)
+    with pytest.raises(ValueError, match=r"shape \(N,\) or \(N, n_out\)"):
+        P.delta_rule_fit(Xd, T[None])
+    with pytest.raises(ValueError, match="lr must be"):
+        P.delta_rule_step(W, b, Xd, T, -0.1)
+    with pytest.raises(ValueError, match="unknown reduction"):
+        P.lms_stable_lr(Xd, reduction="avg")
+    with pytest.raises(ValueError, match="expected W of shape"):
+        P.as_network(np.zeros((2, 2, 2)), None)
