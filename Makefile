@@ -5,14 +5,20 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The browser test drives this chromium through this chromedriver (Debian packages chromium, chromium-driver);
+# Selenium never downloads a browser. Elsewhere: make test CHROMIUM=/path/to/chrome CHROMEDRIVER=/path/to/chromedriver
+CHROMIUM     ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: book test unit lab clean help
+.PHONY: book test unit lab bench clean help
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every chapter)"
-	@echo "make test   run the whole test suite (unit tests, notebooks via nbval, house rules, strict build)"
+	@echo "make test   run the whole test suite (unit tests, notebooks via nbval, house rules, strict build,"
+	@echo "            offline HTML, a headless-chromium browser test, a Binder simulation)"
 	@echo "make unit   run only the fast unit tests"
-	@echo "make lab    open the chapters in JupyterLab"
+	@echo "make lab    open the chapters in JupyterLab (installs JupyterLab into .venv the first time)"
+	@echo "make bench  measure execution, build, test and explorer times; writes benchmarks/results.md"
 	@echo "make clean  remove _build"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
@@ -26,14 +32,28 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 book: $(STAMP)
 	$(BIN)/python scripts/build_book.py
 
-test: $(STAMP)
-	$(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env
+test: $(STAMP) $(CHROMIUM) $(CHROMEDRIVER)
+	BOOK_CHROMIUM=$(CHROMIUM) BOOK_CHROMEDRIVER=$(CHROMEDRIVER) \
+	  $(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env
+
+# Installed only if missing (tests/test_browser.py needs them).
+$(CHROMIUM) $(CHROMEDRIVER):
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "The browser test needs $@ (Debian packages chromium and chromium-driver). Install them as root:"; \
+	  echo "    sudo apt-get install -y chromium chromium-driver"; \
+	  echo "or point make at another Chrome and its driver: make test CHROMIUM=... CHROMEDRIVER=..."; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow" -p no:nbval
 
 lab: $(STAMP)
+	@test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install --quiet "jupyterlab>=4.0,<5"
 	cd chapters && ../$(BIN)/jupyter lab
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
 
 clean:
 	rm -rf _build

@@ -229,3 +229,18 @@ def test_update_rejects_unknown_names_and_repr():
         e.update(z=1)
     with pytest.raises(ValueError, match="not one of the grid values"):
         e.update(a=7)
+
+
+def test_instances_lists_created_explorers():
+    import matplotlib.pyplot as plt
+
+    from bookcode import widgets as W
+
+    def draw(a):
+        fig, ax = plt.subplots()
+        ax.plot([0, a])
+        return fig
+
+    before = len(W.instances())
+    ex = W.explorer(draw, {"a": [1, 2]}, static=False)
+    assert W.instances()[-1] is ex and len(W.instances()) == before + 1

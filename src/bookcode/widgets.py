@@ -20,6 +20,7 @@ import math
 import numbers
 import os
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 
 import ipywidgets as widgets
@@ -31,7 +32,7 @@ from tqdm.auto import tqdm
 from ._validate import check_callable, check_positive_float, check_positive_int
 from .plotting import figure_to_png
 
-__all__ = ["explorer", "Explorer", "static_from_env", "MAX_FRAMES", "MAX_SLIDERS", "STATIC_ENV"]
+__all__ = ["explorer", "Explorer", "instances", "static_from_env", "MAX_FRAMES", "MAX_SLIDERS", "STATIC_ENV"]
 
 STATIC_ENV = "BOOKCODE_STATIC"
 MAX_SLIDERS = 3
@@ -172,6 +173,18 @@ class _Progress:
             self.bar.close()
 
 
+_INSTANCES = []  # weak references to every Explorer created in this process
+
+
+def instances():
+    """The explorers created in this kernel so far, oldest first (used by the benchmark to time updates).
+
+    Explorers: see chapters/01_gradient_descent (the first explorer).
+    """
+    alive = [ref() for ref in _INSTANCES]
+    return [e for e in alive if e is not None]
+
+
 class Explorer(widgets.VBox):
     """The widget returned by :func:`explorer`: sliders, then the figure (see there).
 
@@ -195,6 +208,7 @@ class Explorer(widgets.VBox):
         self.image, self.error, self.stack, self.links, self._holding = None, None, None, [], False
         body = self._build_static(note) if static else self._build_live()
         self.children = [*sliders.values(), *body]
+        _INSTANCES.append(weakref.ref(self))
 
     @property
     def values(self):

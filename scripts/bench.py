@@ -1,0 +1,248 @@
+"""Benchmark what readers and maintainers wait for; write a Markdown table (`make bench`).
+
+Measures, on this machine, the median of several runs where it is cheap enough:
+  * per chapter: cold-kernel execution time (live explorers, as a learner runs it; and static, as the build runs it)
+    and the peak resident memory of the kernel;
+  * the book: clean build time and no-change rebuild time; built HTML size per chapter page;
+  * the full test suite time (the README's test command, minus the virtual-environment set-up);
+  * every live explorer: update latency p50/p95 over many slider changes;
+  * bookcode: one training step of a digits MLP, matrix form vs the per-example loop of chapter 3,
+    and vs PyTorch when it is installed (an optional extra, never a book dependency).
+
+The table goes to benchmarks/results.md (included by the book's Performance page).
+Usage: python scripts/bench.py [--repeat 3] [--quick] [--skip-suite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "results.md"
+GOALS = {"chapter_s": 20.0, "chapter_mb": 600.0, "build_s": 240.0, "rebuild_s": 20.0, "suite_s": 600.0,
+         "latency_ms": 100.0, "loop_ratio": 50.0, "torch_ratio": 1.5, "page_mb": 3.0}
+
+_RUNNER = r"""
+import json, sys, time, nbformat
+from nbclient import NotebookClient
+path, extra = sys.argv[1], sys.argv[2]
+nb = nbformat.read(path, as_version=4)
+if extra:
+    nb.cells.append(nbformat.v4.new_code_cell(extra))
+t0 = time.perf_counter()
+client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[3]}})
+client.execute()
+elapsed = time.perf_counter() - t0
+out = ""
+if extra:
+    out = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+print(json.dumps({"seconds": elapsed, "extra": out}))
+"""
+
+# Appended to a chapter to time its live explorers: random slider values, many updates each.
+_LATENCY = r"""
+import json as _json, time as _time, numpy as _np
+from bookcode import widgets as _w
+_rng = _np.random.default_rng(0)
+_res = []
+for _i, _ex in enumerate(_w.instances()):
+    _names = list(_ex.sliders)
+    _times = []
+    for _k in range(40):
+        _vals = {}
+        for _n in _names:
+            _s = _ex.sliders[_n]
+            if hasattr(_s, "options") and _s.options:
+                _vals[_n] = _s.options[_rng.integers(len(_s.options))][1] if isinstance(_s.options[0], tuple) else _s.options[_rng.integers(len(_s.options))]
+            else:
+                _vals[_n] = type(_s.value)(_rng.uniform(_s.min, _s.max)) if not hasattr(_s, "base") else float(_s.base ** _rng.uniform(_s.min, _s.max))
+        _t = _time.perf_counter()
+        _ex.update(**_vals)
+        _times.append(_time.perf_counter() - _t)
+    _res.append({"explorer": _i + 1, "p50": float(_np.percentile(_times, 50)), "p95": float(_np.percentile(_times, 95))})
+print(_json.dumps(_res))
+"""
+
+
+def run_chapter(path, static, extra=""):
+    env = dict(os.environ, BOOKCODE_STATIC="1" if static else "0", BOOKCODE_PROGRESS="0")
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    env.pop("MPLBACKEND", None)
+    proc = subprocess.Popen([sys.executable, "-c", _RUNNER, str(path), extra, str(path.parent)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=path.parent)
+    _, status, usage = os.wait4(proc.pid, 0)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{path.name} failed:\n{err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_mb"] = usage.ru_maxrss / 1024  # KiB on Linux; the largest of the runner and its kernel
+    return result
+
+
+def timed(cmd, **kw):
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return time.perf_counter() - t0
+
+
+def training_step_ratio(repeat):
+    """Seconds per training step of a 64-32-10 sigmoid MLP on a digits batch of 64: matrix vs loop (vs torch)."""
+    from bookcode import backprop_loop, data, losses, network, optim
+
+    Xtr, ytr, _, _ = data.digits(rng=0)
+    X, T = Xtr[:64], losses.one_hot(ytr[:64], 10)
+    net = network.mlp([64, 32, 10], activation="sigmoid", output_activation="sigmoid", rng=0)
+    loss, sgd = losses.get("half_sse"), optim.SGD(0.01)
+
+    def matrix_step():
+        Y = net.forward(X)
+        net.backward(loss.grad(Y, T))
+        sgd.step(net)
+
+    W1, b1, W2, b2 = (net[0].W.copy(), net[0].b.copy(), net[2].W.copy(), net[2].b.copy())
+
+    def loop_step():
+        _, g = backprop_loop.gradients_loop(X, T, W1, b1, W2, b2)
+        for p, k in ((W1, "W1"), (b1, "b1"), (W2, "W2"), (b2, "b2")):
+            p -= 0.01 * g[k]
+
+    def best(fn, n):
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            times.append((time.perf_counter() - t0) / n)
+        return float(np.median(times))
+
+    t_matrix, t_loop = best(matrix_step, 200), best(loop_step, 2)
+    result = {"matrix_ms": t_matrix * 1e3, "loop_ms": t_loop * 1e3, "loop_ratio": t_loop / t_matrix}
+    try:
+        import torch
+    except ImportError:
+        result["torch_ms"] = None
+        return result
+    torch.set_num_threads(1)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Sigmoid(), torch.nn.Linear(32, 10), torch.nn.Sigmoid())
+    model = model.double()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    Xt, Tt = torch.from_numpy(X), torch.from_numpy(T)
+
+    def torch_step():
+        opt.zero_grad()
+        out = 0.5 * ((model(Xt) - Tt) ** 2).sum()
+        out.backward()
+        opt.step()
+
+    result["torch_ms"] = best(torch_step, 200) * 1e3
+    result["torch_ratio"] = t_matrix * 1e3 / result["torch_ms"]
+    return result
+
+
+def ok(value, goal, lower_is_better=True):
+    if value is None:
+        return "–"
+    met = value <= goal if lower_is_better else value >= goal
+    return "✓" if met else "✗ (missed)"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per chapter measurement (median reported)")
+    ap.add_argument("--quick", action="store_true", help="one run each, skip the clean build and the test suite")
+    ap.add_argument("--skip-suite", action="store_true", help="do not time the full test suite")
+    ap.add_argument("--only", default="", help="only chapters whose file name contains this text")
+    args = ap.parse_args(argv)
+    repeat = 1 if args.quick else args.repeat
+    chapters = [p for p in sorted((ROOT / "chapters").glob("*.ipynb")) if args.only in p.name]
+    rows, lat_rows = [], []
+    for nb in chapters:
+        live = [run_chapter(nb, static=False) for _ in range(repeat)]
+        static = [run_chapter(nb, static=True) for _ in range(repeat)]
+        lat = run_chapter(nb, static=False, extra=_LATENCY)
+        for item in json.loads(lat["extra"].strip().splitlines()[-1]):
+            lat_rows.append((nb.stem, item["explorer"], item["p50"] * 1e3, item["p95"] * 1e3))
+        rows.append((nb.stem, float(np.median([r["seconds"] for r in live])),
+                     float(np.median([r["seconds"] for r in static])),
+                     float(max(r["peak_mb"] for r in live + static))))
+        print(f"{nb.stem}: live {rows[-1][1]:.1f} s, static {rows[-1][2]:.1f} s, peak {rows[-1][3]:.0f} MB", flush=True)
+
+    build = rebuild = suite = None
+    sizes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.quick:
+            build = timed([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--out", tmp, "--force"], cwd=ROOT)
+            rebuild = timed([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--out", tmp], cwd=ROOT)
+            for nb in chapters:
+                page = Path(tmp) / "_build" / "html" / "chapters" / f"{nb.stem}.html"
+                sizes[nb.stem] = page.stat().st_size / 1e6
+            print(f"build {build:.0f} s, rebuild {rebuild:.1f} s", flush=True)
+    if not (args.quick or args.skip_suite):
+        suite = timed([sys.executable, "-m", "pytest", "tests", "chapters", "--nbval-lax", "--nbval-current-env", "-q"],
+                      cwd=ROOT)
+        print(f"suite {suite:.0f} s", flush=True)
+    step = training_step_ratio(max(repeat, 3))
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    lines = [
+        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, numpy {np.__version__}; median of {repeat} run(s) where marked. "
+        "Goals from the project's performance issue; ✗ marks a missed goal.",
+        "",
+        "| Chapter | live run (s) | static run (s) | peak RSS (MB) | page (MB) | goals: ≤ 20 s, ≤ 600 MB, ≤ 3 MB |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, live_s, static_s, mb in rows:
+        page = sizes.get(name)
+        verdict = " ".join([ok(live_s, GOALS["chapter_s"]), ok(mb, GOALS["chapter_mb"]), ok(page, GOALS["page_mb"])])
+        lines.append(f"| {name} | {live_s:.1f} | {static_s:.1f} | {mb:.0f} | "
+                     f"{'–' if page is None else f'{page:.2f}'} | {verdict} |")
+    lines += ["", "| Book and suite | seconds | goal |", "|---|---:|---|"]
+    lines.append(f"| clean build (`make book` from scratch, executes every chapter) | "
+                 f"{'–' if build is None else f'{build:.0f}'} | ≤ 240 {ok(build, GOALS['build_s'])} |")
+    lines.append(f"| no-change rebuild | {'–' if rebuild is None else f'{rebuild:.1f}'} | ≤ 20 {ok(rebuild, GOALS['rebuild_s'])} |")
+    lines.append(f"| full test suite (`make test` without the venv set-up) | "
+                 f"{'–' if suite is None else f'{suite:.0f}'} | ≤ 600 {ok(suite, GOALS['suite_s'])} |")
+    lines += ["", "| Live explorer | p50 (ms) | p95 (ms) | goal p95 ≤ 100 ms |", "|---|---:|---:|---|"]
+    for name, i, p50, p95 in lat_rows:
+        lines.append(f"| {name} #{i} | {p50:.0f} | {p95:.0f} | {ok(p95, GOALS['latency_ms'])} |")
+    lines += ["", "| Training step, 64-32-10 sigmoid MLP, batch 64 (digits) | ms per step | ratio | goal |",
+              "|---|---:|---:|---|",
+              f"| bookcode, matrix form | {step['matrix_ms']:.3f} | 1 | |",
+              f"| per-example loop (chapter 3) | {step['loop_ms']:.1f} | {step['loop_ratio']:.0f}× slower | "
+              f"≥ 50× {ok(step['loop_ratio'], GOALS['loop_ratio'], lower_is_better=False)} |"]
+    if step.get("torch_ms") is not None:
+        lines.append(f"| PyTorch CPU, float64, 1 thread | {step['torch_ms']:.3f} | bookcode/torch = "
+                     f"{step['torch_ratio']:.2f} | ≤ 1.5 {ok(step['torch_ratio'], GOALS['torch_ratio'])} |")
+    else:
+        lines.append("| PyTorch CPU | not installed | – | optional: `pip install torch` and re-run |")
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nwritten to {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
