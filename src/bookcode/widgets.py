@@ -131,8 +131,11 @@ def _range_slider_args(name, spec, values):
     return widgets.FloatSlider, dict(min=lo, max=hi, step=step, readout_format=".3g")
 
 
-def _render(draw, values, dpi):
-    """PNG bytes of ``draw(**values)``; the figure is closed afterwards."""
+def _render(draw, values, dpi, compact=True):
+    """PNG bytes of ``draw(**values)``; the figure is closed afterwards.
+
+    ``compact`` quantises the colours (small frames for the built page); a live redraw skips that to be fast.
+    """
     fig = draw(**values)
     if not isinstance(fig, matplotlib.figure.Figure):
         if isinstance(getattr(fig, "figure", None), matplotlib.figure.Figure):
@@ -143,7 +146,7 @@ def _render(draw, values, dpi):
             "(end draw with `return fig`, e.g. after `fig, ax = plt.subplots()`)"
         )
     try:
-        return figure_to_png(fig, dpi=dpi)
+        return figure_to_png(fig, dpi=dpi) if compact else figure_to_png(fig, dpi=dpi, colors=None, optimize=False)
     finally:
         plt.close(fig)
 
@@ -216,7 +219,7 @@ class Explorer(widgets.VBox):
         return {name: s.value for name, s in self.sliders.items()}
 
     def _build_live(self):
-        self.image = widgets.Image(value=_render(self.draw, self.values, self.dpi), format="png",
+        self.image = widgets.Image(value=_render(self.draw, self.values, self.dpi, compact=False), format="png",
                                    layout=widgets.Layout(max_width="100%", height="auto"))
         self.error = widgets.HTML()
         for slider in self.sliders.values():
@@ -227,7 +230,7 @@ class Explorer(widgets.VBox):
         if self._holding:
             return
         try:
-            self.image.value = _render(self.draw, self.values, self.dpi)
+            self.image.value = _render(self.draw, self.values, self.dpi, compact=False)
             self.error.value = ""
         except Exception as exc:  # shown to the reader: errors in widget callbacks are otherwise invisible
             self.error.value = f"<pre style='color:#b00'>{html.escape(f'{type(exc).__name__}: {exc}')}</pre>"
@@ -306,7 +309,7 @@ class Explorer(widgets.VBox):
                     stack.selected_index = slider.index
                 level = [child for stack in level for child in stack.children]
         else:
-            self.image.value = _render(self.draw, self.values, self.dpi)
+            self.image.value = _render(self.draw, self.values, self.dpi, compact=False)
             self.error.value = ""
         return self
 
