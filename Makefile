@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: book test unit lab bench clean help
+.PHONY: book test unit lab bench clean help student student-book
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every chapter)"
@@ -19,6 +19,8 @@ help:
 	@echo "make unit   run only the fast unit tests"
 	@echo "make lab    open the chapters in JupyterLab (installs JupyterLab into .venv the first time)"
 	@echo "make bench  measure execution, build, test and explorer times; writes benchmarks/results.md"
+	@echo "make student       write the student edition (no solutions) into student/; FORCE=1 replaces it"
+	@echo "make student-book  build the HTML book without solutions into _build/student-html"
 	@echo "make clean  remove _build"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
@@ -54,6 +56,12 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+
+student: $(STAMP)
+	$(BIN)/python scripts/student_edition.py $(if $(FORCE),--force)
+
+student-book: $(STAMP)
+	$(BIN)/python scripts/build_student_book.py
 
 clean:
 	rm -rf _build

@@ -128,6 +128,11 @@ def half_step(W, b, X, T, lr, f, f_prime):  # an unrecognised mistake gets the g
     return reference(W, b, X, T, lr / 2, f, f_prime)
 
 
+def single_precision(W, b, X, T, lr, f, f_prime):
+    W_new, b_new = reference(W, b, X, T, lr, f, f_prime)
+    return W_new.astype(np.float32), b_new.astype(np.float32)
+
+
 def stub(*args):
     raise NotImplementedError
 
@@ -152,6 +157,7 @@ MUTANTS = [
     (nan_out, "NaN or inf"),
     (raises, "raised TypeError"),
     (half_step, "should be"),
+    (single_precision, "returned float32 numbers"),
 ]
 
 

@@ -93,6 +93,10 @@ def lb_square_only_bug(X, W, dY):  # right unless W is square, where it uses W i
     return dX, X.T @ dY, dY.sum(axis=0)
 
 
+def lb_float32(X, W, dY):
+    return tuple(a.astype(np.float32) for a in lb_reference(X, W, dY))
+
+
 LB_MUTANTS = [
     (lb_dW_transposed, "dW is transposed"),
     (lb_dX_without_transpose, "Check the shapes"),
@@ -110,6 +114,7 @@ LB_MUTANTS = [
     (lb_changes_input, "changed one of its inputs"),
     (lb_dW_with_W, "dW differs from the finite-difference gradient"),
     (lb_square_only_bug, "dX uses W where it needs W.T"),
+    (lb_float32, "returned float32 numbers"),
 ]
 
 
@@ -226,6 +231,10 @@ def tl_garbage(X, T, W1, b1, W2, b2):
     return {k: np.ones_like(v) for k, v in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2))}
 
 
+def tl_float32(X, T, W1, b1, W2, b2):
+    return {k: v.astype(np.float32) for k, v in tl_reference(X, T, W1, b1, W2, b2).items()}
+
+
 TL_MUTANTS = [
     (tl_mse_habit, "factor cancels"),
     (tl_no_mean, "N times too large"),
@@ -239,6 +248,7 @@ TL_MUTANTS = [
     (tl_tuple, "return a dict"),
     (tl_hidden_wrong_input, "the output layer is right"),
     (tl_garbage, "differ from finite differences"),
+    (tl_float32, "returned float32 numbers"),
 ]
 
 

@@ -116,6 +116,10 @@ def elu_off_by_a_bit(x, alpha=1.0):
     return elu_ref(x, alpha) * 1.001
 
 
+def elu_float32(x, alpha=1.0):
+    return elu_ref(x, alpha).astype(np.float32)
+
+
 def stub(x, alpha=1.0):
     raise NotImplementedError
 
@@ -138,6 +142,7 @@ MUTANTS = [  # (elu, elu_derivative, words of the expected hint)
     (elu_returns_none, delu_ref, "returned None"),
     (elu_log, delu_ref, "floating-point warning"),
     (elu_off_by_a_bit, delu_ref, "should be"),
+    (elu_float32, delu_ref, "returned float32 numbers"),
 ]
 
 

@@ -87,6 +87,10 @@ def speeds_raises(net):
     return speeds_reference(net)[10]  # IndexError in the learner's code
 
 
+def speeds_float32(net):
+    return speeds_reference(net).astype(np.float32)
+
+
 def stub(net):
     raise NotImplementedError
 
@@ -108,6 +112,7 @@ MUTANTS = [
     (speeds_none, "returned None"),
     (speeds_all_layers, "Activation layers have no parameters"),
     (speeds_raises, "raised IndexError"),
+    (speeds_float32, "returned float32 numbers"),
 ]
 
 
