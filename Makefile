@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.installed
 # Selenium never downloads a browser. Elsewhere: make test CHROMIUM=/path/to/chrome CHROMEDRIVER=/path/to/chromedriver
 CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
+# One worker per core; tests/conftest.py keeps each notebook's cells (and the tests that share a build) on one worker.
+PYTEST_PARALLEL ?= -n auto
 
 .PHONY: book test unit lab bench clean help student student-book
 
@@ -36,7 +38,7 @@ book: $(STAMP)
 
 test: $(STAMP) $(CHROMIUM) $(CHROMEDRIVER)
 	BOOK_CHROMIUM=$(CHROMIUM) BOOK_CHROMEDRIVER=$(CHROMEDRIVER) \
-	  $(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env
+	  $(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env $(PYTEST_PARALLEL)
 
 # Installed only if missing (tests/test_browser.py needs them).
 $(CHROMIUM) $(CHROMEDRIVER):

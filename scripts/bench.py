@@ -194,8 +194,8 @@ def main(argv=None):
                 sizes[nb.stem] = page.stat().st_size / 1e6
             print(f"build {build:.0f} s, rebuild {rebuild:.1f} s", flush=True)
     if not (args.quick or args.skip_suite):
-        suite = timed([sys.executable, "-m", "pytest", "tests", "chapters", "--nbval-lax", "--nbval-current-env", "-q"],
-                      cwd=ROOT)
+        suite = timed([sys.executable, "-m", "pytest", "tests", "chapters", "--nbval-lax", "--nbval-current-env",
+                       "-n", "auto", "-q"], cwd=ROOT)  # as `make test` runs it
         print(f"suite {suite:.0f} s", flush=True)
     step = training_step_ratio(max(repeat, 3))
 

@@ -13,7 +13,7 @@ solutions from the book's repository. With --repository-url they point at that r
 repository holding the student notebooks in chapters/).
 
 Usage: python scripts/build_student_book.py [--out _build/student-html] [--repository-url URL] [--branch main]
-       [--no-strict] [--keep-tree]
+       [--no-strict] [--jobs N] [--executed DIR] [--keep-tree]
 """
 
 from __future__ import annotations
@@ -21,16 +21,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import student_edition  # noqa: E402  (a script next to this one)
+import build_book  # noqa: E402  (scripts next to this one)
+import student_edition  # noqa: E402
 
 ROOT = student_edition.ROOT
 STAMP = ".student-html"  # marks a folder this script wrote; only such a folder is replaced
@@ -68,6 +67,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repository-url", help="repository for the launch buttons (default: no launch buttons)")
     ap.add_argument("--branch", help="branch of --repository-url")
     ap.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="chapters executed in parallel")
+    ap.add_argument("--executed", help="also copy the executed student notebooks into this folder")
     ap.add_argument("--keep-tree", action="store_true", help="keep the temporary source tree (for debugging)")
     args = ap.parse_args(argv)
 
@@ -86,21 +87,14 @@ def main(argv=None) -> int:
     for report in reports:
         print(report)
 
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(tree), "--path-output", str(tree),
-           "--builder", "html"]
-    if not args.no_strict:
-        cmd += ["-W", "--keep-going"]
-    env = dict(os.environ)  # the same execution environment as scripts/build_book.py
-    env["BOOKCODE_STATIC"] = "1"
+    env = build_book.build_env(static=True)
     env.setdefault("BOOK_VENDOR_CACHE", str(ROOT / ".vendor-cache"))  # the main build's vendored JS, no refetch
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(var, "1")
-    env.pop("MPLBACKEND", None)
-    print("$", " ".join(cmd), flush=True)
-    t0 = time.perf_counter()
-    rc = subprocess.call(cmd, cwd=tree, env=env)
-    print(f"student build finished in {time.perf_counter() - t0:.1f} s with exit code {rc}", flush=True)
+    rc = build_book.jupyter_book_build(tree, tree, strict=not args.no_strict, jobs=args.jobs, env=env)
+    if rc == 0 and args.executed:
+        executed = Path(args.executed).resolve()
+        if executed.exists():
+            shutil.rmtree(executed)
+        shutil.copytree(tree / "_build" / "jupyter_execute" / "chapters", executed)
     if rc == 0:
         if out.exists():
             shutil.rmtree(out)

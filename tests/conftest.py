@@ -43,3 +43,43 @@ def built(tmp_path_factory):
                           cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, f"strict build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
     return out / "_build" / "html", proc.stdout + proc.stderr
+
+
+# --- parallel runs (pytest-xdist: `make test` passes `-n auto`) -----------------------------------------------------
+# The work is handed out in groups: all cells of one notebook go to one worker, in order (nbval runs them in one
+# kernel); the tests that share the strict build go to one worker, so the book is built once; so do the tests that
+# share the student build. Every other test is a group of its own. The longest groups come first, so that the two
+# workers finish at about the same time; without xdist the same order is used.
+_SHARED = {"tests/test_book_build.py": "book", "tests/test_browser.py": "book",
+           "tests/test_student_edition.py::test_student_": "student"}
+_LONG_FIRST = ("book", "student", "tests/test_binder.py")
+
+
+def _group(nodeid):
+    for prefix, group in _SHARED.items():
+        if nodeid.startswith(prefix):
+            return group
+    path = nodeid.split("::")[0]
+    return path if path.endswith((".ipynb", "test_binder.py")) else nodeid
+
+
+def _rank(item):
+    group = _group(item.nodeid)
+    if group in _LONG_FIRST:
+        return _LONG_FIRST.index(group)
+    return len(_LONG_FIRST) + (0 if group.endswith(".ipynb") else 1)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=_rank)  # stable: the cells of a notebook keep their order
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return _group(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order above (longest first)
+    return GroupScheduling(config, log)

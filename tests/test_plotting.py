@@ -162,10 +162,12 @@ def test_layer_histograms_one_panel_per_layer_with_shared_range():
     fig, axes = plotting.plot_layer_histograms(values, bins=20)
     assert len(axes) == 4 and len(fig.axes) == 4
     assert [a.get_title() for a in axes] == ["layer 1", "layer 2", "layer 3", "layer 4"]
-    assert [len(a.patches) for a in axes] == [20] * 4
+    steps = [a.patches[0] for a in axes]  # one StepPatch per panel (cheap to draw), not one bar per bin
+    assert [len(a.patches) for a in axes] == [1] * 4 and all(len(p.get_data().values) == 20 for p in steps)
     assert all(a.get_xlim() == axes[0].get_xlim() for a in axes)
     assert_allclose(axes[0].get_xlim(), (values[0].min(), values[0].max()))
-    assert sum(p.get_height() for p in axes[0].patches) == 300
+    assert steps[0].get_data().values.sum() == 300
+    assert_allclose(steps[0].get_data().edges, np.linspace(values[0].min(), values[0].max(), 21))
     assert [t.get_text() for t in axes[3].texts] == ["1 NaN/inf"]
     fig2, axs = plt.subplots(1, 2)
     _, out = plotting.plot_layer_histograms([np.ones(3), np.zeros(3)], range=(-1, 2), axes=axs)

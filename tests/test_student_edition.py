@@ -304,35 +304,24 @@ def test_nbgrader_clear_solutions_writes_the_same_stubs(editions):
 
 # --- slow: the student notebooks run, the student HTML has no solutions ---------------------------------------------
 
-def _kernel_manager():
-    """A kernel in this very environment (like nbval's --nbval-current-env)."""
-    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-    from jupyter_client import KernelManager
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-
-    class CurrentEnv(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name):
-            return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
-
-    return KernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnv())
-
-
 @pytest.fixture(scope="module")
-def student_folder(tmp_path_factory):
-    out = tmp_path_factory.mktemp("edition") / "student"
-    se.write_student_edition(ROOT / "chapters", out)
-    return out
+def student_build(tmp_path_factory):
+    """The student HTML book, built once, strictly (an error in any student notebook fails it), without touching
+    chapters/: (HTML folder, folder of the executed student notebooks)."""
+    before = _digest(ROOT / "chapters")
+    tmp = tmp_path_factory.mktemp("student-book")
+    out, executed = tmp / "html", tmp / "executed"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_student_book.py"), "--out", str(out),
+                           "--executed", str(executed)], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, f"student build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert _digest(ROOT / "chapters") == before
+    return out, executed
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_student_notebook_runs_and_its_checkers_say_not_attempted(path, student_folder, monkeypatch):
-    from nbclient import NotebookClient
-
-    monkeypatch.setenv("BOOKCODE_STATIC", "0")  # explorers live: fast, no precomputed frames
-    nb = nbformat.read(student_folder / path.name, as_version=4)
-    NotebookClient(nb, km=_kernel_manager(), timeout=600, allow_errors=True,
-                   resources={"metadata": {"path": str(student_folder)}}).execute()
+def test_student_notebook_runs_and_its_checkers_say_not_attempted(path, student_build):
+    nb = nbformat.read(student_build[1] / path.name, as_version=4)
     errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not errors, f"{path.name}: errors in the student edition: {errors[:2]}"
@@ -358,13 +347,8 @@ def _prose_runs(markdown):
 
 
 @pytest.mark.slow
-def test_student_html_has_exercises_and_no_solutions(tmp_path):
-    before = _digest(ROOT / "chapters")
-    out = tmp_path / "student-html"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_student_book.py"), "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    assert proc.returncode == 0, f"student build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    assert _digest(ROOT / "chapters") == before
+def test_student_html_has_exercises_and_no_solutions(student_build):
+    out = student_build[0]
     package = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "src" / "bookcode").rglob("*.py")))
     for path in CHAPTERS:
         nb = _source(path)

@@ -92,7 +92,18 @@ def _penalty_items(params, lam, decay, where):
 
 
 def _norm(arrays):
-    """√(Σ‖a‖²) over all arrays, scaled by the largest |entry| so that it never overflows."""
+    """√(Σ‖a‖²) over all arrays, without overflow or underflow.
+
+    The fast path sums squares in float64; only if that sum is not a normal positive number (NaN/inf entries,
+    or squares that overflow or underflow float64) is it recomputed scaled by the largest |entry|.
+    """
+    total = 0.0
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for a in arrays:
+            flat = a.reshape(-1) if a.dtype == np.float64 else a.reshape(-1).astype(np.float64)
+            total += float(np.dot(flat, flat))
+    if 1e-280 < total < 1e300:
+        return math.sqrt(total)
     maxima = [np.max(np.abs(a)) for a in arrays if a.size]
     m = float(np.max(maxima)) if maxima else 0.0
     if m == 0.0 or not math.isfinite(m):
