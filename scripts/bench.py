@@ -9,8 +9,10 @@ Measures, on this machine, the median of several runs where it is cheap enough:
   * bookcode: one training step of a digits MLP, matrix form vs the per-example loop of chapter 3,
     and vs PyTorch when it is installed (an optional extra, never a book dependency).
 
-The table goes to benchmarks/results.md (included by the book's Performance page).
-Usage: python scripts/bench.py [--repeat 3] [--quick] [--skip-suite]
+The table goes to benchmarks/results.md (included by the book's Performance page). The raw figures are kept in
+benchmarks/raw.json, so `--only` re-measures some chapters and keeps the others' latest figures (each row says when
+it was measured); figures of chapters that no longer exist are dropped.
+Usage: python scripts/bench.py [--repeat 3] [--quick] [--skip-suite] [--only 03_,05_]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results.md"
+RAW = ROOT / "benchmarks" / "raw.json"
 GOALS = {"chapter_s": 20.0, "chapter_mb": 600.0, "build_s": 240.0, "rebuild_s": 20.0, "suite_s": 600.0,
          "latency_ms": 100.0, "loop_ratio": 50.0, "torch_ratio": 1.5, "page_mb": 3.0}
 
@@ -167,21 +170,32 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3, help="runs per chapter measurement (median reported)")
     ap.add_argument("--quick", action="store_true", help="one run each, skip the clean build and the test suite")
     ap.add_argument("--skip-suite", action="store_true", help="do not time the full test suite")
-    ap.add_argument("--only", default="", help="only chapters whose file name contains this text")
+    ap.add_argument("--only", default="", help="comma-separated parts of chapter file names to re-measure")
     args = ap.parse_args(argv)
     repeat = 1 if args.quick else args.repeat
-    chapters = [p for p in sorted((ROOT / "chapters").glob("*.ipynb")) if args.only in p.name]
-    rows, lat_rows = [], []
+    all_chapters = sorted((ROOT / "chapters").glob("*.ipynb"))
+    wanted = [w for w in args.only.split(",") if w]
+    chapters = [p for p in all_chapters if not wanted or any(w in p.name for w in wanted)]
+    raw = json.loads(RAW.read_text()) if RAW.exists() else {}
+    raw = {k: v for k, v in raw.items() if k in {p.stem for p in all_chapters} or k == "_book"}
+    today = dt.date.today().isoformat()
     for nb in chapters:
         live = [run_chapter(nb, static=False) for _ in range(repeat)]
         static = [run_chapter(nb, static=True) for _ in range(repeat)]
         lat = run_chapter(nb, static=False, extra=_LATENCY)
-        for item in json.loads(lat["extra"].strip().splitlines()[-1]):
-            lat_rows.append((nb.stem, item["explorer"], item["p50"] * 1e3, item["p95"] * 1e3))
-        rows.append((nb.stem, float(np.median([r["seconds"] for r in live])),
-                     float(np.median([r["seconds"] for r in static])),
-                     float(max(r["peak_mb"] for r in live + static))))
-        print(f"{nb.stem}: live {rows[-1][1]:.1f} s, static {rows[-1][2]:.1f} s, peak {rows[-1][3]:.0f} MB", flush=True)
+        raw[nb.stem] = {"date": today, "runs": repeat, "load": os.getloadavg()[0],
+                        "live_s": float(np.median([r["seconds"] for r in live])),
+                        "static_s": float(np.median([r["seconds"] for r in static])),
+                        "peak_mb": float(max(r["peak_mb"] for r in live + static)),
+                        "latency": [[i["explorer"], i["p50"] * 1e3, i["p95"] * 1e3]
+                                    for i in json.loads(lat["extra"].strip().splitlines()[-1])]}
+        r = raw[nb.stem]
+        print(f"{nb.stem}: live {r['live_s']:.1f} s, static {r['static_s']:.1f} s, peak {r['peak_mb']:.0f} MB", flush=True)
+        RAW.parent.mkdir(exist_ok=True)
+        RAW.write_text(json.dumps(raw, indent=1, sort_keys=True) + "\n")
+    rows = [(k, v["live_s"], v["static_s"], v["peak_mb"], v["date"], v["runs"]) for k, v in sorted(raw.items())
+            if not k.startswith("_")]
+    lat_rows = [(k, i, p50, p95) for k, v in sorted(raw.items()) if not k.startswith("_") for i, p50, p95 in v["latency"]]
 
     build = rebuild = suite = None
     sizes = {}
@@ -189,10 +203,20 @@ def main(argv=None):
         if not args.quick:
             build = timed([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--out", tmp, "--force"], cwd=ROOT)
             rebuild = timed([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--out", tmp], cwd=ROOT)
-            for nb in chapters:
+            for nb in all_chapters:
                 page = Path(tmp) / "_build" / "html" / "chapters" / f"{nb.stem}.html"
-                sizes[nb.stem] = page.stat().st_size / 1e6
+                if page.exists():  # a chapter not in _toc.yml has no page
+                    sizes[nb.stem] = page.stat().st_size / 1e6
             print(f"build {build:.0f} s, rebuild {rebuild:.1f} s", flush=True)
+    book = json.loads(RAW.read_text()).get("_book", {}) if RAW.exists() else {}
+    if build is not None:
+        book = {"date": today, "build_s": build, "rebuild_s": rebuild, "page_mb": sizes}
+    else:  # not re-measured: the latest figures, for the chapters that still exist
+        build, rebuild = book.get("build_s"), book.get("rebuild_s")
+        sizes = {k: v for k, v in book.get("page_mb", {}).items() if k in {p.stem for p in all_chapters}}
+    raw["_book"] = book
+    RAW.parent.mkdir(exist_ok=True)
+    RAW.write_text(json.dumps(raw, indent=1, sort_keys=True) + "\n")
     if not (args.quick or args.skip_suite):
         suite = timed([sys.executable, "-m", "pytest", "tests", "chapters", "--nbval-lax", "--nbval-current-env",
                        "-n", "auto", "-q"], cwd=ROOT)  # as `make test` runs it
@@ -207,17 +231,18 @@ def main(argv=None):
         pass
     lines = [
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, numpy {np.__version__}; median of {repeat} run(s) where marked. "
+        f"Python {platform.python_version()}, numpy {np.__version__}; each chapter figure is the median of the runs "
+        "given in its last column. "
         "Goals from the project's performance issue; ✗ marks a missed goal.",
         "",
-        "| Chapter | live run (s) | static run (s) | peak RSS (MB) | page (MB) | goals: ≤ 20 s, ≤ 600 MB, ≤ 3 MB |",
-        "|---|---:|---:|---:|---:|---|",
+        "| Chapter | live run (s) | static run (s) | peak RSS (MB) | page (MB) | goals: ≤ 20 s, ≤ 600 MB, ≤ 3 MB | measured (runs) |",
+        "|---|---:|---:|---:|---:|---|---|",
     ]
-    for name, live_s, static_s, mb in rows:
+    for name, live_s, static_s, mb, date, runs in rows:
         page = sizes.get(name)
         verdict = " ".join([ok(live_s, GOALS["chapter_s"]), ok(mb, GOALS["chapter_mb"]), ok(page, GOALS["page_mb"])])
         lines.append(f"| {name} | {live_s:.1f} | {static_s:.1f} | {mb:.0f} | "
-                     f"{'–' if page is None else f'{page:.2f}'} | {verdict} |")
+                     f"{'–' if page is None else f'{page:.2f}'} | {verdict} | {date} ({runs}) |")
     lines += ["", "| Book and suite | seconds | goal |", "|---|---:|---|"]
     lines.append(f"| clean build (`make book` from scratch, executes every chapter) | "
                  f"{'–' if build is None else f'{build:.0f}'} | ≤ 240 {ok(build, GOALS['build_s'])} |")

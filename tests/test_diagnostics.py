@@ -80,3 +80,24 @@ def test_bad_input():
         diagnostics.gradient_norms(object())
     with pytest.raises(ValueError, match="2-D batch"):
         diagnostics.find_nonfinite(mlp([2, 1], rng=0), np.ones(2))
+
+
+def test_activation_stats_leaves_batchnorm_running_averages_alone():
+    from bookcode.batchnorm import BatchNorm
+    from bookcode.layers import Activation, Linear
+    from bookcode.network import Sequential
+    from bookcode.residual import Residual
+
+    rng = np.random.default_rng(0)
+    inner = BatchNorm(4)
+    net = Sequential([Linear(3, 4, rng=1, bias=False), BatchNorm(4), Activation("relu"),
+                      Residual(Sequential([Linear(4, 4, rng=2, bias=False), inner, Activation("tanh")]))])
+    X = rng.standard_normal((16, 3)) * 5 + 2
+    before = [(bn.running_mean.copy(), bn.running_var.copy()) for bn in (net[1], inner)]
+    stats = diagnostics.activation_stats(net, X)
+    assert len(stats["mean"]) == 1  # the top-level activation; the branch's is inside the block
+    for bn, (m, v) in zip((net[1], inner), before):
+        np.testing.assert_array_equal(bn.running_mean, m)
+        np.testing.assert_array_equal(bn.running_var, v)
+    net.forward(X)  # an ordinary training-mode forward pass does move them (the control)
+    assert not np.allclose(net[1].running_mean, before[0][0])

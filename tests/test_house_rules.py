@@ -121,3 +121,17 @@ def test_public_docstrings_name_their_chapter():
     missing = [name for name, obj in _public_objects()
                if not obj.__doc__ or ("chapters/" not in obj.__doc__ and not inspect.isclass(obj))]
     assert not missing, f"public bookcode functions without a docstring naming their chapter: {missing}"
+
+
+def test_performance_page_reports_every_chapter():
+    """benchmarks/results.md (written by `make bench`, included by performance.md) must cover every chapter, so a
+    new chapter cannot land without its measured execution time, memory and explorer latency."""
+    results = ROOT / "benchmarks" / "results.md"
+    assert results.exists(), "benchmarks/results.md is missing: run `make bench`"
+    text = results.read_text(encoding="utf-8")
+    assert "{include} benchmarks/results.md" in (ROOT / "performance.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")}
+    missing = [p.stem for p in NOTEBOOKS if p.stem not in rows]
+    assert not missing, f"benchmarks/results.md has no row for {missing}: re-run `make bench`"
+    explorers = {line.split("|")[1].strip().split(" #")[0] for line in text.splitlines() if " #" in line}
+    assert not [p.stem for p in NOTEBOOKS if p.stem not in explorers], "an explorer latency row is missing"

@@ -21,6 +21,15 @@ One module per idea; every chapter imports from here so the text and the code ca
 - ``activation_study``: linear collapse, dead units, activation timing, markdown tables (chapter 4)
 - ``gradient_flow``: products of Jacobians, Gaussian MLPs, learning speed per layer (chapter 5)
 - ``precision``: float16/bfloat16/float32 formats, loss scaling, NaN/inf causes (chapter 5)
+- ``pretraining``: greedy layer-wise autoencoder pretraining (chapter 6)
+- ``regularization_study``: step logs for clipping and penalty experiments, L1 sparsity, proximal L1 (chapter 6)
+- ``init_study``: variance recursions and per-layer statistics of deep nets by initialisation (chapter 7)
+- ``batchnorm``: the Batch Normalization layer, forward and backward (chapter 8)
+- ``bn_study``: plain and BN MLPs, several trained at once (chapter 8)
+- ``residual``: the residual block ``Residual`` (chapter 9)
+- ``residual_study``: deep plain and residual MLPs, per-block gradient norms and variances (chapter 9)
+- ``residual_batch``: plain and residual nets and seeds trained together as stacked arrays (chapter 9)
+- ``monitor``: the training monitor panel and update:data ratios (chapter 10)
 - ``display``: showing bookcode's source in a chapter
 - ``exercises``: checkers for the coding exercises
 """
@@ -30,7 +39,9 @@ from importlib import import_module as _import_module
 __version__ = "0.1.0"
 
 _MODULES = ("activations", "losses", "layers", "network", "init", "optim", "train", "gradcheck", "data",
-            "diagnostics", "plotting", "widgets", "surfaces", "descent", "perceptron", "backprop_loop", "activation_study", "gradient_flow", "precision", "display", "exercises")
+            "diagnostics", "plotting", "widgets", "surfaces", "descent", "perceptron", "backprop_loop", "activation_study", "gradient_flow", "precision",
+            "pretraining", "regularization_study", "init_study", "batchnorm", "bn_study", "residual", "residual_study",
+            "residual_batch", "monitor", "display", "exercises")
 
 
 def __getattr__(name):

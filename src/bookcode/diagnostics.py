@@ -31,6 +31,20 @@ def _layers(net):
     return net.layers
 
 
+def _running_state(layer):
+    """(layer, attribute, copy) for every running statistic (BatchNorm's running_mean/var) in ``layer`` and its
+    sublayers, so that a monitoring forward pass can leave them as they were."""
+    out = []
+    for name in ("running_mean", "running_var"):
+        value = getattr(layer, name, None)
+        if isinstance(value, np.ndarray):
+            out.append((layer, name, value.copy()))
+    for child in list(getattr(layer, "layers", None) or []) + [getattr(layer, "branch", None)]:
+        if child is not None and child is not layer:
+            out += _running_state(child)
+    return out
+
+
 def weight_keys(net):
     """Keys (as in ``net.parameters()``) of the weight matrices, input side first: one per weight layer.
 
@@ -52,13 +66,19 @@ def activation_stats(net, X):
         ``dead``: fraction of units whose derivative f'(net) is zero for every example of the
         batch (dead ReLUs); ``values``: the outputs themselves (for histograms).
 
+    The forward pass runs in the network's current mode (training or eval); running statistics of
+    BatchNorm layers are restored afterwards, so monitoring does not change the network.
+
     Implements the monitors of chapters/05_vanishing_exploding.
     """
     from .layers import Activation
 
     layers = _layers(net)
     X = as_batch(X, None, where="activation_stats")
-    net.forward(X)
+    saved = _running_state(net)
+    net.forward(X)  # in the net's current mode; a monitor must not move BatchNorm's running averages:
+    for layer, name, value in saved:
+        setattr(layer, name, value)
     stats = {"mean": [], "std": [], "saturated": [], "dead": [], "values": []}
     for layer in layers:
         if not isinstance(layer, Activation):

@@ -7,9 +7,10 @@ of them. Random initializers refuse ``rng=None``: bookcode never uses unseeded r
 
 The variance rules (chapters/07_initialization):
 
-- Xavier/Glorot: ``Var W = gain² · 2 / (n_in + n_out)`` (eq. xavier-variance); a uniform
-  ``U(-a, a)`` has variance ``a²/3``, hence ``a = gain · √(6 / (n_in + n_out))`` (eq. xavier-uniform).
-- He/Kaiming: ``Var W = gain² / fan`` with ``gain = √2`` for ReLU (eq. he-variance), so that the
+- Xavier/Glorot: ``Var W = gain² · 2 / (n_in + n_out)`` (eq. init-xavier-variance); a uniform
+  ``U(-a, a)`` has variance ``a²/3``, hence ``a = gain · √(6 / (n_in + n_out))``
+  (eq. init-xavier-uniform).
+- He/Kaiming: ``Var W = gain² / fan`` with ``gain = √2`` for ReLU (eq. init-he-variance), so that the
   second moment of the pre-activations is preserved from layer to layer.
 """
 
@@ -90,7 +91,7 @@ def normal(n_in, n_out, std=1.0, rng=None):
 
     Notes
     -----
-    The building block of eqs. (xavier-variance) and (he-variance) in chapters/07_initialization.
+    The building block of eqs. (init-xavier-variance) and (init-he-variance) in chapters/07_initialization.
     """
     n_in, n_out = _shape(n_in, n_out)
     std = check_positive_float(std, "std")
@@ -110,7 +111,7 @@ def uniform(n_in, n_out, a=1.0, rng=None):
 
     Notes
     -----
-    The building block of eq. (xavier-uniform) in chapters/07_initialization.
+    The building block of eq. (init-xavier-uniform) in chapters/07_initialization.
     """
     n_in, n_out = _shape(n_in, n_out)
     a = check_positive_float(a, "a")
@@ -148,7 +149,7 @@ def gain(nonlinearity, param=None):
     -----
     For ReLU, ``E[relu(z)²] = 1/2`` for ``z ~ N(0, 1)``, so ``gain² · E[f(z)²] = 1``; the leaky
     ReLU gain follows the same way from ``E[f(z)²] = (1 + α²)/2``.
-    Implements eq. (leaky-gain) in chapters/07_initialization.
+    Implements eq. (init-leaky-gain) in chapters/07_initialization.
     """
     if not isinstance(nonlinearity, str):
         raise TypeError(f"gain: nonlinearity must be a name (str), got {type(nonlinearity).__name__}")
@@ -181,7 +182,7 @@ def xavier_normal(n_in, n_out, rng=None, gain=1.0):
 
     Notes
     -----
-    Implements eq. (xavier-variance) in chapters/07_initialization.
+    Implements eq. (init-xavier-variance) in chapters/07_initialization.
     """
     n_in, n_out = _shape(n_in, n_out)
     g = check_positive_float(gain, "gain")
@@ -196,7 +197,7 @@ def xavier_uniform(n_in, n_out, rng=None, gain=1.0):
 
     Notes
     -----
-    Implements eq. (xavier-uniform) in chapters/07_initialization.
+    Implements eq. (init-xavier-uniform) in chapters/07_initialization.
     """
     n_in, n_out = _shape(n_in, n_out)
     g = check_positive_float(gain, "gain")
@@ -226,7 +227,7 @@ def he_normal(n_in, n_out, rng=None, nonlinearity="relu", param=None, mode="fan_
 
     Notes
     -----
-    Implements eq. (he-variance) in chapters/07_initialization.
+    Implements eq. (init-he-variance) in chapters/07_initialization.
     """
     n_in, n_out = _shape(n_in, n_out)
     g, fan = _he_scale(n_in, n_out, nonlinearity, param, mode)
@@ -239,7 +240,7 @@ def he_uniform(n_in, n_out, rng=None, nonlinearity="relu", param=None, mode="fan
 
     Notes
     -----
-    Implements eq. (he-variance) with ``Var U(-a, a) = a²/3`` in chapters/07_initialization.
+    Implements eq. (init-he-variance) with ``Var U(-a, a) = a²/3`` in chapters/07_initialization.
     """
     n_in, n_out = _shape(n_in, n_out)
     g, fan = _he_scale(n_in, n_out, nonlinearity, param, mode)
@@ -264,8 +265,8 @@ def get(name):
 
     Notes
     -----
-    Registry of the initializers of chapters/07_initialization, eqs. (xavier-variance),
-    (xavier-uniform), (he-variance).
+    Registry of the initializers of chapters/07_initialization, eqs. (init-xavier-variance),
+    (init-xavier-uniform), (init-he-variance).
     """
     if not isinstance(name, str):
         raise TypeError(f"init.get: expected an initializer name (str), got {type(name).__name__}")

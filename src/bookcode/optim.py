@@ -126,7 +126,7 @@ def global_norm(grads):
     ``grads`` is a list (or dict) of arrays. Computed without overflow; NaN/inf in the input give
     NaN/inf (useful for monitors).
 
-    Implements the norm of eq. (clip-norm) in chapters/06_taming_gradients.
+    Implements the norm of eq. (tg-clip-norm) in chapters/06_taming_gradients.
     """
     return _norm(_as_list(grads, "global_norm", allow_nonfinite=True))
 
@@ -134,7 +134,7 @@ def global_norm(grads):
 def clip_by_value(grads, clip):
     """Return new arrays with every entry clipped to ``[-clip, clip]`` (changes the direction).
 
-    Implements eq. (clip-value) in chapters/06_taming_gradients.
+    Implements eq. (tg-clip-value) in chapters/06_taming_gradients.
     """
     clip = check_positive_float(clip, "clip")
     return [np.clip(g, -clip, clip) for g in _as_list(grads, "clip_by_value")]
@@ -147,7 +147,7 @@ def clip_by_global_norm(grads, max_norm):
     unchanged otherwise: the direction of the full gradient is kept. Returns
     ``(list_of_new_arrays, norm_before)``.
 
-    Implements eq. (clip-norm) in chapters/06_taming_gradients.
+    Implements eq. (tg-clip-norm) in chapters/06_taming_gradients.
     """
     max_norm = check_positive_float(max_norm, "max_norm")
     clipped, norm, _ = _scale_to_norm(_as_list(grads, "clip_by_global_norm"), max_norm)
@@ -159,7 +159,7 @@ def l2_penalty(params, lam, decay=("W",)):
 
     ``params`` is a dict ``{key: array}``, a model with ``parameters()`` or a layer.
 
-    Implements eq. (l2-weight-decay) in chapters/06_taming_gradients.
+    Implements eq. (tg-l2-penalty) in chapters/06_taming_gradients.
     """
     lam, items = _penalty_items(params, lam, decay, "l2_penalty")
     return 0.5 * lam * sum(float(np.sum(np.square(p, dtype=np.float64))) for _, p, d in items if d)
@@ -168,7 +168,7 @@ def l2_penalty(params, lam, decay=("W",)):
 def l2_penalty_grad(params, lam, decay=("W",)):
     """Return ``{key: λW}`` (zeros for parameters not in ``decay``), the gradient of :func:`l2_penalty`.
 
-    Implements eq. (l2-weight-decay) in chapters/06_taming_gradients.
+    Implements eq. (tg-weight-decay) in chapters/06_taming_gradients.
     """
     lam, items = _penalty_items(params, lam, decay, "l2_penalty_grad")
     return {k: lam * p if d else np.zeros_like(p) for k, p, d in items}
@@ -177,7 +177,7 @@ def l2_penalty_grad(params, lam, decay=("W",)):
 def l1_penalty(params, lam, decay=("W",)):
     """Return ``λ Σ |W|`` over the parameters named in ``decay``.
 
-    Implements eq. (l1-subgradient) in chapters/06_taming_gradients.
+    Implements eq. (tg-l1-update) in chapters/06_taming_gradients.
     """
     lam, items = _penalty_items(params, lam, decay, "l1_penalty")
     return lam * sum(float(np.sum(np.abs(p), dtype=np.float64)) for _, p, d in items if d)
@@ -186,7 +186,7 @@ def l1_penalty(params, lam, decay=("W",)):
 def l1_penalty_grad(params, lam, decay=("W",)):
     """Return the subgradient ``{key: λ·sign(W)}`` of :func:`l1_penalty` (``0`` where ``W = 0``).
 
-    Implements eq. (l1-subgradient) in chapters/06_taming_gradients.
+    Implements eq. (tg-l1-update) in chapters/06_taming_gradients.
     """
     lam, items = _penalty_items(params, lam, decay, "l1_penalty_grad")
     return {k: lam * np.sign(p) if d else np.zeros_like(p) for k, p, d in items}
@@ -234,8 +234,8 @@ class SGD:
     and ``last_update_ratios`` (``{key: ‖ΔW‖/‖W‖}`` with ``W`` before the step; ``inf`` when
     ``‖W‖ = 0``, e.g. zero-initialised biases at step one).
 
-    Implements eq. (gd-update) in chapters/01_gradient_descent, with eqs. (clip-value),
-    (clip-norm), (l2-weight-decay) and (l1-subgradient) in chapters/06_taming_gradients.
+    Implements eq. (gd-update) in chapters/01_gradient_descent, with eqs. (tg-clip-value),
+    (tg-clip-norm), (tg-weight-decay) and (tg-l1-update) in chapters/06_taming_gradients.
     """
 
     def __init__(self, lr, momentum=0.0, nesterov=False, clip_value=None, clip_norm=None,

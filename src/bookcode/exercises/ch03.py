@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import Hint, call_learner, learner_array, run_checks
+from ..gradcheck import numerical_gradient
 
 __all__ = ["check_linear_backward", "check_two_layer_backprop"]
 
@@ -28,20 +29,6 @@ def _rel(a, b):
 
 def _same(a, b):
     return a.shape == b.shape and _rel(a, b) < _TOL
-
-
-def _numeric(f, x, eps=1e-6):
-    """Central differences of the scalar ``f()`` with respect to the array ``x`` (perturbed in place)."""
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        fp = f()
-        x[idx] = old - eps
-        fm = f()
-        x[idx] = old
-        g[idx] = (fp - fm) / (2 * eps)
-    return g
 
 
 def _call(learner, *args):
@@ -85,7 +72,7 @@ def _linear_case(N, n_in, n_out, loss, seed):
             return float(0.5 * np.sum((X @ W + b - T) ** 2))
 
         dY = X @ W + b - T
-    ref = {"dX": _numeric(E, X), "dW": _numeric(E, W), "db": _numeric(E, b)}
+    ref = {"dX": numerical_gradient(E, X), "dW": numerical_gradient(E, W), "db": numerical_gradient(E, b)}
 
     def case(learner):
         args = (X.copy(), W.copy(), dY.copy())
@@ -228,7 +215,7 @@ def _two_layer_case(N, n, m, seed):
     def E():
         return _bce_value(X, T, *(params[k] for k in order))
 
-    numeric = {k: _numeric(E, params[k]) for k in order}
+    numeric = {k: numerical_gradient(E, params[k]) for k in order}
     variants = _two_layer_variants(X, T, *(params[k] for k in order))
     assert all(_same(variants["right"][k], numeric[k]) for k in order)  # the derivation, checked
 

@@ -1,0 +1,164 @@
+"""Checks for the coding exercise of chapters/08_batchnorm.
+
+- :func:`check_batchnorm_backward`: ``batchnorm_backward(dY, X, gamma, eps)`` returns
+  ``(dX, dgamma, dbeta)`` for training-mode batch normalization ``Y = γ (X − μ)/sqrt(σ² + ε) + β``
+  with the batch mean ``μ`` and the biased batch variance ``σ²``.
+
+A learner's answer passes when it agrees with central finite differences of ``E = Σ Y ∘ dY``
+(relative error below :data:`bookcode.gradcheck.TOLERANCE`, float64), computed here with a plain
+loop, independent of :mod:`bookcode.batchnorm`. Known mistakes are recognised by comparing with
+their closed forms, and get their own hint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Hint, call_learner, learner_array, run_checks
+from ..gradcheck import numerical_gradient
+
+__all__ = ["check_batchnorm_backward"]
+
+_TOL = 1e-7  # the book's gradient-check tolerance (bookcode.gradcheck.TOLERANCE)
+
+
+def _rel(a, b):
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
+
+
+def _same(a, b):
+    return a.shape == b.shape and _rel(a, b) < _TOL
+
+
+def _bn(X, gamma, beta, eps, ddof=0):
+    mu = X.mean(axis=0)
+    var = ((X - mu) ** 2).sum(axis=0) / (X.shape[0] - ddof)
+    return gamma * (X - mu) / np.sqrt(var + eps) + beta
+
+
+def _wrong_answers(X, gamma, dY, eps):
+    """Closed forms of the typical mistakes: {name: dX}."""
+    N = X.shape[0]
+    mu = X.mean(axis=0)
+    inv = 1.0 / np.sqrt(X.var(axis=0) + eps)
+    Xh = (X - mu) * inv
+    mean_g, mean_gx = dY.mean(axis=0), (dY * Xh).mean(axis=0)
+    inv_unbiased = 1.0 / np.sqrt(X.var(axis=0, ddof=1) + eps)
+    Xh_u = (X - mu) * inv_unbiased
+    Xh0 = (X - mu) / X.std(axis=0)  # without ε
+    return {
+        "frozen": gamma * inv * dY,
+        "no_mean": gamma * inv * (dY - Xh * mean_gx),
+        "no_var": gamma * inv * (dY - mean_g),
+        "no_gamma": inv * (dY - mean_g - Xh * mean_gx),
+        "no_eps": gamma / X.std(axis=0) * (dY - mean_g - Xh0 * (dY * Xh0).mean(axis=0)),
+        "unbiased": gamma * inv_unbiased * (dY - mean_g - Xh_u * (dY * Xh_u).sum(axis=0) / (N - 1)),
+        "sum_not_mean": gamma * inv * (dY - N * mean_g - Xh * N * mean_gx),
+        "dgamma_unbiased": (dY * Xh_u).sum(axis=0),
+        "dgamma_no_eps": (dY * Xh0).sum(axis=0),
+    }
+
+
+_UNBIASED = ("you normalised with the unbiased variance Σ(x − μ)²/(N − 1). In training, BN divides by N "
+             "(the biased batch variance); N/(N − 1) belongs only to the running variance used at inference")
+_NO_EPS = ("ε is missing: the forward pass divides by sqrt(σ² + ε), so X̂ and the backward pass must use "
+           "sqrt(σ² + ε) too. It matters for features whose variance is small")
+
+
+def _case(N, n, seed, eps=1e-5, small_var=False):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(1.5, 2.0, (N, n))
+    if small_var:  # a feature whose variance is comparable to ε: forgetting ε shows
+        X[:, 0] = 0.3 + 3e-3 * rng.standard_normal(N)
+    gamma, beta = rng.uniform(0.5, 2.0, n), rng.standard_normal(n)
+    dY = rng.standard_normal((N, n))
+
+    def E():
+        return float(np.sum(_bn(X, gamma, beta, eps) * dY))
+
+    ref = {"dX": numerical_gradient(E, X), "dgamma": numerical_gradient(E, gamma), "dbeta": numerical_gradient(E, beta)}
+    wrong = _wrong_answers(X, gamma, dY, eps)
+
+    def case(learner):
+        args = (dY.copy(), X.copy(), gamma.copy(), eps)
+        out = call_learner(learner, *args)
+        if not all(np.array_equal(a, b) for a, b in zip(args[:3], (dY, X, gamma))):
+            raise Hint("your function changed one of its inputs in place; compute new arrays instead")
+        if out is None:
+            raise Hint("your function returned None — did you forget `return dX, dgamma, dbeta`?")
+        if not isinstance(out, (tuple, list)) or len(out) != 3:
+            raise Hint(f"return three arrays, `return dX, dgamma, dbeta`; got {type(out).__name__}"
+                       + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+        dX, dgamma, dbeta = (learner_array(v, f"your function (its {name})")
+                             for v, name in zip(out, ("dX", "dgamma", "dbeta")))
+        _diagnose(dX, dgamma, dbeta, ref, wrong, X, dY, N, n)
+
+    return case
+
+
+def _diagnose(dX, dgamma, dbeta, ref, wrong, X, dY, N, n):
+    if [dX.shape, dgamma.shape, dbeta.shape] != [(N, n), (n,), (n,)]:
+        if sorted([dX.shape, dgamma.shape, dbeta.shape]) == sorted([(N, n), (n,), (n,)]):
+            raise Hint("your results come back in the wrong order; return (dX, dgamma, dbeta)")
+        raise Hint(f"expected shapes dX {(N, n)}, dgamma {(n,)}, dbeta {(n,)} (one γ and β per feature); got "
+                   f"{dX.shape}, {dgamma.shape}, {dbeta.shape}. Sum over the batch (axis=0) for dgamma and dbeta")
+    if _same(dbeta, ref["dgamma"]) and _same(dgamma, ref["dbeta"]):
+        raise Hint("dgamma and dbeta are swapped: β is added, so dβ = Σ_rows dY; γ multiplies X̂, so dγ = Σ_rows dY ∘ X̂")
+    if not _same(dbeta, ref["dbeta"]):
+        if _same(dbeta * N, ref["dbeta"]):
+            raise Hint("dbeta is N times too small: β is added to every row, so sum dY over the rows, don't average")
+        raise Hint("dbeta is wrong: β is added to every row, so dβ = Σ_rows dY = dY.sum(axis=0)")
+    if not _same(dgamma, ref["dgamma"]):
+        if _same(dgamma, ref["dbeta"]):
+            raise Hint("dgamma equals Σ dY: you forgot the factor X̂. γ multiplies X̂, so dγ = Σ_rows dY ∘ X̂")
+        if _same(dgamma * N, ref["dgamma"]):
+            raise Hint("dgamma is N times too small: sum dY ∘ X̂ over the rows, don't average")
+        if _same(dgamma, wrong["dgamma_unbiased"]):
+            raise Hint(_UNBIASED)
+        if _same(dgamma, wrong["dgamma_no_eps"]):
+            raise Hint(_NO_EPS)
+        raise Hint("dgamma is wrong: dγ = Σ_rows dY ∘ X̂, with X̂ = (X − μ)/sqrt(σ² + ε) from the batch statistics")
+    if _same(dX, ref["dX"]):
+        return
+    if _same(dX, wrong["frozen"]):
+        raise Hint("dX = γ dY / sqrt(σ² + ε) treats μ and σ² as constants. That is the gradient in inference "
+                   "(eval) mode, where the running averages are fixed numbers. In training mode μ and σ² are "
+                   "computed from this batch, so every row of X also moves them: add the paths through the "
+                   "mean and the variance (train/eval confusion)")
+    if _same(dX, wrong["no_mean"]):
+        raise Hint("the path through the batch mean is missing: μ depends on every row, and so does σ². "
+                   "Subtract the column mean of dY: dX = γ/sqrt(σ² + ε) · (dY − mean(dY) − X̂ · mean(dY ∘ X̂))")
+    if _same(dX, wrong["no_var"]):
+        raise Hint("the path through the batch variance is missing: σ² depends on every row of X. "
+                   "Subtract X̂ · mean(dY ∘ X̂) too: dX = γ/sqrt(σ² + ε) · (dY − mean(dY) − X̂ · mean(dY ∘ X̂))")
+    if _same(dX, wrong["no_gamma"]):
+        raise Hint("dX lacks the factor γ: Y = γ X̂ + β, so dE/dX̂ = γ ∘ dY before the normalisation's backward")
+    if _same(dX, wrong["sum_not_mean"]):
+        raise Hint("the mean and variance terms are N times too large: they are column *means* over the batch "
+                   "(divide the sums by N), because μ and σ² are averages")
+    if _same(dX, wrong["unbiased"]):
+        raise Hint(_UNBIASED)
+    if _same(dX, wrong["no_eps"]):
+        raise Hint(_NO_EPS)
+    raise Hint(f"dX differs from the finite-difference gradient (relative error {_rel(dX, ref['dX']):.1e}). "
+               "Build it from three paths — direct, through μ, through σ² — or use the compact form "
+               "dX = γ/sqrt(σ² + ε) · (dY − mean(dY) − X̂ · mean(dY ∘ X̂)), means over the rows")
+
+
+def check_batchnorm_backward(batchnorm_backward, *, quiet=False):
+    """Check ``batchnorm_backward(dY, X, gamma, eps) -> (dX, dgamma, dbeta)`` (training mode).
+
+    Four cases: a batch of 6 × 4, one of 2 rows (where only the sign of the difference survives),
+    a feature with variance near ε, and a large batch. Prints one line (or a hint) and returns a
+    :class:`~bookcode.exercises.CheckResult`.
+
+    Implements the check of eq. (bn-backward-compact) in chapters/08_batchnorm.
+    """
+    cases = [
+        ("a batch of 6 examples, 4 features", _case(6, 4, 0)),
+        ("a batch of 2 examples", _case(2, 3, 1)),
+        ("a feature with variance close to ε", _case(5, 3, 2, small_var=True)),
+        ("a batch of 40 examples, 7 features", _case(40, 7, 3)),
+    ]
+    return run_checks("batchnorm_backward", batchnorm_backward, cases, quiet=quiet)
