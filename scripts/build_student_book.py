@@ -60,6 +60,20 @@ def make_tree(dest: Path, repository_url=None, branch=None):
     return reports
 
 
+def copy_executed(tree: Path, dest: Path):
+    """Write the executed student notebooks, with their outputs, from the build's execution cache into ``dest``."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(tree / "_build" / ".jupyter_cache"))
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for path in sorted((tree / "chapters").glob("*.ipynb")):
+        record = cache.match_cache_notebook(nbformat.read(path, as_version=4))
+        nbformat.write(cache.get_cache_bundle(record.pk).nb, dest / path.name)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "_build" / "student-html"),
@@ -91,10 +105,7 @@ def main(argv=None) -> int:
     env.setdefault("BOOK_VENDOR_CACHE", str(ROOT / ".vendor-cache"))  # the main build's vendored JS, no refetch
     rc = build_book.jupyter_book_build(tree, tree, strict=not args.no_strict, jobs=args.jobs, env=env)
     if rc == 0 and args.executed:
-        executed = Path(args.executed).resolve()
-        if executed.exists():
-            shutil.rmtree(executed)
-        shutil.copytree(tree / "_build" / "jupyter_execute" / "chapters", executed)
+        copy_executed(tree, Path(args.executed).resolve())
     if rc == 0:
         if out.exists():
             shutil.rmtree(out)
