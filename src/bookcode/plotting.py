@@ -21,7 +21,7 @@ from ._validate import as_batch, as_float_array, check_callable, check_choice, c
 
 __all__ = [
     "PALETTE", "SEQUENTIAL_CMAP", "use_style", "plot_functions", "plot_curves", "plot_per_layer",
-    "plot_decision_boundary", "plot_layer_histograms", "plot_contours", "figure_to_png",
+    "plot_decision_boundary", "plot_layer_histograms", "plot_contours", "figure_to_png", "rgba_to_png",
 ]
 
 #: Okabe–Ito colour-blind-safe palette (blue, vermillion, green, purple, orange, sky blue, yellow, black).
@@ -350,24 +350,14 @@ def plot_contours(f, xlim, ylim, levels=30, paths=None, ax=None, log_levels=Fals
 
 
 def figure_to_png(fig, dpi=72, optimize=True, colors=96):
-    """Render ``fig`` to compact PNG bytes and close it.
-
-    The image is quantised to an adaptive palette of ``colors`` colours (no dithering, so flat
-    areas stay flat) and saved with zlib ``optimize``; ``colors=None`` keeps full RGBA.
-
-    Implements the precomputed frames of the explorers (widgets) in every chapter.
+    """Render ``fig`` to compact PNG bytes and close it (encoded by :func:`rgba_to_png`).
 
     The explorers of every chapter use it for their frames (first in chapters/01_gradient_descent).
     """
-    from PIL import Image
-
     if not isinstance(fig, Figure):
         raise TypeError(f"figure_to_png: expected a matplotlib Figure, got {type(fig).__name__}")
     dpi = check_positive_int(dpi, "dpi")
-    if colors is not None:
-        colors = check_positive_int(colors, "colors", minimum=2)
-        if colors > 256:
-            raise ValueError(f"figure_to_png: a PNG palette holds at most 256 colours, got {colors}")
+    _check_colors(colors)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     saved_dpi = fig.dpi
@@ -375,14 +365,40 @@ def figure_to_png(fig, dpi=72, optimize=True, colors=96):
         fig.set_dpi(dpi)
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
-        img = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        return rgba_to_png(canvas.buffer_rgba(), optimize=optimize, colors=colors)
     finally:
         fig.set_dpi(saved_dpi)
         plt.close(fig)
+
+
+def _check_colors(colors):
+    if colors is not None:
+        colors = check_positive_int(colors, "colors", minimum=2)
+        if colors > 256:
+            raise ValueError(f"a PNG palette holds at most 256 colours, got colors={colors}")
+    return colors
+
+
+def rgba_to_png(rgba, optimize=True, colors=96):
+    """PNG bytes of an RGBA image (an (H, W, 4) uint8 array, e.g. a canvas's ``buffer_rgba()``).
+
+    The image is quantised to an adaptive palette of ``colors`` colours (no dithering, so flat
+    areas stay flat) and saved with zlib ``optimize``: small frames to store in the book's pages.
+    ``colors=None, optimize=False`` keeps full RGBA and uses the fastest zlib level (live redraws).
+
+    The explorers of every chapter use it for their frames (first in chapters/01_gradient_descent).
+    """
+    from PIL import Image
+
+    colors = _check_colors(colors)
+    rgba = np.asarray(rgba)
+    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4 or 0 in rgba.shape:
+        raise ValueError(f"rgba_to_png: expected an (H, W, 4) uint8 RGBA image, got {rgba.dtype} array of shape "
+                         f"{rgba.shape}")
+    img = Image.fromarray(np.ascontiguousarray(rgba))  # (H, W, 4) uint8 -> mode RGBA
     if colors is not None:
         img = img.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT,
                                           dither=Image.Dither.NONE)
     out = io.BytesIO()
-    # optimize: smallest file (frames stored in the page); otherwise the fastest zlib level (live redraws)
     img.save(out, format="PNG", **({"optimize": True} if optimize else {"compress_level": 1}))
     return out.getvalue()
