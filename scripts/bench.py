@@ -64,6 +64,7 @@ _res = []
 for _i, _ex in enumerate(_w.instances()):
     _names = list(_ex.sliders)
     _times = []
+    _full0 = _ex.frames.full_renders if _ex.frames is not None else None
     for _k in range(40):
         _vals = {}
         for _n in _names:
@@ -75,7 +76,8 @@ for _i, _ex in enumerate(_w.instances()):
         _t = _time.perf_counter()
         _ex.update(**_vals)
         _times.append(_time.perf_counter() - _t)
-    _res.append({"explorer": _i + 1, "p50": float(_np.percentile(_times, 50)), "p95": float(_np.percentile(_times, 95))})
+    _res.append({"explorer": _i + 1, "p50": float(_np.percentile(_times, 50)), "p95": float(_np.percentile(_times, 95)),
+                 "full_renders": None if _full0 is None else _ex.frames.full_renders - _full0})
 print(_json.dumps(_res))
 """
 

@@ -228,3 +228,34 @@ def test_minibatches_bad_input_fails_at_call_time():
         data.minibatches(10, 0, rng=0)
     with pytest.raises(TypeError, match="N must be an integer"):
         data.minibatches(np.ones(3), 2, rng=0)
+
+
+@pytest.mark.parametrize("N, batch_size", [(10, 4), (12, 4), (3, 5), (7, 1)])
+def test_sgd_batches_walk_through_permutations_and_skip_leftovers(N, batch_size):
+    steps = 9
+    batches = list(data.sgd_batches(N, batch_size, steps, rng=3))
+    gen = np.random.default_rng(3)  # the same stream, by hand: a new permutation when a batch no longer fits
+    order, pos, expected = gen.permutation(N), 0, []
+    for _ in range(steps):
+        if pos + batch_size > N:
+            order, pos = gen.permutation(N), 0
+        expected.append(order[pos:pos + batch_size])
+        pos += batch_size
+    assert len(batches) == steps
+    for got, want in zip(batches, expected):
+        np.testing.assert_array_equal(got, want)
+    if batch_size <= N:
+        assert all(len(b) == batch_size for b in batches)
+        per_epoch = N // batch_size  # within one permutation no row repeats
+        for k in range(0, steps - per_epoch + 1, per_epoch):
+            chunk = np.concatenate(batches[k:k + per_epoch])
+            assert len(np.unique(chunk)) == len(chunk)
+
+
+def test_sgd_batches_bad_input():
+    with pytest.raises(ValueError, match="batch_size"):
+        data.sgd_batches(10, 0, 5, rng=0)
+    with pytest.raises(ValueError, match="steps"):
+        data.sgd_batches(10, 2, 0, rng=0)
+    with pytest.raises(TypeError, match="seed"):
+        data.sgd_batches(10, 2, 5, rng=None)

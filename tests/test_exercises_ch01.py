@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bookcode.exercises import CheckResult, Hint, call_learner, learner_array, run_checks
+from bookcode.exercises import CheckResult, Hint, call_learner, learner_array, matches, relative_difference, run_checks
 from bookcode.exercises.ch01 import check_central_difference, check_gradient_descent
 from _checkers import assert_rejected_with_hint
 
@@ -344,3 +344,14 @@ def test_call_learner_and_learner_array():
     with pytest.raises(Hint, match="returned float16 numbers, which keep only about 3 significant digits"):
         learner_array(np.ones(2, dtype=np.float16))
     assert learner_array(np.float64(2.5)) == 2.5 and learner_array(3) == 3.0
+
+
+def test_matches_uses_the_gradient_check_tolerance_and_never_matches_nan():
+    a = np.array([[1.0, -2.0], [3.0, 0.5]])
+    assert relative_difference(a, a) == 0.0 and relative_difference(np.zeros(3), np.zeros(3)) == 0.0
+    assert relative_difference(a, -a) == 1.0  # ‖2a‖ / (2‖a‖)
+    assert matches(a, a * (1 + 1e-9)) and not matches(a, a * (1 + 1e-6))  # tolerance 1e-7 (gradcheck.TOLERANCE)
+    assert not matches(a, a.T) and not matches(a, a.ravel())  # a transposed answer is not right by accident
+    nan = a.copy()
+    nan[0, 0] = np.nan
+    assert np.isnan(relative_difference(nan, a)) and not matches(nan, a) and not matches(nan, nan)

@@ -18,6 +18,7 @@ import numpy as np
 from . import activations as _act
 from .batchnorm import BatchNorm, batchnorm_backward, batchnorm_forward
 from .layers import Activation, Linear
+from .data import sgd_batches
 from .network import Sequential
 from ._validate import as_batch, as_float_array, as_rng, check_positive_int
 
@@ -283,12 +284,7 @@ def train_stack(nets, lrs, X, y, X_test, y_test, *, steps, batch_size=60, rng=0,
         window.clear()
 
     record(0)
-    order, pos = gen.permutation(len(X)), 0
-    for step in range(1, steps + 1):
-        if pos + batch_size > len(X):
-            order, pos = gen.permutation(len(X)), 0
-        idx = order[pos:pos + batch_size]
-        pos += batch_size
+    for step, idx in enumerate(sgd_batches(len(X), batch_size, steps, gen), start=1):
         with np.errstate(all="ignore"):
             Z, caches = _forward(stack, np.broadcast_to(X[idx], (K, len(idx), X.shape[1])), "train")
             loss, dZ = _softmax_ce(Z, y[idx])

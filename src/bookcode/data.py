@@ -25,7 +25,7 @@ from ._validate import as_float_array, as_rng, check_callable, check_positive_fl
 
 __all__ = [
     "xor", "two_moons", "spirals", "linearly_separable", "regression_1d",
-    "digits", "DigitsSplit", "minibatches",
+    "digits", "DigitsSplit", "minibatches", "sgd_batches",
 ]
 
 
@@ -279,3 +279,36 @@ def minibatches(N, batch_size, rng=None, *, shuffle=True):
             yield order[start:start + batch_size]
 
     return _gen()
+
+
+def sgd_batches(N, batch_size, steps, rng):
+    """Yield ``steps`` index arrays of ``batch_size`` rows each, for ``steps`` steps of SGD.
+
+    The batches walk through a seeded permutation of ``range(N)``; when fewer than ``batch_size``
+    rows are left, those are skipped and a new permutation starts (every batch has the same size).
+    The first permutation is drawn at the call, later ones when they are needed, so other draws
+    from the same generator in between keep their place in its stream.
+
+    Examples
+    --------
+    >>> [len(b) for b in sgd_batches(10, 4, 3, rng=0)]
+    [4, 4, 4]
+
+    Implements the mini-batch loops of chapters/08_batchnorm and chapters/09_residual.
+    """
+    N = check_positive_int(N, "N")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    steps = check_positive_int(steps, "steps")
+    gen = as_rng(rng, where="sgd_batches")
+    first = gen.permutation(N)
+
+    def _gen():
+        order, pos = first, 0
+        for _ in range(steps):
+            if pos + batch_size > N:
+                order, pos = gen.permutation(N), 0
+            yield order[pos:pos + batch_size]
+            pos += batch_size
+
+    return _gen()
+

@@ -17,6 +17,7 @@ import numpy as np
 from . import losses as _losses
 from ._validate import as_batch, as_rng, check_positive_float, check_positive_int, check_choice
 from .layers import Activation, Linear
+from .data import sgd_batches
 from .network import Sequential
 from .optim import SGD
 from .residual import Residual
@@ -136,12 +137,7 @@ def train_steps(net, X, T, steps, lr, *, momentum=0.9, batch_size=64, loss="soft
         return value if np.isfinite(value) else np.inf
 
     done, values = [0], [full_loss()]
-    order, pos = gen.permutation(len(X)), 0
-    for step in range(1, steps + 1):
-        if pos + batch_size > len(X):
-            order, pos = gen.permutation(len(X)), 0
-        idx = order[pos:pos + batch_size]
-        pos += batch_size
+    for step, idx in enumerate(sgd_batches(len(X), batch_size, steps, gen), start=1):
         with np.errstate(all="ignore"):
             Y = net.forward(X[idx])
             ok = np.all(np.isfinite(Y))

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CheckResult", "Hint", "NotAttempted", "call_learner", "learner_array", "run_checks"]
+from ..gradcheck import TOLERANCE
+
+__all__ = ["CheckResult", "Hint", "NotAttempted", "call_learner", "learner_array", "run_checks", "relative_difference",
+           "matches", "network_after_backward"]
 
 PASS, FAIL, TODO = "\u2714", "\u2718", "\u2026"  # ✔ ✘ …
 
@@ -46,6 +49,52 @@ class CheckResult:
     def __repr__(self):
         state = "passed" if self.passed else ("failed" if self.attempted else "not attempted")
         return f"CheckResult({self.exercise!r}: {state})"
+
+
+def relative_difference(a, b):
+    """``‖a − b‖ / (‖a‖ + ‖b‖)`` (0 if both are zero); NaN if either holds NaN, so a NaN answer never matches.
+
+    Unlike ``bookcode.gradcheck.rel_error`` it does not raise on NaN: a checker turns a learner's NaN into a hint.
+    Used by the gradient checkers of chapters/03_backprop and chapters/08_batchnorm.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
+
+
+def matches(a, b, tol=TOLERANCE):
+    """True if ``a`` and ``b`` have one shape and a relative difference below ``tol`` (the book's 1e-7).
+
+    Used by the gradient checkers of chapters/03_backprop and chapters/08_batchnorm.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and relative_difference(a, b) < tol
+
+
+def network_after_backward(sizes, activation, seed, *, gains=None, bias_std=0.5, n_examples=16):
+    """A network with random weights and biases, after one forward and backward pass on random data.
+
+    Layer ``i`` gets weights ~ N(0, (gains[i] / √n_in)²) (gains 1 by default) and biases ~ N(0, bias_std²);
+    the backward pass is that of ½‖Y − T‖² for random targets T. A fixture for the checkers of
+    chapters/05_vanishing_exploding and chapters/10_diagnosis.
+    """
+    from ..layers import Activation, Linear
+    from ..network import Sequential
+
+    rng = np.random.default_rng(seed)
+    gains = [1.0] * (len(sizes) - 1) if gains is None else gains
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = Linear(n_in, n_out, init=rng.normal(0.0, gains[i] / np.sqrt(n_in), size=(n_in, n_out)))
+        lin.params["b"][...] = rng.normal(0.0, bias_std, size=n_out)
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            layers.append(Activation(activation))
+    net = Sequential(layers)
+    X = rng.normal(size=(n_examples, sizes[0]))
+    Y = net.forward(X)
+    net.backward(Y - rng.normal(size=Y.shape))
+    return net
 
 
 def call_learner(fn, *args, **kwargs):

@@ -14,22 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, call_learner, learner_array, run_checks
+from . import Hint, call_learner, learner_array, run_checks, matches, relative_difference
 from ..gradcheck import numerical_gradient
 
 __all__ = ["check_linear_backward", "check_two_layer_backprop"]
-
-_TOL = 1e-7  # the book's gradient-check tolerance (bookcode.gradcheck.TOLERANCE)
-
-
-def _rel(a, b):
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
-
-
-def _same(a, b):
-    return a.shape == b.shape and _rel(a, b) < _TOL
-
 
 def _call(learner, *args):
     """``call_learner``, with a pointer to the shapes when numpy refuses a product."""
@@ -98,19 +86,19 @@ def _diagnose_linear(dX, dW, db, X, W, dY, ref, N, n_in, n_out):
         raise Hint("your three results have the right shapes but come back in the wrong order; "
                    "return them as (dX, dW, db)")
     # dW
-    if dW.shape == (n_out, n_in) and _same(dW.T, ref["dW"]) and not _same(dW, ref["dW"]):
+    if dW.shape == (n_out, n_in) and matches(dW.T, ref["dW"]) and not matches(dW, ref["dW"]):
         raise Hint(f"dW is transposed: shape {dW.shape}, but it must have W's shape {(n_in, n_out)}. "
                    "Use dW = X.T @ dY (inputs × outputs), not dY.T @ X")
-    if _same(dW * N, ref["dW"]) and N > 1:
+    if matches(dW * N, ref["dW"]) and N > 1:
         raise Hint("dW is N times too small: you divided by the batch size. dY already contains the 1/N "
                    "of the mean loss (it is dE/dnet for this E), so dW = X.T @ dY with no extra average")
     if dW.shape != (n_in, n_out):
         raise Hint(f"dW must have the shape of W, {(n_in, n_out)}; got {dW.shape}. dW = X.T @ dY")
-    if not _same(dW, ref["dW"]):
-        raise Hint(f"dW differs from the finite-difference gradient (relative error {_rel(dW, ref['dW']):.1e}). "
+    if not matches(dW, ref["dW"]):
+        raise Hint(f"dW differs from the finite-difference gradient (relative error {relative_difference(dW, ref['dW']):.1e}). "
                    "Each entry is dE/dW_ij = Σ_n X_ni dY_nj, i.e. dW = X.T @ dY")
     # db
-    if db.shape == (N, n_out) and _same(db.sum(axis=0), ref["db"]):
+    if db.shape == (N, n_out) and matches(db.sum(axis=0), ref["db"]):
         raise Hint(f"db has one row per example, shape {db.shape}. The bias is shared by all N examples, "
                    "so its gradient is the sum over the batch: db = dY.sum(axis=0)")
     if db.shape == (N,) and N != n_out:
@@ -119,23 +107,23 @@ def _diagnose_linear(dX, dW, db, X, W, dY, ref, N, n_in, n_out):
     if db.size == 1 and n_out > 1:
         raise Hint("db is a single number: you summed over everything. Sum over the rows only, "
                    "db = dY.sum(axis=0), one entry per output")
-    if db.shape == (n_out,) and N > 1 and _same(db * N, ref["db"]):
+    if db.shape == (n_out,) and N > 1 and matches(db * N, ref["db"]):
         raise Hint("db is N times too small: you averaged over the batch. dY already contains the 1/N, "
                    "so sum it: db = dY.sum(axis=0)")
-    if db.shape == (n_out,) and N > 1 and _same(db, dY[0]) and not _same(db, ref["db"]):
+    if db.shape == (n_out,) and N > 1 and matches(db, dY[0]) and not matches(db, ref["db"]):
         raise Hint("db is the first example's row only. Sum the contributions of all examples: "
                    "db = dY.sum(axis=0)")
-    if db.shape != (n_out,) or not _same(db, ref["db"]):
+    if db.shape != (n_out,) or not matches(db, ref["db"]):
         raise Hint(f"db must be the column sums of dY, shape {(n_out,)}; got shape {db.shape}")
     # dX
     if dX.shape != (N, n_in):
         raise Hint(f"dX must have the shape of X, {(N, n_in)}; got {dX.shape}. dX = dY @ W.T")
-    if n_in == n_out and _same(dX, dY @ W) and not _same(dX, ref["dX"]):
+    if n_in == n_out and matches(dX, dY @ W) and not matches(dX, ref["dX"]):
         raise Hint("dX uses W where it needs W.T: dE/dX_ni = Σ_j dY_nj W_ij, i.e. dX = dY @ W.T")
-    if N > 1 and _same(dX * N, ref["dX"]):
+    if N > 1 and matches(dX * N, ref["dX"]):
         raise Hint("dX is N times too small: do not divide by the batch size, dY already has the 1/N")
-    if not _same(dX, ref["dX"]):
-        raise Hint(f"dX differs from the finite-difference gradient (relative error {_rel(dX, ref['dX']):.1e}). "
+    if not matches(dX, ref["dX"]):
+        raise Hint(f"dX differs from the finite-difference gradient (relative error {relative_difference(dX, ref['dX']):.1e}). "
                    "dX = dY @ W.T")
 
 
@@ -217,7 +205,7 @@ def _two_layer_case(N, n, m, seed):
 
     numeric = {k: numerical_gradient(E, params[k]) for k in order}
     variants = _two_layer_variants(X, T, *(params[k] for k in order))
-    assert all(_same(variants["right"][k], numeric[k]) for k in order)  # the derivation, checked
+    assert all(matches(variants["right"][k], numeric[k]) for k in order)  # the derivation, checked
 
     def case(learner):
         given = {k: v.copy() for k, v in params.items()}
@@ -239,16 +227,16 @@ def _two_layer_case(N, n, m, seed):
             if got[k].shape != params[k].shape:
                 raise Hint(f"the gradient for {k} must have the shape of {k}, {params[k].shape}; "
                            f"got {got[k].shape}")
-        if all(_same(got[k], numeric[k]) for k in order):
+        if all(matches(got[k], numeric[k]) for k in order):
             return
         for name, hint in _TWO_LAYER_HINTS.items():
-            if all(_same(got[k], variants[name][k]) for k in order):
+            if all(matches(got[k], variants[name][k]) for k in order):
                 raise Hint(hint)
-        wrong = [k for k in order if not _same(got[k], numeric[k])]
+        wrong = [k for k in order if not matches(got[k], numeric[k])]
         if wrong == ["W1", "b1"] or wrong == ["W1"] or wrong == ["b1"]:
             raise Hint(f"the output layer is right but {' and '.join(wrong)} are not: check the hidden "
                        "signal δ¹ = (δ² W2ᵀ) ∘ (1 − Y1²) and dW1 = Xᵀ δ¹, db1 = Σ_rows δ¹")
-        errors = ", ".join(f"{k}: {_rel(got[k], numeric[k]):.1e}" for k in order)
+        errors = ", ".join(f"{k}: {relative_difference(got[k], numeric[k]):.1e}" for k in order)
         raise Hint(f"your gradients differ from finite differences (relative errors {errors}). Start from "
                    "δ² = (Y − T)/N and follow eqs. (backprop-recursion) and (backprop-dW)")
 

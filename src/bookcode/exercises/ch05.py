@@ -11,29 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, call_learner, learner_array, run_checks
+from . import Hint, call_learner, learner_array, network_after_backward, run_checks
 
 __all__ = ["check_hidden_speeds"]
-
-
-def _net_after_backward(sizes, activation, seed, bias_std=0.5):
-    """A network with random weights and biases on which one forward and backward pass has run."""
-    from ..layers import Activation, Linear
-    from ..network import Sequential
-
-    rng = np.random.default_rng(seed)
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        lin = Linear(n_in, n_out, init=rng.normal(0.0, 1.0 / np.sqrt(n_in), size=(n_in, n_out)))
-        lin.params["b"][...] = rng.normal(0.0, bias_std, size=n_out)
-        layers.append(lin)
-        if i < len(sizes) - 2:
-            layers.append(Activation(activation))
-    net = Sequential(layers)
-    X = rng.normal(size=(16, sizes[0]))
-    Y = net.forward(X)
-    net.backward(Y - rng.normal(size=Y.shape))  # the gradient of ½‖Y − T‖² for random targets T
-    return net
 
 
 def _linears(net):
@@ -52,7 +32,7 @@ def _close(a, b):
 
 def _speeds_case(sizes, activation, seed):
     def case(learner):
-        net = _net_after_backward(sizes, activation, seed)
+        net = network_after_backward(sizes, activation, seed)
         lin = _linears(net)
         before = [(layer.params["W"].copy(), layer.grads["b"].copy()) for layer in lin]
         try:

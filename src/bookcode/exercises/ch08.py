@@ -14,22 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, call_learner, learner_array, run_checks
+from . import Hint, call_learner, learner_array, run_checks, matches, relative_difference
 from ..gradcheck import numerical_gradient
 
 __all__ = ["check_batchnorm_backward"]
-
-_TOL = 1e-7  # the book's gradient-check tolerance (bookcode.gradcheck.TOLERANCE)
-
-
-def _rel(a, b):
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
-
-
-def _same(a, b):
-    return a.shape == b.shape and _rel(a, b) < _TOL
-
 
 def _bn(X, gamma, beta, eps, ddof=0):
     mu = X.mean(axis=0)
@@ -103,45 +91,45 @@ def _diagnose(dX, dgamma, dbeta, ref, wrong, X, dY, N, n):
             raise Hint("your results come back in the wrong order; return (dX, dgamma, dbeta)")
         raise Hint(f"expected shapes dX {(N, n)}, dgamma {(n,)}, dbeta {(n,)} (one γ and β per feature); got "
                    f"{dX.shape}, {dgamma.shape}, {dbeta.shape}. Sum over the batch (axis=0) for dgamma and dbeta")
-    if _same(dbeta, ref["dgamma"]) and _same(dgamma, ref["dbeta"]):
+    if matches(dbeta, ref["dgamma"]) and matches(dgamma, ref["dbeta"]):
         raise Hint("dgamma and dbeta are swapped: β is added, so dβ = Σ_rows dY; γ multiplies X̂, so dγ = Σ_rows dY ∘ X̂")
-    if not _same(dbeta, ref["dbeta"]):
-        if _same(dbeta * N, ref["dbeta"]):
+    if not matches(dbeta, ref["dbeta"]):
+        if matches(dbeta * N, ref["dbeta"]):
             raise Hint("dbeta is N times too small: β is added to every row, so sum dY over the rows, don't average")
         raise Hint("dbeta is wrong: β is added to every row, so dβ = Σ_rows dY = dY.sum(axis=0)")
-    if not _same(dgamma, ref["dgamma"]):
-        if _same(dgamma, ref["dbeta"]):
+    if not matches(dgamma, ref["dgamma"]):
+        if matches(dgamma, ref["dbeta"]):
             raise Hint("dgamma equals Σ dY: you forgot the factor X̂. γ multiplies X̂, so dγ = Σ_rows dY ∘ X̂")
-        if _same(dgamma * N, ref["dgamma"]):
+        if matches(dgamma * N, ref["dgamma"]):
             raise Hint("dgamma is N times too small: sum dY ∘ X̂ over the rows, don't average")
-        if _same(dgamma, wrong["dgamma_unbiased"]):
+        if matches(dgamma, wrong["dgamma_unbiased"]):
             raise Hint(_UNBIASED)
-        if _same(dgamma, wrong["dgamma_no_eps"]):
+        if matches(dgamma, wrong["dgamma_no_eps"]):
             raise Hint(_NO_EPS)
         raise Hint("dgamma is wrong: dγ = Σ_rows dY ∘ X̂, with X̂ = (X − μ)/sqrt(σ² + ε) from the batch statistics")
-    if _same(dX, ref["dX"]):
+    if matches(dX, ref["dX"]):
         return
-    if _same(dX, wrong["frozen"]):
+    if matches(dX, wrong["frozen"]):
         raise Hint("dX = γ dY / sqrt(σ² + ε) treats μ and σ² as constants. That is the gradient in inference "
                    "(eval) mode, where the running averages are fixed numbers. In training mode μ and σ² are "
                    "computed from this batch, so every row of X also moves them: add the paths through the "
                    "mean and the variance (train/eval confusion)")
-    if _same(dX, wrong["no_mean"]):
+    if matches(dX, wrong["no_mean"]):
         raise Hint("the path through the batch mean is missing: μ depends on every row, and so does σ². "
                    "Subtract the column mean of dY: dX = γ/sqrt(σ² + ε) · (dY − mean(dY) − X̂ · mean(dY ∘ X̂))")
-    if _same(dX, wrong["no_var"]):
+    if matches(dX, wrong["no_var"]):
         raise Hint("the path through the batch variance is missing: σ² depends on every row of X. "
                    "Subtract X̂ · mean(dY ∘ X̂) too: dX = γ/sqrt(σ² + ε) · (dY − mean(dY) − X̂ · mean(dY ∘ X̂))")
-    if _same(dX, wrong["no_gamma"]):
+    if matches(dX, wrong["no_gamma"]):
         raise Hint("dX lacks the factor γ: Y = γ X̂ + β, so dE/dX̂ = γ ∘ dY before the normalisation's backward")
-    if _same(dX, wrong["sum_not_mean"]):
+    if matches(dX, wrong["sum_not_mean"]):
         raise Hint("the mean and variance terms are N times too large: they are column *means* over the batch "
                    "(divide the sums by N), because μ and σ² are averages")
-    if _same(dX, wrong["unbiased"]):
+    if matches(dX, wrong["unbiased"]):
         raise Hint(_UNBIASED)
-    if _same(dX, wrong["no_eps"]):
+    if matches(dX, wrong["no_eps"]):
         raise Hint(_NO_EPS)
-    raise Hint(f"dX differs from the finite-difference gradient (relative error {_rel(dX, ref['dX']):.1e}). "
+    raise Hint(f"dX differs from the finite-difference gradient (relative error {relative_difference(dX, ref['dX']):.1e}). "
                "Build it from three paths — direct, through μ, through σ² — or use the compact form "
                "dX = γ/sqrt(σ² + ε) · (dY − mean(dY) − X̂ · mean(dY ∘ X̂)), means over the rows")
 

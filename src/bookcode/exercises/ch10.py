@@ -12,30 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, call_learner, learner_array, run_checks
+from . import Hint, call_learner, learner_array, network_after_backward, run_checks
 
 __all__ = ["check_update_ratios"]
-
-
-def _net_after_backward(sizes, activation, seed):
-    """A network with weights of different scales per layer on which one forward and backward pass has run."""
-    from ..layers import Activation, Linear
-    from ..network import Sequential
-
-    rng = np.random.default_rng(seed)
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        scale = (0.5 + i) / np.sqrt(n_in)  # layers differ in ‖W‖, so ratios and gradients order differently
-        lin = Linear(n_in, n_out, init=rng.normal(0.0, scale, size=(n_in, n_out)))
-        lin.params["b"][...] = rng.normal(0.0, 0.3, size=n_out)
-        layers.append(lin)
-        if i < len(sizes) - 2:
-            layers.append(Activation(activation))
-    net = Sequential(layers)
-    X = rng.normal(size=(12, sizes[0]))
-    Y = net.forward(X)
-    net.backward(Y - rng.normal(size=Y.shape))  # the gradient of ½‖Y − T‖² for random targets T
-    return net
 
 
 def _linears(net):
@@ -54,7 +33,8 @@ def _close(a, b):
 
 def _ratios_case(sizes, activation, seed, lr):
     def case(learner):
-        net = _net_after_backward(sizes, activation, seed)
+        net = network_after_backward(sizes, activation, seed, gains=[0.5 + i for i in range(len(sizes) - 1)],
+                                     bias_std=0.3, n_examples=12)  # layers differ in ‖W‖
         lin = _linears(net)
         before = [{k: (layer.params[k].copy(), layer.grads[k].copy()) for k in layer.params} for layer in lin]
         out = call_learner(learner, net, lr)
