@@ -222,6 +222,73 @@ def test_delta_rule_on_xor_gives_one_half_everywhere():
     assert_allclose(run.loss[-1], 0.125, atol=1e-12)
 
 
+# ------------------------------------------------- the fast loops give exactly the straightforward loops' numbers
+def reference_perceptron(X, y, lr, epochs, rng=None, w0=None, b0=0.0, bias=True, stop_when_converged=True):
+    """perceptron_fit as first written: NumPy per example (the fast version must match it bit for bit)."""
+    X, t = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    gen = None if rng is None else np.random.default_rng(rng)
+    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
+    b = float(b0) if bias else 0.0
+    Ws, bs, mistakes, errors, tW = [w.copy()], [b], [], [int(np.sum((X @ w + b > 0) != t))], [w.copy()]
+    for _ in range(epochs):
+        m = 0
+        for n in (range(len(X)) if gen is None else gen.permutation(len(X))):
+            err = t[n] - (1.0 if X[n] @ w + b > 0 else 0.0)
+            if err != 0.0:
+                w = w + (lr * err) * X[n]
+                b = b + lr * err if bias else b
+                m += 1
+            tW.append(w)
+        Ws.append(w), bs.append(b), mistakes.append(m), errors.append(int(np.sum((X @ w + b > 0) != t)))
+        if m == 0 and stop_when_converged:
+            break
+    return np.array(Ws), np.array(bs), np.array(mistakes), np.array(errors), np.array(tW)
+
+
+def reference_delta_rule(X, T, f, lr, epochs, max_norm=1e6, reduction="mean"):
+    """delta_rule_fit (full batch) as first written: delta_rule_step, then the loss and errors of the new weights."""
+    f = P._f(f, "test")
+    W, b, Ws, losses = np.zeros(X.shape[1:]), 0.0, [], []
+    for e in range(epochs + 1):
+        if e:
+            W, b = P.delta_rule_step(W, b, X, T, lr, f, reduction)
+            if not np.linalg.norm(W) <= max_norm:
+                break
+        Y = f(X @ W + b)
+        Ws.append(W), losses.append(0.5 * np.sum((T - Y) ** 2) / (len(X) if reduction == "mean" else 1))
+    return np.array(Ws), np.array(losses)
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_perceptron_fit_is_bit_identical_to_the_numpy_loop(case):
+    g = np.random.default_rng(case)
+    N, d = int(g.integers(1, 30)), int(g.integers(1, 6))
+    if case % 4 == 0:      # small integers and lr = 1: many net inputs exactly 0, decided by the NumPy fallback
+        X, lr = g.integers(-2, 3, (N, d)).astype(float), 1.0
+    else:
+        X, lr = g.standard_normal((N, d)) * 10.0 ** float(g.integers(-100, 100)), float(g.choice([1e-3, 0.37, 1.0]))
+    y = g.integers(0, 2, N)
+    kw = dict(rng=None if case % 3 == 0 else case, bias=bool(case % 5), stop_when_converged=bool(case % 2),
+              w0=g.standard_normal(d) if case % 6 == 1 else None)
+    run = P.perceptron_fit(X, y, lr, 30, trace=True, **kw)
+    W, b, mistakes, errors, tW = reference_perceptron(X, y, lr, 30, **kw)
+    for got, want in ((run.W, W), (run.b, b), (run.mistakes, mistakes), (run.errors, errors), (run.trace_W, tW)):
+        assert got.shape == want.shape and got.tobytes() == want.astype(got.dtype).tobytes()
+
+
+def test_perceptron_and_delta_rule_are_bit_identical_on_the_chapter_noisy_set():
+    X, y = data.linearly_separable(100, margin=0.3, rng=3)
+    y[np.random.default_rng(11).choice(100, size=10, replace=False)] ^= 1   # as in chapters/02_perceptron_delta
+    for lr in (0.01, 0.1, 4.0):
+        run = P.perceptron_fit(X, y, lr=lr, epochs=60, rng=0, stop_when_converged=False)
+        W, b, mistakes, errors, _ = reference_perceptron(X, y, lr, 60, rng=0, stop_when_converged=False)
+        assert np.array_equal(run.W, W) and np.array_equal(run.b, b) and np.array_equal(run.errors, errors)
+        for f, T in (("sigmoid", y.astype(float)), ("identity", 2.0 * y - 1)):
+            fit = P.delta_rule_fit(X, T, f, lr, 60, classify_at=0.5 if f == "sigmoid" else 0.0)
+            W, loss = reference_delta_rule(X, T, f, lr, 60)
+            assert np.array_equal(fit.W, W) and np.array_equal(fit.loss, loss)
+
+
 # -------------------------------------------------------------------------------------- bad input
 def test_bad_inputs():
     X, y = data.xor()

@@ -13,6 +13,8 @@ Rows are examples. A weight vector ``w`` of shape ``(n_in,)`` means one output u
 
 from __future__ import annotations
 
+import math
+import operator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -21,6 +23,8 @@ import numpy as np
 from . import activations as _act
 from .data import minibatches
 from ._validate import as_batch, as_float_array, as_rng, check_choice, check_positive_float, check_positive_int
+
+_EPS = float(np.finfo(np.float64).eps)
 
 __all__ = [
     "step", "perceptron_predict", "perceptron_fit", "PerceptronRun", "perceptron_criterion",
@@ -159,15 +163,23 @@ def perceptron_fit(X, y, lr=1.0, epochs=100, rng=None, *, w0=None, b0=0.0, bias=
     w, b = _weights(np.zeros(n_in) if w0 is None else w0, b0 if bias else 0.0, n_in, where)
     Ws, bs, mistakes, errors = [w.copy()], [b], [], [int(np.sum((X @ w + b > 0) != t))]
     tW, tb = ([w.copy()], [b]) if trace else (None, None)
-    rows, targets = list(X), t.tolist()  # Python-level loop over small rows: the fast way here
+    # The loop runs on Python floats: for a few inputs per example, NumPy's cost per call would dominate. A net
+    # input within rounding of 0 (|net| <= slack) is recomputed as NumPy's x_n @ w + b: the same decisions.
+    rows, targets, w, mul = X.tolist(), t.tolist(), w.tolist(), operator.mul
+    row_l1 = float(np.abs(X).sum(axis=1).max())
+    slack_growth = _rounding_slack([lr * float(np.abs(X).max())] * n_in, lr, row_l1)   # at most, per update
     for _ in range(epochs):
-        m = 0
-        for n in (range(N) if gen is None else gen.permutation(N)):
-            err = targets[n] - (1.0 if rows[n] @ w + b > 0 else 0.0)
+        m, slack = 0, _rounding_slack(w, b, row_l1)
+        for n in (range(N) if gen is None else gen.permutation(N).tolist()):
+            net = sum(map(mul, rows[n], w), b)                  # x_n·w + b
+            if not abs(net) > slack:
+                net = X[n] @ np.array(w) + b
+            err = targets[n] - (1.0 if net > 0 else 0.0)
             if err != 0.0:
-                w = w + (lr * err) * rows[n]
+                w = [wi + (lr * err) * xi for wi, xi in zip(w, rows[n])]   # a new list: recorded rows stay put
                 if bias:
                     b = b + lr * err
+                slack += slack_growth
                 m += 1
             if trace:
                 tW.append(w)
@@ -175,12 +187,20 @@ def perceptron_fit(X, y, lr=1.0, epochs=100, rng=None, *, w0=None, b0=0.0, bias=
         Ws.append(w)
         bs.append(b)
         mistakes.append(m)
-        errors.append(int(np.sum((X @ w + b > 0) != t)))
+        errors.append(np.count_nonzero((X @ np.array(w) + b > 0) != t))
         if m == 0 and stop_when_converged:
             break
     return PerceptronRun(np.array(Ws), np.array(bs), np.array(mistakes, dtype=np.int64),
                          np.array(errors, dtype=np.int64), bool(mistakes[-1] == 0), lr,
                          None if tW is None else np.array(tW), None if tb is None else np.array(tb))
+
+
+def _rounding_slack(w, b, row_l1):
+    """Four times the largest rounding difference between two summation orders of ``x·w + b`` for rows ``x``
+    with ``Σ|x_i| <= row_l1`` (about ``(n_in + 1) eps (Σ|x_i w_i| + |b|)`` each way): a net input farther from 0
+    than this has the same sign however it is summed (chapters/02_perceptron_delta, ``perceptron_fit``).
+    An update ``w += c x_k`` raises this bound by at most ``_rounding_slack([|c| max|x|], |c|, row_l1)``."""
+    return 4 * (len(w) + 2) * _EPS * (row_l1 * max(map(abs, w), default=0.0) + abs(b)) + 1e-300
 
 
 def perceptron_criterion(w, b, X, y):
@@ -286,16 +306,38 @@ def delta_rule_gradient(W, b, X, T, f="identity", reduction="mean"):
     W2, b2, X, T2, vector = _layer_args(W, b, X, T, where)
     f = _f(f, where)
     scale = 1.0 / X.shape[0] if check_choice(reduction, ("mean", "sum"), "reduction") == "mean" else 1.0
-    net = X @ W2 + (0.0 if b2 is None else b2)
-    Y = f(net)
-    delta = -(T2 - Y) * f.derivative(net) * scale          # eq. (delta-signal)
-    dW = X.T @ delta                                       # eq. (delta-gradient)
-    db = None if b2 is None else delta.sum(axis=0)
+    dW, db, Y = _gradient(W2, b2, X, T2, f, scale)
     E = float(0.5 * np.sum((T2 - Y) ** 2) * scale)
     if vector:
-        dW = dW[:, 0]
-        db = None if db is None else (float(db[0]) if np.ndim(b) == 0 else db)
+        dW, db = _as_vector(dW, db, b)
     return dW, db, E
+
+
+def _gradient(W2, b2, X, T2, f, scale, forward=None):
+    """The arithmetic of :func:`delta_rule_gradient` on checked 2-D arrays: ``(dW, db or None, Y)``.
+    ``forward``: ``(net, Y)`` of these arrays if already computed (:func:`_forward`)."""
+    net, Y = _forward(W2, b2, X, f) if forward is None else forward
+    delta = -(T2 - Y) * f.derivative(net) * scale          # eq. (delta-signal)
+    dW = X.T @ delta                                       # eq. (delta-gradient)
+    return dW, None if b2 is None else delta.sum(axis=0), Y
+
+
+def _forward(W2, b2, X, f):
+    """``(net, Y)`` of the layer, ``net = X W + b`` and ``Y = f(net)``."""
+    net = X @ W2 + (0.0 if b2 is None else b2)
+    return net, f(net)
+
+
+def _as_vector(dW, db, b):
+    """The gradient of one output unit in the shapes of a weight vector and of ``b`` (a float or an array)."""
+    return dW[:, 0], None if db is None else (float(db[0]) if np.ndim(b) == 0 else db)
+
+
+def _descend(W, b, dW, db, lr):
+    """``(W − lr dW, b − lr db)``: new arrays (a float ``b`` stays a float)."""
+    if b is not None:
+        b = float(b) - lr * db if np.ndim(b) == 0 else np.asarray(b, dtype=db.dtype) - lr * db
+    return np.asarray(W, dtype=dW.dtype) - lr * dW, b
 
 
 def delta_rule_step(W, b, X, T, lr, f="identity", reduction="mean"):
@@ -305,9 +347,7 @@ def delta_rule_step(W, b, X, T, lr, f="identity", reduction="mean"):
     """
     lr = check_positive_float(lr, "lr")
     dW, db, _ = delta_rule_gradient(W, b, X, T, f, reduction)
-    if b is not None:
-        b = float(b) - lr * db if np.ndim(b) == 0 else np.asarray(b, dtype=db.dtype) - lr * db
-    return np.asarray(W, dtype=dW.dtype) - lr * dW, b
+    return _descend(W, b, dW, db, lr)
 
 
 @dataclass(repr=False)
@@ -391,24 +431,48 @@ def delta_rule_fit(X, T, f="identity", lr=0.1, epochs=100, *, W0=None, b0=None, 
         gen = as_rng(rng, where=f"{where} (batch_size given)")
     delta_rule_gradient(W, b, X, T, f, reduction)  # validates shapes and reduction once
 
-    def record(W, b):
-        Y = f(X @ W + (0.0 if b is None else b))
-        E = 0.5 * np.sum((T - Y) ** 2) / (N if reduction == "mean" else 1)
-        return float(E), int(np.sum((Y > classify_at) != (T > classify_at)))
+    vector = T.ndim == 1
+    # The steps and records below do exactly the arithmetic of delta_rule_step and of f(X W + b), without the
+    # per-call checks (done once above); full batch, the step reuses the record's forward pass.
+    def forward(W, b, idx=slice(None)):
+        return _forward(W[:, None] if vector else W, None if b is None else np.reshape(b, -1), X[idx], f)
 
-    Ws, bs, rec, diverged = [W], [b], [record(W, b)], False
+    def step(W, b, idx, fwd):
+        if b is not None and not (math.isfinite(b) if vector else np.all(np.isfinite(b))):
+            return delta_rule_step(W, b, X[idx], T[idx], lr, f, reduction)   # raises its error
+        Xb, Tb = X[idx], T[idx]
+        fwd = forward(W, b, idx) if fwd is None else fwd
+        dW, db, _ = _gradient(None, b, Xb, Tb[:, None] if vector else Tb, f,             # fwd replaces W, b
+                              1.0 / Xb.shape[0] if reduction == "mean" else 1.0, fwd)
+        if vector:
+            dW, db = _as_vector(dW, db, b)
+        return _descend(W, b, dW, db, lr)
+
+    def record(W, b, fwd):
+        if fwd is None or not (X.dtype == W.dtype == np.float64 and (vector or b is None or b.dtype == np.float64)):
+            Y = f(X @ W + (0.0 if b is None else b))   # in float64 fwd has these numbers; float32 may round apart
+        else:
+            Y = fwd[1][:, 0] if vector else fwd[1]
+        E = 0.5 * ((T - Y) ** 2).sum() / (N if reduction == "mean" else 1)
+        return float(E), np.count_nonzero((Y > classify_at) != T_class)
+
+    T_class = T > classify_at
+
+    fwd = forward(W, b) if batch_size is None else None
+    Ws, bs, rec, diverged = [W], [b], [record(W, b, fwd)], False
     for _ in range(epochs):
         for idx in [slice(None)] if batch_size is None else minibatches(N, batch_size, gen):
-            W, b = delta_rule_step(W, b, X[idx], T[idx], lr, f, reduction)
+            W, b = step(W, b, idx, fwd if batch_size is None else None)
             norm = np.linalg.norm(W)
             if not np.isfinite(norm) or norm > max_norm:
                 diverged = True
                 break
         if diverged:
             break
+        fwd = forward(W, b) if batch_size is None else None
         Ws.append(W)
         bs.append(b)
-        rec.append(record(W, b))
+        rec.append(record(W, b, fwd))
     loss, errors = (np.array(v) for v in zip(*rec))
     return DeltaRuleRun(np.array(Ws), None if b is None else np.array(bs), loss, errors.astype(np.int64),
                         diverged, lr, f)
