@@ -184,6 +184,17 @@ def main(argv=None):
     raw = json.loads(RAW.read_text()) if RAW.exists() else {}
     raw = {k: v for k, v in raw.items() if k in {p.stem for p in all_chapters} or k in ("_book", "_suite")}
     today = dt.date.today().isoformat()
+    # the suite first: it is also the check that everything measured below works
+    suite = None
+    if not (args.quick or args.skip_suite):
+        suite = timed([sys.executable, "-m", "pytest", "tests", "chapters", "--nbval-lax", "--nbval-current-env",
+                       "-n", "auto", "-q"], cwd=ROOT)  # as `make test` runs it
+        print(f"suite {suite:.0f} s", flush=True)
+        raw["_suite"] = {"date": today, "seconds": suite}
+        RAW.parent.mkdir(exist_ok=True)
+        RAW.write_text(json.dumps(raw, indent=1, sort_keys=True) + "\n")
+    elif "_suite" in raw:  # not re-measured: the latest figure (its date is in the table)
+        suite = raw["_suite"]["seconds"]
     for nb in chapters:
         live = [run_chapter(nb, static=False, extra=_LATENCY) for _ in range(repeat)]  # then its explorers' latency
         static = [run_chapter(nb, static=True) for _ in range(repeat)]
@@ -204,7 +215,7 @@ def main(argv=None):
             if not k.startswith("_")]
     lat_rows = [(k, i, p50, p95) for k, v in sorted(raw.items()) if not k.startswith("_") for i, p50, p95, *_ in v["latency"]]
 
-    build = rebuild = suite = None
+    build = rebuild = None
     sizes = {}
     with tempfile.TemporaryDirectory() as tmp:
         if not args.quick:
@@ -224,14 +235,6 @@ def main(argv=None):
     raw["_book"] = book
     RAW.parent.mkdir(exist_ok=True)
     RAW.write_text(json.dumps(raw, indent=1, sort_keys=True) + "\n")
-    if not (args.quick or args.skip_suite):
-        suite = timed([sys.executable, "-m", "pytest", "tests", "chapters", "--nbval-lax", "--nbval-current-env",
-                       "-n", "auto", "-q"], cwd=ROOT)  # as `make test` runs it
-        print(f"suite {suite:.0f} s", flush=True)
-        raw["_suite"] = {"date": today, "seconds": suite}
-        RAW.write_text(json.dumps(raw, indent=1, sort_keys=True) + "\n")
-    elif "_suite" in raw:  # not re-measured: the latest figure (its date is in the table)
-        suite = raw["_suite"]["seconds"]
     step = training_step_ratio(max(repeat, 3))
 
     cpu = platform.processor() or platform.machine()
