@@ -246,7 +246,7 @@ def main(argv=None):
     lines = [
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({cpu}), "
         f"Python {platform.python_version()}, numpy {np.__version__}; each chapter figure is the median of the runs "
-        "given in its last column. "
+        "given in its last column; the book build, rebuild and test suite are one run each. "
         "Goals from the project's performance issue; ✗ marks a missed goal.",
         "",
         "| Chapter | live run (s) | static run (s) | peak RSS (MB) | page (MB) | goals: ≤ 20 s, ≤ 600 MB, ≤ 3 MB | measured (runs) |",
