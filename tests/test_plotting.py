@@ -248,3 +248,15 @@ def test_figure_to_png_bad_input():
         plotting.figure_to_png(plt.figure(), colors=1000)
     with pytest.raises(ValueError, match="dpi"):
         plotting.figure_to_png(plt.figure(), dpi=0)
+
+
+def test_rgba_to_png_round_trip_and_bad_input():
+    rgba = np.zeros((3, 5, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 255
+    img = Image.open(io.BytesIO(plotting.rgba_to_png(rgba, colors=None, optimize=False)))
+    assert img.size == (5, 3) and img.convert("RGBA").getpixel((4, 2)) == (200, 0, 0, 255)
+    for bad in (np.zeros((3, 5, 3), dtype=np.uint8), np.zeros((3, 5, 4)), np.zeros((0, 5, 4), dtype=np.uint8)):
+        with pytest.raises(ValueError, match=r"\(H, W, 4\) uint8"):
+            plotting.rgba_to_png(bad)
+    with pytest.raises(ValueError, match="256"):
+        plotting.rgba_to_png(rgba, colors=300)
