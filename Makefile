@@ -1,5 +1,7 @@
 # The book's two commands (see README.md):  make book  |  make test
-# Both create or refresh the virtual environment .venv from requirements*.txt and pyproject.toml first.
+# Both create or refresh the virtual environment .venv from the hashed lock requirements-test.txt (a superset of
+# requirements.txt, the lock Binder installs) and pyproject.toml first. `make lock` refreshes both locks from the
+# ranges in requirements.in and requirements-test.in.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,7 +14,7 @@ CHROMEDRIVER ?= /usr/bin/chromedriver
 # One worker per core; tests/conftest.py keeps each notebook's cells (and the tests that share a build) on one worker.
 PYTEST_PARALLEL ?= -n auto
 
-.PHONY: book test unit lab bench clean help student student-book
+.PHONY: book test unit lab bench clean help student student-book lock profiles
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every chapter)"
@@ -23,13 +25,15 @@ help:
 	@echo "make bench  measure execution, build, test and explorer times; writes benchmarks/results.md"
 	@echo "make student       write the student edition (no solutions) into student/; FORCE=1 replaces it"
 	@echo "make student-book  build the HTML book without solutions into _build/student-html"
+	@echo "make lock   re-resolve requirements.txt and requirements-test.txt (exact versions, hashes) from the .in files"
+	@echo "make profiles  run every chapter under other seeds, another SIMD path and a busy CPU (PROFILE=seed-3 ...)"
 	@echo "make clean  remove _build"
 
-$(STAMP): requirements.txt requirements-test.txt pyproject.toml
+$(STAMP): requirements-test.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; run: make PYTHON=python3.1x ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
@@ -64,6 +68,18 @@ student: $(STAMP)
 
 student-book: $(STAMP)
 	$(BIN)/python scripts/build_student_book.py
+
+# The locks: every version exact and hashed, for Python 3.10 and newer on every platform (uv forks by Python
+# version where a package dropped 3.10). Review the diff like any other change.
+UV_COMPILE = $(VENV)/uv/bin/uv pip compile --quiet --universal --python-version 3.10 --generate-hashes
+lock:
+	@test -x $(VENV)/uv/bin/uv || { $(PYTHON) -m venv $(VENV)/uv && $(VENV)/uv/bin/python -m pip install --quiet "uv>=0.5,<1"; }
+	$(UV_COMPILE) --upgrade requirements.in -o requirements.txt
+	$(UV_COMPILE) --upgrade requirements-test.in -c requirements.txt -o requirements-test.txt
+
+PROFILE ?= all
+profiles: $(STAMP)
+	$(BIN)/python scripts/run_chapters.py --profile $(PROFILE) --keep-going
 
 clean:
 	rm -rf _build

@@ -24,7 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Files whose change must re-execute every chapter (the notebooks themselves are tracked by jupyter-cache).
-STAMPED = ["src/bookcode/**/*.py", "requirements.txt", "pyproject.toml", "_config.yml"]
+STAMPED = ["src/bookcode/**/*.py", "requirements-test.txt", "pyproject.toml", "_config.yml"]
+# Environment variables that change what the chapters compute (a build with other seeds re-executes them).
+STAMPED_ENV = ["BOOKCODE_SEED_OFFSET"]
 
 
 def code_hash(root: Path) -> str:
@@ -33,6 +35,8 @@ def code_hash(root: Path) -> str:
         for path in sorted(root.glob(pattern)):
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
+    for var in STAMPED_ENV:
+        h.update(f"{var}={os.environ.get(var, '')}".encode())
     return h.hexdigest()
 
 
@@ -119,6 +123,24 @@ def jupyter_book_build(source: Path, out: Path, *, strict=True, static=True, all
     return rc
 
 
+def vendored_assets_ready() -> bool:
+    """Fetch (or find in the cache) the vendored browser assets before any chapter runs, so that a machine with
+    neither the npm registry nor the cache learns it in a second, not after every chapter has been executed."""
+    sys.path.insert(0, str(ROOT / "book_ext"))
+    try:
+        import book_html
+        from sphinx.errors import ExtensionError
+
+        try:
+            book_html.stage(book_html.cache_dir(ROOT))
+        except ExtensionError as exc:
+            print(exc, file=sys.stderr, flush=True)
+            return False
+        return True
+    finally:
+        sys.path.remove(str(ROOT / "book_ext"))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT), help="output root; the HTML goes to OUT/_build/html (default: the repo)")
@@ -139,6 +161,8 @@ def main(argv=None) -> int:
         print("bookcode, requirements or config changed: clearing the execution cache", flush=True)
         shutil.rmtree(build / ".jupyter_cache")
 
+    if not vendored_assets_ready():
+        return 2
     rc = jupyter_book_build(ROOT, out, strict=not args.no_strict, static=not args.live_widgets,
                             all_pages=stale, jobs=args.jobs)
     if rc == 0:

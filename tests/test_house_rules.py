@@ -31,8 +31,9 @@ def test_notebook_committed_clean(path):
             assert cell.get("execution_count") is None, f"{path.name} cell {i}: has an execution count"
             src = "".join(cell["source"])
             assert "sys.path" not in src, f"{path.name} cell {i}: no sys.path hacks; import the installed bookcode"
-            assert "np.random.seed" not in src and "np.random.rand" not in src, (
-                f"{path.name} cell {i}: use a seeded np.random.default_rng(seed), not the global random state"
+            assert not re.search(r"np\.random\.(seed|rand|default_rng|Generator|RandomState|PCG64)\b", src), (
+                f"{path.name} cell {i}: make generators with bookcode.rng(seed) (BOOKCODE_SEED_OFFSET shifts it), "
+                "never numpy's global random state or np.random.default_rng"
             )
 
 
@@ -72,14 +73,33 @@ def test_toc_and_chapters_agree():
 
 
 def test_requirements_have_compatible_ranges():
-    for name in ("requirements.txt", "requirements-test.txt"):
+    """The .in files (and pyproject.toml) say what is compatible; the .txt files are their exact, hashed locks."""
+    for name in ("requirements.in", "requirements-test.in"):
         for line in (ROOT / name).read_text().splitlines():
             line = line.split("#")[0].strip()
-            if not line:
+            if not line or line == "-r requirements.in":
                 continue
-            assert "==" not in line, f"{name}: exact pin {line!r}; use a compatible range"
+            assert "==" not in line, f"{name}: exact pin {line!r}; use a compatible range (the lock pins)"
             assert ">=" in line and "<" in line.replace("<=", ""), f"{name}: {line!r} needs a lower and an upper bound"
             assert not line.startswith("-e"), f"{name}: no editable installs (Binder runs `pip install .`)"
+
+
+@pytest.mark.parametrize("lock, source", [("requirements.txt", "requirements.in"),
+                                          ("requirements-test.txt", "requirements-test.in")])
+def test_locks_pin_every_package_with_hashes(lock, source):
+    text = (ROOT / lock).read_text()
+    assert f"uv pip compile --universal --python-version 3.10 --generate-hashes {source}" in text, (
+        f"{lock} is not the output of `make lock` for {source}")
+    entries = re.findall(r"^([A-Za-z0-9_.\[\]-]+)(\S*)(.*?)(?=^\S|\Z)", text, re.M | re.S)
+    packages = [(name, pin, rest) for name, pin, rest in entries if not name.startswith("#")]
+    assert len(packages) > 50, f"{lock}: only {len(packages)} packages"
+    for name, pin, rest in packages:
+        assert pin.startswith("==") and "--hash=sha256:" in rest, f"{lock}: {name} is not pinned with a hash"
+    direct = {re.split(r"[<>=~! ]", line.split("#")[0].strip())[0].lower()
+              for path in ("requirements.in", source) for line in (ROOT / path).read_text().splitlines()
+              if line.split("#")[0].strip() and not line.startswith("-r")}
+    locked = {name.lower() for name, _, _ in packages}
+    assert direct <= locked, f"{lock} lacks {sorted(direct - locked)}: run `make lock`"
 
 
 def test_repository_url_in_one_place():

@@ -30,6 +30,7 @@ One module per idea; every chapter imports from here so the text and the code ca
 - ``residual_study``: deep plain and residual MLPs, per-block gradient norms and variances (chapter 9)
 - ``residual_batch``: plain and residual nets and seeds trained together as stacked arrays (chapter 9)
 - ``monitor``: the training monitor panel and update:data ratios (chapter 10)
+- ``seeding``: int seeds to generators (the ``BOOKCODE_SEED_OFFSET`` switch), one BLAS thread
 - ``display``: showing bookcode's source in a chapter
 - ``exercises``: checkers for the coding exercises
 """
@@ -41,7 +42,7 @@ __version__ = "0.1.0"
 _MODULES = ("activations", "losses", "layers", "network", "init", "optim", "train", "gradcheck", "data",
             "diagnostics", "plotting", "widgets", "surfaces", "descent", "perceptron", "backprop_loop", "activation_study", "gradient_flow", "precision",
             "pretraining", "regularization_study", "init_study", "batchnorm", "bn_study", "residual", "residual_study",
-            "residual_batch", "monitor", "display", "exercises")
+            "residual_batch", "monitor", "seeding", "display", "exercises")
 
 
 def __getattr__(name):
@@ -58,3 +59,7 @@ def __dir__():
 
 
 from .display import show_source  # noqa: E402  (the one helper every chapter uses)
+from .seeding import limit_blas_threads as _limit_blas_threads  # noqa: E402
+from .seeding import rng  # noqa: E402,F401  (every generator a chapter makes: bookcode.rng(seed))
+
+_limit_blas_threads()  # bookcode's matrices are small: one BLAS thread unless the reader chose (seeding.py)

@@ -71,7 +71,7 @@ def check_positive_float(value, name, *, allow_zero=False):
 
 
 def as_rng(rng, where=None):
-    """Return a ``numpy.random.Generator`` from a Generator or an int seed.
+    """Return a ``numpy.random.Generator`` from a Generator or an int seed (shifted by ``BOOKCODE_SEED_OFFSET``).
 
     ``None`` is refused on purpose: every random function in bookcode is seeded explicitly.
     """
@@ -81,7 +81,9 @@ def as_rng(rng, where=None):
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         if rng < 0:
             raise ValueError(f"{prefix}a seed must be a non-negative integer, got {rng}")
-        return np.random.default_rng(int(rng))
+        from .seeding import rng as seeded
+
+        return seeded(int(rng))
     raise TypeError(
         f"{prefix}expected rng as a numpy.random.Generator or an int seed "
         f"(bookcode never uses unseeded randomness), got {rng!r}"
