@@ -78,13 +78,21 @@ def _rank(item):
     return len(_LONG_FIRST) + (0 if group.endswith(".ipynb") else 1)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item):
-    """Before nbval starts a chapter's kernel (the setup of its first cell), give it the nbval seed offset."""
-    if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
-        os.environ["BOOKCODE_SEED_OFFSET"] = NBVAL_SEED_OFFSET
-    else:
-        os.environ.pop("BOOKCODE_SEED_OFFSET", None)
+class _SeedOffsets:
+    """Before nbval starts a chapter's kernel (the setup of its first cell), give it the nbval seed offset; every
+    other test runs with offset 0. A plugin object, not a conftest hook: conftest hooks of tests/ would not see the
+    items under chapters/."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        if ".ipynb" in item.nodeid:
+            os.environ["BOOKCODE_SEED_OFFSET"] = NBVAL_SEED_OFFSET
+        else:
+            os.environ.pop("BOOKCODE_SEED_OFFSET", None)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_SeedOffsets(), "bookcode-seed-offsets")
 
 
 def pytest_collection_modifyitems(config, items):
