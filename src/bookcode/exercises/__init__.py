@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..gradcheck import TOLERANCE
+from ..seeding import rng as _seeded_rng
 
 __all__ = ["CheckResult", "Hint", "NotAttempted", "call_learner", "learner_array", "run_checks", "relative_difference",
            "matches", "network_after_backward"]
@@ -81,7 +82,7 @@ def network_after_backward(sizes, activation, seed, *, gains=None, bias_std=0.5,
     from ..layers import Activation, Linear
     from ..network import Sequential
 
-    rng = np.random.default_rng(seed)
+    rng = _seeded_rng(seed)
     gains = [1.0] * (len(sizes) - 1) if gains is None else gains
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..seeding import rng as _seeded_rng
 from . import Hint, call_learner, learner_array, run_checks
 
 __all__ = ["check_delta_rule_step"]
@@ -136,7 +137,7 @@ def check_delta_rule_step(delta_rule_step):
 
     Implements the check of the coding exercise on eq. (delta-rule) in chapters/02_perceptron_delta.
     """
-    rng = np.random.default_rng(2)
+    rng = _seeded_rng(2)
     cases = []
     for desc, N, n_in, n_out, f, fp in [
         ("one example, one tanh output", 1, 3, 1, _tanh, _tanh_prime),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..seeding import rng as _seeded_rng
 from . import Hint, call_learner, learner_array, run_checks, matches, relative_difference
 from ..gradcheck import numerical_gradient
 
@@ -41,7 +42,7 @@ def _softmax_ce(Z, labels):
 
 def _linear_case(N, n_in, n_out, loss, seed):
     """A linear layer followed by a loss; the learner gets dY = dE/dnet and must return the rest."""
-    rng = np.random.default_rng(seed)
+    rng = _seeded_rng(seed)
     X, W, b = rng.standard_normal((N, n_in)), rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out)
     if loss == "mean softmax cross-entropy":
         labels = rng.integers(0, n_out, N)
@@ -193,7 +194,7 @@ _TWO_LAYER_HINTS = {
 
 
 def _two_layer_case(N, n, m, seed):
-    rng = np.random.default_rng(seed)
+    rng = _seeded_rng(seed)
     X = rng.standard_normal((N, n))
     T = rng.integers(0, 2, (N, 1)).astype(float)
     params = {"W1": rng.standard_normal((n, m)), "b1": 0.5 * rng.standard_normal(m),

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..seeding import rng as _seeded_rng
 from . import FAIL, CheckResult, Hint, NotAttempted, learner_array, run_checks
 
 __all__ = ["check_elu"]
@@ -146,7 +147,7 @@ def check_elu(elu, elu_derivative):
                    f"got {type(fn).__name__}")
             print(msg)
             return CheckResult("elu", False, msg)
-    rng = np.random.default_rng(4)
+    rng = _seeded_rng(4)
     cases = [
         ("single numbers -2, -0.5, 0, 0.5, 2 with the default alpha", [-2.0, -0.5, 0.0, 0.5, 2.0], None),
         ("alpha = 0.5 at the single numbers -1.5, 0, 1", [-1.5, 0.0, 1.0], 0.5),

@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from ..seeding import rng as _seeded_rng
 from . import Hint, call_learner, learner_array, run_checks
 
 __all__ = ["check_clip_by_global_norm"]
@@ -121,7 +122,7 @@ def check_clip_by_global_norm(clip_by_global_norm):
 
     Implements the check of the coding exercise on eq. (tg-clip-norm) in chapters/06_taming_gradients.
     """
-    rng = np.random.default_rng(6)
+    rng = _seeded_rng(6)
     big = rng.normal(size=(4, 3)) * 10.0
     cases = [
         ("two arrays, global norm 5 > max_norm 2.5",

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ..seeding import rng as _seeded_rng
 from . import Hint, call_learner, learner_array, run_checks
 
 __all__ = ["check_he_normal"]
@@ -31,7 +32,7 @@ def _global_state():
 
 def _call(learner, n_in, n_out, seed):
     before = _global_state()
-    gen = np.random.default_rng(seed)
+    gen = _seeded_rng(seed)
     start = gen.bit_generator.state
     out = call_learner(learner, n_in, n_out, gen)
     after = _global_state()

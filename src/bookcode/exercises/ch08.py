@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..seeding import rng as _seeded_rng
 from . import Hint, call_learner, learner_array, run_checks, matches, relative_difference
 from ..gradcheck import numerical_gradient
 
@@ -55,7 +56,7 @@ _NO_EPS = ("ε is missing: the forward pass divides by sqrt(σ² + ε), so X̂ a
 
 
 def _case(N, n, seed, eps=1e-5, small_var=False):
-    rng = np.random.default_rng(seed)
+    rng = _seeded_rng(seed)
     X = rng.normal(1.5, 2.0, (N, n))
     if small_var:  # a feature whose variance is comparable to ε: forgetting ε shows
         X[:, 0] = 0.3 + 3e-3 * rng.standard_normal(N)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..seeding import rng as _seeded_rng
 from . import Hint, call_learner, learner_array, run_checks
 
 __all__ = ["check_residual_backward"]
@@ -23,7 +24,7 @@ def _block(kind, n, scale, seed):
     from ..network import Sequential
     from ..residual import Residual
 
-    rng = np.random.default_rng(seed)
+    rng = _seeded_rng(seed)
     W, b = rng.normal(0, 0.8, (n, n)), rng.normal(0, 0.3, n)
     X, dY = rng.standard_normal((5, n)), rng.standard_normal((5, n))
     lin = Linear(n, n, init=W.copy())
