@@ -146,14 +146,15 @@ def test_linear_uses_init_by_name():
     assert_array_equal(lin.W, init.he_uniform(N_IN, N_OUT, rng=10))
     assert_std(Linear(N_IN, N_OUT, init="he_normal", rng=11).W, math.sqrt(2.0 / N_IN), "normal")
     assert_array_equal(Linear(3, 2, init="zeros").W, np.zeros((3, 2)))
-    with pytest.raises(TypeError, match="default_rng"):
+    with pytest.raises(TypeError, match=r"Linear\(3, 2, init=.xavier_normal.\) draws random weights and needs a seed"):
         Linear(3, 2, init="xavier_normal")
 
 
 # ------------------------------------------------------------------ bad inputs
 @pytest.mark.parametrize("name", ["normal", "uniform", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform"])
 def test_random_initializers_refuse_missing_rng(name):
-    with pytest.raises(TypeError, match=r"pass rng=np.random.default_rng\(seed\) or an int seed"):
+    expected = rf"^{name}: this initializer is random and needs a seed; pass rng=<an int seed> or rng=bookcode.rng\(seed\)$"
+    with pytest.raises(init.MissingSeed, match=expected):
         init.get(name)(3, 2)
     with pytest.raises(TypeError, match="Generator or an int seed"):
         init.get(name)(3, 2, rng="seed")

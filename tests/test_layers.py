@@ -98,3 +98,12 @@ def test_repr():
     assert repr(Linear(3, 2, init="zeros")) == "Linear(3, 2)"
     assert repr(Linear(3, 2, init="zeros", bias=False)) == "Linear(3, 2, bias=False)"
     assert "relu" in repr(Activation("relu"))
+
+
+def test_linear_without_a_seed_names_linear():
+    from bookcode.init import MissingSeed
+
+    with pytest.raises(MissingSeed, match=r"^Linear\(3, 4, init='he_normal'\) draws random weights and needs a seed"):
+        Linear(3, 4, init="he_normal")
+    with pytest.raises(TypeError, match="needs a seed"):  # MissingSeed is a TypeError
+        Linear(3, 4)

@@ -87,3 +87,12 @@ def test_bad_input():
 def test_repr_lists_layers():
     r = repr(mlp([3, 4, 2], activation="relu", rng=0))
     assert r.startswith("Sequential(") and "Linear(3, 4)" in r and "relu" in r
+
+
+def test_mlp_without_a_seed_names_mlp():
+    from bookcode.init import MissingSeed
+
+    with pytest.raises(MissingSeed, match=r"^mlp\(\[64, 32, 10\], init='xavier_normal'\) draws random weights and "
+                                          r"needs a seed: pass rng="):
+        mlp([64, 32, 10])
+    assert isinstance(mlp([2, 3, 1], init="zeros"), Sequential)  # a deterministic initializer needs none

@@ -36,11 +36,15 @@ def _shape(n_in, n_out):
     return check_positive_int(n_in, "n_in"), check_positive_int(n_out, "n_out")
 
 
+class MissingSeed(TypeError):
+    """A random initializer was called without ``rng``; callers (``Linear``, ``mlp``) re-raise it in their name."""
+
+
 def _need_rng(rng, where):
     if rng is None:
-        raise TypeError(
+        raise MissingSeed(
             f"{where}: this initializer is random and needs a seed; "
-            "pass rng=np.random.default_rng(seed) or an int seed"
+            "pass rng=<an int seed> or rng=bookcode.rng(seed)"
         )
     return as_rng(rng, where=where)
 

@@ -114,7 +114,13 @@ class Linear(Layer):
             fn = _init.get(init) if isinstance(init, str) else init
             if not callable(fn):
                 raise TypeError(f"Linear: init must be a name, a callable or an array, got {type(init).__name__}")
-            W = np.asarray(fn(n_in, n_out, rng=rng), dtype=dtype)
+            try:
+                W = np.asarray(fn(n_in, n_out, rng=rng), dtype=dtype)
+            except _init.MissingSeed:
+                name = init if isinstance(init, str) else getattr(init, "__name__", "your initializer")
+                raise _init.MissingSeed(
+                    f"Linear({n_in}, {n_out}, init={name!r}) draws random weights and needs a seed: "
+                    "pass rng=<an int seed> (e.g. rng=0) or rng=bookcode.rng(seed)") from None
             if W.shape != (n_in, n_out):
                 raise ValueError(f"Linear: initializer returned shape {W.shape}, expected {(n_in, n_out)}")
         self.params["W"] = W

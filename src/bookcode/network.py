@@ -157,9 +157,16 @@ def mlp(sizes, activation="sigmoid", output_activation=None, init="xavier_normal
         raise ValueError(f"mlp: expected at least two sizes [n_in, …, n_out], got {sizes}")
     sizes = [check_positive_int(s, f"mlp: sizes[{i}]") for i, s in enumerate(sizes)]
     gen = as_rng(rng, where="mlp") if rng is not None else None
+    from .init import MissingSeed
+
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(_layers.Linear(n_in, n_out, init=init, rng=gen))
+        try:
+            layers.append(_layers.Linear(n_in, n_out, init=init, rng=gen))
+        except MissingSeed:
+            name = init if isinstance(init, str) else getattr(init, "__name__", "your initializer")
+            raise MissingSeed(f"mlp({sizes}, init={name!r}) draws random weights and needs a seed: pass rng=<an "
+                              "int seed> (e.g. mlp(..., rng=0)) or rng=bookcode.rng(seed)") from None
         last = i == len(sizes) - 2
         if not last:
             layers.append(_layers.Activation(activation, **act_kwargs))
