@@ -1,9 +1,14 @@
 """The exercise checks of chapter 1: the reference passes, each typical mistake gets its own hint."""
 
+import functools
+
 import numpy as np
 import pytest
 
-from bookcode.exercises import CheckResult, Hint, call_learner, learner_array, matches, relative_difference, run_checks
+from bookcode import descent, gradcheck
+from bookcode.exercises import (CheckResult, Hint, book_implementation, call_learner, learner_array, matches,
+                                relative_difference, run_checks, sign_or_zero)
+from bookcode.layers import Linear
 from bookcode.exercises.ch01 import check_central_difference, check_gradient_descent
 from _checkers import assert_rejected_with_hint
 
@@ -146,6 +151,8 @@ GD_MUTANTS = [
     (gd_returns_none, "returned None"),
     (gd_raises, "raised TypeError"),
     (gd_float32, "returned float32 numbers"),
+    (descent.gradient_descent,
+     "bookcode.descent.gradient_descent — that is the book's implementation: write your own"),
 ]
 
 
@@ -275,8 +282,8 @@ def cd_float32(f, w, eps=1e-6):
 CD_MUTANTS = [
     (cd_forward, "forward difference"),
     (cd_backward, "backward difference"),
-    (cd_divides_by_eps, "divide by 2 * eps"),
-    (cd_sign, "wrong sign"),
+    (cd_divides_by_eps, "twice too large"),
+    (cd_sign, "the right size but the wrong sign"),
     (cd_forgets_restore_in_place, "w changed after your function returned"),
     (cd_forgets_restore_on_copy, "did not put w[i] back"),
     (cd_alias, "does not copy"),
@@ -285,6 +292,7 @@ CD_MUTANTS = [
     (cd_nan, "NaN or inf"),
     (cd_raises, "raised TypeError"),
     (cd_float32, "returned float32 numbers"),
+    (gradcheck.numerical_gradient, "that is the book's implementation: write your own"),
 ]
 
 
@@ -355,3 +363,39 @@ def test_matches_uses_the_gradient_check_tolerance_and_never_matches_nan():
     nan = a.copy()
     nan[0, 0] = np.nan
     assert np.isnan(relative_difference(nan, a)) and not matches(nan, a) and not matches(nan, nan)
+
+
+def test_sign_or_zero_names_the_two_answers_a_relative_error_cannot_tell_apart():
+    a = np.array([[1.0, -2.0], [3.0, 0.5]])
+    assert relative_difference(-a, a) == relative_difference(np.zeros_like(a), a) == 1.0
+    assert sign_or_zero(-a, a) == "sign" and sign_or_zero(np.zeros_like(a), a) == "zero"
+    assert sign_or_zero(a, a) is None and sign_or_zero(-0.5 * a, a) is None and sign_or_zero(-a.T, a) is None
+    assert sign_or_zero(np.zeros(2), np.zeros(2)) is None  # a zero reference: nothing to name
+
+
+def _learner_using_the_book(grad, w0, lr, n_steps):  # the learner's own function may call bookcode inside
+    return descent.gradient_descent(grad, w0, lr, n_steps)
+
+
+def test_book_implementation_recognises_bookcode_functions_methods_and_partials():
+    assert book_implementation(descent.gradient_descent) == "bookcode.descent.gradient_descent"
+    assert book_implementation(functools.partial(descent.gradient_descent, lr=0.1)) == \
+        "bookcode.descent.gradient_descent"
+    assert book_implementation(Linear.backward) == "bookcode.layers.Linear.backward"
+    assert book_implementation(Linear(2, 3, rng=0).backward) == "bookcode.layers.Linear.backward"
+    assert book_implementation(Linear) == "bookcode.layers.Linear"
+    for own in (gd_reference, _learner_using_the_book, lambda w: w, np.tanh, print):
+        assert book_implementation(own) is None
+
+
+def test_the_book_implementation_is_refused_before_any_case_runs(capsys):
+    def never(fn):
+        raise AssertionError("a case ran")
+
+    r = run_checks("demo", descent.gradient_descent, [("first", never)])
+    assert not r.passed and r.attempted
+    assert r.message == ("\u2718 demo: you passed bookcode.descent.gradient_descent — that is the book's "
+                         "implementation: write your own, then check it here.")
+    assert capsys.readouterr().out.strip() == r.message
+    r = run_checks("demo", gd_reference, [("first", never)], quiet=True, others=(gradcheck.numerical_gradient,))
+    assert not r.passed and "bookcode.gradcheck.numerical_gradient — that is the book's implementation" in r.message

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from bookcode import perceptron
 from bookcode.exercises.ch02 import check_delta_rule_step
 from _checkers import assert_rejected_with_hint
 
@@ -146,7 +147,7 @@ MUTANTS = [
     (no_lr, "ignores the learning rate"),
     (no_activation, "uses net instead of the output"),
     (forward_no_bias, "leaves out the bias"),
-    (transposed, "not delta.T @ X"),
+    (transposed, "numpy broadcast it against W"),
     (transposed_square_only, "weight step is transposed"),
     (bias_forgotten, "b came back unchanged"),
     (bias_wrong, "W_new is right but b_new is not"),
@@ -159,6 +160,7 @@ MUTANTS = [
     (raises, "raised TypeError"),
     (half_step, "should be"),
     (single_precision, "returned float32 numbers"),
+    (perceptron.delta_rule_step, "that is the book's implementation: write your own"),
 ]
 
 

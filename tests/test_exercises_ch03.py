@@ -5,6 +5,7 @@ import pytest
 
 from bookcode.exercises.ch03 import check_linear_backward, check_two_layer_backprop
 from bookcode.layers import Linear
+from bookcode.network import Sequential
 from _checkers import assert_rejected_with_hint
 
 
@@ -98,6 +99,38 @@ def lb_float32(X, W, dY):
     return tuple(a.astype(np.float32) for a in lb_reference(X, W, dY))
 
 
+def lb_db_zeros(X, W, dY):  # the right shape, no gradient for the bias
+    return dY @ W.T, X.T @ dY, np.zeros(W.shape[1])
+
+
+def lb_dW_zeros(X, W, dY):
+    return dY @ W.T, np.zeros_like(W), dY.sum(axis=0)
+
+
+def lb_dX_zeros(X, W, dY):
+    return np.zeros_like(X), X.T @ dY, dY.sum(axis=0)
+
+
+def lb_dX_sign(X, W, dY):
+    return -dY @ W.T, X.T @ dY, dY.sum(axis=0)
+
+
+def lb_dW_sign(X, W, dY):  # the descent step's minus sign put into the gradient
+    return dY @ W.T, -X.T @ dY, dY.sum(axis=0)
+
+
+def lb_db_sign(X, W, dY):
+    return dY @ W.T, X.T @ dY, -dY.sum(axis=0)
+
+
+def lb_all_sign(X, W, dY):  # the source notes' δ = (t − y) f': every gradient negated
+    return lb_reference(X, W, -dY)
+
+
+def lb_db_wrong_values(X, W, dY):  # right shape, values unrelated to dY's column sums
+    return dY @ W.T, X.T @ dY, dY.max(axis=0)
+
+
 LB_MUTANTS = [
     (lb_dW_transposed, "dW is transposed"),
     (lb_dX_without_transpose, "Check the shapes"),
@@ -114,8 +147,17 @@ LB_MUTANTS = [
     (lb_none_inside, "is None"),
     (lb_changes_input, "changed one of its inputs"),
     (lb_dW_with_W, "dW differs from the finite-difference gradient"),
-    (lb_square_only_bug, "dX uses W where it needs W.T"),
+    (lb_square_only_bug, "dX uses W where it needs its transpose"),
     (lb_float32, "returned float32 numbers"),
+    (lb_db_zeros, "db is all zeros, but the bias does receive a gradient"),
+    (lb_dW_zeros, "dW is all zeros, but the weights do receive a gradient"),
+    (lb_dX_zeros, "dX is all zeros, but the inputs do receive a gradient"),
+    (lb_dX_sign, "dX has the right size but the opposite sign"),
+    (lb_dW_sign, "dW has the right size but the opposite sign"),
+    (lb_db_sign, "db has the right size but the opposite sign"),
+    (lb_all_sign, "dX, dW and db all have the right size but the opposite sign"),
+    (lb_db_wrong_values, "db has the right shape but the wrong values"),
+    (Linear.backward, "bookcode.layers.Linear.backward — that is the book's implementation: write your own"),
 ]
 
 
@@ -229,6 +271,17 @@ def tl_garbage(X, T, W1, b1, W2, b2):
     return {k: np.ones_like(v) for k, v in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2))}
 
 
+def tl_bias_mean(X, T, W1, b1, W2, b2):  # averaged the bias gradients over the batch
+    H, Y = _forward(X, W1, b1, W2, b2)
+    return _grads(X, W1, b1, W2, b2, H, (Y - T) / len(X), 1 - H**2, bias=lambda d: d.mean(axis=0))
+
+
+def tl_b2_extra_mean(X, T, W1, b1, W2, b2):  # an extra 1/N on the output bias only
+    g = tl_reference(X, T, W1, b1, W2, b2)
+    g["b2"] = g["b2"] / len(X)
+    return g
+
+
 def tl_float32(X, T, W1, b1, W2, b2):
     return {k: v.astype(np.float32) for k, v in tl_reference(X, T, W1, b1, W2, b2).items()}
 
@@ -239,7 +292,7 @@ TL_MUTANTS = [
     (tl_sigmoid_derivative, "the sigmoid's derivative"),
     (tl_no_hidden_derivative, "missing the factor f'(net¹)"),
     (tl_derivative_of_net, "not its input"),
-    (tl_note_sign, "wrong sign"),
+    (tl_note_sign, "the right size but the opposite sign"),
     (tl_bias_not_summed, "one row per example"),
     (tl_no_transpose, "Check the shapes"),
     (tl_updates_in_place, "changed the parameters in place"),
@@ -247,6 +300,9 @@ TL_MUTANTS = [
     (tl_hidden_wrong_input, "the output layer is right"),
     (tl_garbage, "differ from finite differences"),
     (tl_float32, "returned float32 numbers"),
+    (tl_bias_mean, "the bias gradients b1 and b2 are N times too small: you averaged over the batch"),
+    (tl_b2_extra_mean, "the bias gradient b2 is N times too small"),
+    (Sequential.backward, "bookcode.network.Sequential.backward — that is the book's implementation"),
 ]
 
 
@@ -279,3 +335,15 @@ def test_stub_is_not_attempted(check, capsys):
 def test_not_a_function(check):
     result = check("linear_backward")
     assert not result.passed and "expected your function" in result.message
+
+
+ANSWERS = ["X.T @ dY", "dY @ W.T", "sum(axis=0)", "Σ_n X_ni", "Σ_j dY_nj", "(Y − T)/N", "(Y − T) / N", "δ¹ = (",
+           "W2ᵀ", "Xᵀ δ"]
+
+
+@pytest.mark.parametrize("check, mutants", [(check_linear_backward, LB_MUTANTS),
+                                            (check_two_layer_backprop, TL_MUTANTS)])
+def test_hints_do_not_give_the_answer(check, mutants):
+    for mutant, _ in mutants:
+        message = " ".join(check(mutant).message.split())
+        assert not [a for a in ANSWERS if a in message], message

@@ -30,6 +30,10 @@ def delu_via_elu(x, alpha=1.0):  # also correct: for x <= 0, elu'(x) = elu(x) + 
     return np.where(np.asarray(x) > 0, 1.0, elu_ref(x, alpha) + alpha)
 
 
+def elu_via_bookcode(x, alpha=1.0):  # the learner's own function may call the book's
+    return activations.elu(x, alpha)
+
+
 def elu_vectorize(x, alpha=1.0):  # also correct: a loop over the entries, shape kept
     x = np.asarray(x, dtype=float)
     return np.array([v if v > 0 else alpha * math.expm1(v) for v in x.ravel()]).reshape(x.shape)
@@ -117,6 +121,11 @@ def elu_off_by_a_bit(x, alpha=1.0):
     return elu_ref(x, alpha) * 1.001
 
 
+def elu_flat_positive(x, alpha=1.0):  # the branches mixed up: 0 for x > 0
+    x = np.asarray(x, dtype=float)
+    return np.where(x > 0, 0.0, alpha * np.expm1(np.minimum(x, 0)))
+
+
 def elu_float32(x, alpha=1.0):
     return elu_ref(x, alpha).astype(np.float32)
 
@@ -134,8 +143,8 @@ MUTANTS = [  # (elu, elu_derivative, words of the expected hint)
     (elu_scalar, delu_scalar, "works only for single numbers"),
     (elu_math_exp, delu_ref, "elu works only for single numbers"),
     (elu_is_relu, delu_ref, "this is ReLU"),
-    (elu_no_minus_one, delu_ref, "you forgot the - 1"),
-    (elu_ref, delu_keeps_minus_one, "the - 1 disappears"),
+    (elu_no_minus_one, delu_ref, "you forgot the - 1 of eq. (elu)"),
+    (elu_ref, delu_keeps_minus_one, "keeps the - 1 of ELU's formula"),
     (elu_ref, delu_is_relu_derivative, "ReLU's derivative"),
     (elu_ref, delu_returns_elu, "returns ELU itself"),
     (elu_in_place, delu_ref, "changed its input x in place"),
@@ -144,12 +153,16 @@ MUTANTS = [  # (elu, elu_derivative, words of the expected hint)
     (elu_log, delu_ref, "floating-point warning"),
     (elu_off_by_a_bit, delu_ref, "should be"),
     (elu_float32, delu_ref, "returned float32 numbers"),
+    (elu_flat_positive, delu_ref, "for x > 0 your elu returns 0"),
+    (activations.elu, activations.elu_derivative,
+     "you passed bookcode.activations.elu — that is the book's implementation: write your own"),
+    (elu_ref, activations.elu_derivative,
+     "you passed bookcode.activations.elu_derivative — that is the book's implementation: write your own"),
 ]
 
 
 @pytest.mark.parametrize("elu, delu", [(elu_ref, delu_ref), (elu_errstate, delu_via_elu),
-                                       (elu_vectorize, delu_ref),
-                                       (activations.elu, activations.elu_derivative)])
+                                       (elu_vectorize, delu_ref), (elu_via_bookcode, delu_ref)])
 def test_reference_solutions_pass(elu, delu, capsys):
     result = check_elu(elu, delu)
     assert result.passed and bool(result), result.message

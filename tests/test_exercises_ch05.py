@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from bookcode import diagnostics
 from bookcode.exercises.ch05 import check_hidden_speeds
 from _checkers import assert_rejected_with_hint
 
@@ -114,6 +115,7 @@ MUTANTS = [
     (speeds_all_layers, "Activation layers have no parameters"),
     (speeds_raises, "raised IndexError"),
     (speeds_float32, "returned float32 numbers"),
+    (diagnostics.gradient_norms, "that is the book's implementation: write your own"),
 ]
 
 

@@ -115,6 +115,7 @@ MUTANTS = [
     (he_none, "returned None"),
     (he_float32, "returned float32 numbers"),
     (he_raises, "raised ValueError"),
+    (init.he_normal, "you passed bookcode.init.he_normal — that is the book's implementation: write your own"),
 ]
 
 
@@ -154,3 +155,10 @@ def test_a_slightly_wrong_variance_is_caught_with_its_distance():
 
     result = check_he_normal(off_by_ten_percent)
     assert not result.passed and "standard errors away" in result.message
+
+
+def test_hints_do_not_give_the_answer():
+    answers = ["rng.normal(0.0, std", "size=(n_in, n_out)", "np.sqrt(2 / n_in)", "√(2/n_in)"]
+    for mutant, _ in MUTANTS:
+        message = " ".join(check_he_normal(mutant).message.split())
+        assert not [a for a in answers if a in message], message

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from bookcode import batchnorm
 from bookcode.batchnorm import BatchNorm
 from bookcode.exercises.ch08 import check_batchnorm_backward
 from _checkers import assert_rejected_with_hint
@@ -140,6 +141,21 @@ def sign_error(dY, X, gamma, eps=1e-5):
     return -dX, dgamma, dbeta
 
 
+def dX_zeros(dY, X, gamma, eps=1e-5):
+    dX, dgamma, dbeta = reference(dY, X, gamma, eps)
+    return np.zeros_like(dX), dgamma, dbeta
+
+
+def dbeta_sign(dY, X, gamma, eps=1e-5):
+    dX, dgamma, dbeta = reference(dY, X, gamma, eps)
+    return dX, dgamma, -dbeta
+
+
+def dgamma_sign(dY, X, gamma, eps=1e-5):
+    dX, dgamma, dbeta = reference(dY, X, gamma, eps)
+    return dX, -dgamma, dbeta
+
+
 def float32(dY, X, gamma, eps=1e-5):
     return tuple(a.astype(np.float32) for a in reference(dY, X, gamma, eps))
 
@@ -162,8 +178,15 @@ MUTANTS = [
     (two_results, "return three arrays"),
     (returns_none, "returned None"),
     (changes_input, "changed one of its inputs"),
-    (sign_error, "differs from the finite-difference gradient"),
+    (sign_error, "dX has the right size but the opposite sign"),
+    (dX_zeros, "dX is all zeros, but X does receive a gradient"),
+    (dbeta_sign, "dbeta has the right size but the opposite sign"),
+    (dgamma_sign, "dgamma has the right size but the opposite sign"),
     (float32, "returned float32 numbers"),
+    (batchnorm.batchnorm_backward,
+     "you passed bookcode.batchnorm.batchnorm_backward — that is the book's implementation: write your own"),
+    (BatchNorm.backward,
+     "you passed bookcode.batchnorm.BatchNorm.backward — that is the book's implementation: write your own"),
 ]
 
 
@@ -189,3 +212,10 @@ def test_stub_is_not_attempted(capsys):
 def test_not_a_function():
     result = check_batchnorm_backward(42, quiet=True)
     assert not result.passed and "expected your function" in result.message
+
+
+def test_hints_do_not_give_the_answer():
+    answers = ["mean(dY", "Σ_rows", "dY.sum", "sum(axis=0)", "dE/dX̂ = γ", "dX = γ/sqrt"]
+    for mutant, _ in MUTANTS:
+        message = " ".join(check_batchnorm_backward(mutant, quiet=True).message.split())
+        assert not [a for a in answers if a in message], message

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from bookcode.exercises.ch09 import check_residual_backward
+from bookcode.residual import Residual
 from _checkers import assert_rejected_with_hint
 
 
@@ -99,7 +100,7 @@ MUTANTS = [
     (backward_no_identity, "forgot the identity term"),
     (backward_no_branch, "only the identity path"),
     (backward_no_branch_scaled, "only the identity path"),
-    (backward_unscaled, "upstream gradient is s · dY"),
+    (backward_unscaled, "enters the branch carries the factor s too"),
     (backward_scale_everything, "applied twice or to the identity term"),
     (backward_scale_twice, "applied twice or to the identity term"),
     (backward_scale_outside, "off by the factor s"),
@@ -111,6 +112,8 @@ MUTANTS = [
     (backward_wrong_shape, "must have the shape of dY"),
     (backward_raises, "raised ValueError"),
     (backward_float32, "float32"),
+    (Residual.backward,
+     "you passed bookcode.residual.Residual.backward — that is the book's implementation: write your own"),
 ]
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from bookcode import monitor
 from bookcode.exercises.ch10 import check_update_ratios
 from _checkers import assert_rejected_with_hint
 
@@ -118,6 +119,7 @@ MUTANTS = [
     (ratios_none, "returned None"),
     (ratios_all_layers, "raised KeyError"),
     (ratios_float32, "returned float32 numbers"),
+    (monitor.update_ratio, "that is the book's implementation: write your own"),
 ]
 
 

@@ -6,6 +6,12 @@ wrong — the hint names the common mistake it recognises (sign error, off-by-on
 shows a traceback: an exception raised by the learner's code becomes a short message, and
 ``NotImplementedError`` (the stub of the student edition) means "not attempted yet".
 
+A hint teaches without giving the answer: it names the symptom (a shape, a transpose, a batch
+average, a sign, a missing factor) and the idea behind the fix, and may point to an equation of
+the chapter, but never shows the expression or line of code that computes the result. A check
+handed bookcode's own implementation (``check_elu(activations.elu, ...)``) refuses to run: that
+is the book's implementation, and the exercise is to write one.
+
 A chapter module writes each case as a function ``case(learner)`` that calls the learner through
 :func:`call_learner` and raises :class:`Hint` when it finds a mistake, then hands the cases to
 :func:`run_checks`.
@@ -13,6 +19,7 @@ A chapter module writes each case as a function ``case(learner)`` that calls the
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from dataclasses import dataclass
 
@@ -22,7 +29,7 @@ from ..gradcheck import TOLERANCE
 from ..seeding import rng as _seeded_rng
 
 __all__ = ["CheckResult", "Hint", "NotAttempted", "call_learner", "learner_array", "run_checks", "relative_difference",
-           "matches", "network_after_backward"]
+           "matches", "network_after_backward", "book_implementation", "sign_or_zero"]
 
 PASS, FAIL, TODO = "\u2714", "\u2718", "\u2026"  # ✔ ✘ …
 
@@ -70,6 +77,42 @@ def matches(a, b, tol=TOLERANCE):
     """
     a, b = np.asarray(a), np.asarray(b)
     return a.shape == b.shape and relative_difference(a, b) < tol
+
+
+def sign_or_zero(got, ref, tol=TOLERANCE):
+    """``"zero"`` if ``got`` is all zeros, ``"sign"`` if it is −1 times ``ref``; else None.
+
+    Both are wrong answers of the right shape that a relative error alone does not name (the relative
+    difference of either from ``ref`` is 1). None if the shapes differ or ``ref`` is zero. Used by
+    the gradient checkers of chapters/03_backprop and chapters/08_batchnorm.
+    """
+    got, ref = np.asarray(got, dtype=float), np.asarray(ref, dtype=float)
+    if got.shape != ref.shape or not np.any(ref):
+        return None
+    if not np.any(got):
+        return "zero"
+    return "sign" if matches(-got, ref, tol) else None
+
+
+def book_implementation(fn):
+    """The dotted name of ``bookcode``'s own code behind ``fn``, or None if ``fn`` is not from bookcode.
+
+    ``fn`` is a function, method, class or callable object (``functools.partial`` unwrapped) whose
+    ``__module__`` is ``bookcode`` or starts with ``bookcode.``. A function the learner defines,
+    even one that calls bookcode inside, is not. Used by :func:`run_checks` for every chapter's
+    exercises (first in chapters/01_gradient_descent).
+    """
+    for _ in range(10):
+        if not isinstance(fn, functools.partial):
+            break
+        fn = fn.func
+    module = getattr(fn, "__module__", None)
+    if not isinstance(module, str) or not (module == "bookcode" or module.startswith("bookcode.")):
+        return None
+    name = getattr(fn, "__qualname__", None)
+    if not isinstance(name, str):
+        name = type(fn).__qualname__
+    return f"{module}.{name}"
 
 
 def network_after_backward(sizes, activation, seed, *, gains=None, bias_std=0.5, n_examples=16):
@@ -133,7 +176,7 @@ def learner_array(value, what="your function"):
     return arr
 
 
-def run_checks(exercise, learner, cases, *, quiet=False):
+def run_checks(exercise, learner, cases, *, quiet=False, others=()):
     """Run ``case(learner)`` for each case; print and return a :class:`CheckResult`.
 
     Parameters
@@ -147,6 +190,9 @@ def run_checks(exercise, learner, cases, *, quiet=False):
         in order and the first failure is reported with its description.
     quiet : bool
         Do not print (tests use it).
+    others : sequence of callable
+        Further functions of the learner that the cases call (``check_elu``'s derivative); like
+        ``learner``, they must not be bookcode's own implementation.
 
     Returns
     -------
@@ -157,6 +203,9 @@ def run_checks(exercise, learner, cases, *, quiet=False):
     if not callable(learner):
         result = CheckResult(exercise, False, f"{FAIL} {exercise}: expected your function, e.g. "
                              f"check_{exercise}({exercise}), got {type(learner).__name__}")
+    elif books := [name for name in map(book_implementation, (learner, *others)) if name]:
+        result = CheckResult(exercise, False, f"{FAIL} {exercise}: you passed {books[0]} — that is the book's "
+                             "implementation: write your own, then check it here.")
     else:
         result = _run(exercise, learner, cases)
     if not quiet:

@@ -84,13 +84,14 @@ def _diagnose_path(path, want, grad, w0, lr, n):
     if n > 1 and not _close(want, np.broadcast_to(want[-1], want.shape)) and _close(
             path, np.broadcast_to(path[-1], path.shape)):
         raise Hint("every row of your path is the same point. You appended the same array each time and "
-                   "then changed it in place (w -= ...); append a copy, or write w = w - lr * grad(w)")
+                   "then changed it in place (w -= ...), which changes every row you stored: append a copy, "
+                   "or make each step build a new array")
     if not _close(path[0], w0):
         raise Hint(f"the first row of the path must be the start w0 = {w0.tolist()}, "
                    f"got {np.round(path[0], 6).tolist()}")
     if n > 0 and _close(path, _descend(grad, w0, lr, n, sign=+1.0)):
-        raise Hint("your path climbs: E increases. The gradient points uphill; step against it, "
-                   "w = w - lr * grad(w)")
+        raise Hint("your path climbs: E increases. The gradient points uphill, so a descent step goes "
+                   "against it (look at the sign of your update, eq. (gd-update))")
     if n > 1 and _close(path, _descend(grad, w0, lr, n, frozen=True)):
         raise Hint("every step uses the gradient at w0. Recompute grad(w) at the current point in each step")
     if n > 0 and lr != 1.0 and _close(path, _descend(grad, w0, 1.0, n)):
@@ -98,7 +99,8 @@ def _diagnose_path(path, want, grad, w0, lr, n):
     if not _close(path, want):
         k = int(np.argmax(~np.isclose(path, want, rtol=_RTOL, atol=1e-12).all(axis=1)))
         raise Hint(f"the path first differs at row {k}: expected {np.round(want[k], 6).tolist()}, got "
-                   f"{np.round(path[k], 6).tolist()}. Each row must be w_k = w_(k-1) - lr * grad(w_(k-1))")
+                   f"{np.round(path[k], 6).tolist()}. Each row must be one step of eq. (gd-update) from the "
+                   "row before it")
 
 
 def check_gradient_descent(gradient_descent):
@@ -163,14 +165,16 @@ def _cd_case(f, w, eps, exact):
         if _close(g, ref) and np.allclose(g, exact, rtol=1e-6, atol=1e-8):
             return
         hints = [
-            (_differences(f, w, h, "forward"), "this is the forward difference (f(w + eps e_i) - f(w)) / eps, "
-             "error O(eps). Use the central difference (f(w + eps e_i) - f(w - eps e_i)) / (2 eps), "
-             "error O(eps²)"),
-            (_differences(f, w, h, "backward"), "this is the backward difference (f(w) - f(w - eps e_i)) / eps. "
-             "Use both sides: (f(w + eps e_i) - f(w - eps e_i)) / (2 eps)"),
-            (2 * ref, "your gradient is twice too large: the two points are 2 eps apart, "
-             "divide by 2 * eps, not eps"),
-            (-ref, "your gradient has the wrong sign: it is f(w + eps e_i) - f(w - eps e_i), plus side first"),
+            (_differences(f, w, h, "forward"), "this is the forward difference: it compares f one step ahead "
+             "with f at w itself, error O(eps). The central difference steps to both sides of w, symmetrically, "
+             "and its errors of order eps cancel, error O(eps²): eq. (central-difference)"),
+            (_differences(f, w, h, "backward"), "this is the backward difference: it compares f at w with f one "
+             "step behind, error O(eps). The central difference steps to both sides of w, symmetrically: "
+             "eq. (central-difference)"),
+            (2 * ref, "your gradient is twice too large: the two points are 2 eps apart, and a slope is the rise "
+             "divided by the whole distance between them"),
+            (-ref, "your gradient has the right size but the wrong sign: a slope is the rise from the minus "
+             "side to the plus side, in the direction of +e_i"),
             (_differences(f, w, h, "alias"), "x_plus = w does not copy w: your 'minus' point is back at w. "
              "Make real copies (w.copy()) or perturb, evaluate and restore one coordinate at a time"),
             (_differences(f, w, h, "no-restore"), "after the two evaluations for coordinate i you did not put "
@@ -183,8 +187,8 @@ def _cd_case(f, w, eps, exact):
             if _close(g, wrong):
                 raise Hint(hint)
         i = int(np.argmax(np.abs(g - ref)))
-        raise Hint(f"coordinate {i}: expected {ref[i]:.8g}, got {g[i]:.8g}. Each entry is "
-                   "(f(w + eps e_i) - f(w - eps e_i)) / (2 eps)")
+        raise Hint(f"coordinate {i}: expected {ref[i]:.8g}, got {g[i]:.8g}. Each entry is the central "
+                   "difference of eq. (central-difference) along its own coordinate, with the eps given")
 
     return case
 

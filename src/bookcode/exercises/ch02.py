@@ -59,18 +59,24 @@ def _step(W, b, X, T, lr, f, fp, mistake=None):
 
 
 _HINTS = [
-    ("ascent", "your step goes uphill (the loss grows). With δ = ∂E/∂net = −(T − Y) ∘ f′(net) / N the step is "
-     "W − lr · Xᵀδ; with the note's sign, W + lr · Xᵀ[(T − Y) ∘ f′(net)] / N — one minus sign, not two"),
-    ("no-fprime", "you left out f′(net). The chain rule gives ∂y/∂net = f′(net), so δ = −(T − Y) ∘ f′(net) / N "
-     "(dropping f′ is the perceptron's shortcut, not the gradient)"),
-    ("fprime-of-y", "you evaluated f′ at the output Y = f(net). Evaluate it at the net input, "
-     "f_prime(X @ W + b)"),
+    ("ascent", "your step goes uphill (the loss grows): a descent step moves against ∂E/∂W. If you wrote "
+     "the error as (T − Y), as many texts do, the gradient's minus sign is already folded into it: count "
+     "the minus signs between ∂E/∂W and your step"),
+    ("no-fprime", "you left out f′(net). On its way from the error back to the weights the chain rule passes "
+     "through the activation, whose slope ∂y/∂net is a factor of δ, eq. (delta-signal) (dropping it is the "
+     "perceptron's shortcut, not the gradient)"),
+    ("fprime-of-y", "you evaluated f′ at the output Y = f(net). The chain rule takes the slope of f where f "
+     "was evaluated: at the net input, before the activation"),
     ("sum", "your step is N times too large: you summed over the batch. The loss is the mean over the N "
      "examples, so divide by N = X.shape[0]"),
     ("no-lr", "your step ignores the learning rate: multiply the gradient by lr"),
-    ("no-activation", "the error uses net instead of the output: compute Y = f(X @ W + b) and use T − Y"),
-    ("forward-no-bias", "the forward pass leaves out the bias: net = X @ W + b"),
-    ("transposed", "your weight step is transposed. ∂E/∂W = X.T @ delta has the shape of W, (n_in, n_out)"),
+    ("no-activation", "the error uses net instead of the output: the loss compares the targets with the "
+     "output after the activation f"),
+    ("forward-no-bias", "the forward pass leaves out the bias: the net input includes b, and the error "
+     "depends on it"),
+    ("transposed", "your weight step is transposed: ∂E/∂W must have the shape of W, (n_in, n_out), "
+     "one row per input and one column per output. With a square W the shapes agree either way, only "
+     "the values tell"),
 ]
 
 
@@ -81,14 +87,15 @@ def _case(W, b, X, T, lr, f, fp):
             out = call_learner(learner, *args, lr, f, fp)
         except Hint as hint:
             if "broadcast" in str(hint):
-                raise Hint(f"{hint}. Check the shapes: X is (N, n_in), delta (N, n_out), X.T @ delta "
-                           f"(n_in, n_out) like W, delta.sum(axis=0) (n_out,) like b; here N, n_in, n_out = "
+                raise Hint(f"{hint}. Check the shapes: X is (N, n_in) and delta (N, n_out); the weight step "
+                           "must have W's shape (n_in, n_out) and the bias step b's shape (n_out,), so in both "
+                           "the batch dimension N has to disappear; here N, n_in, n_out = "
                            f"{X.shape[0]}, {W.shape[0]}, {W.shape[1]}") from None
             raise
         for given, orig, name in zip(args, (W, b, X, T), ("W", "b", "X", "T")):
             if not np.array_equal(given, orig):
                 raise Hint(f"your function changed the caller's {name} in place (e.g. {name} -= ...). "
-                           "Return new arrays: W_new = W - lr * dW, b_new = b - lr * db")
+                           "Return new arrays W_new and b_new and leave the inputs as they were")
         if out is None:
             raise Hint("your function returned None — did you forget `return W_new, b_new`?")
         if not isinstance(out, (tuple, list)) or len(out) != 2:
@@ -99,31 +106,35 @@ def _case(W, b, X, T, lr, f, fp):
         if W_new.shape != W.shape:
             W_t = _step(W, b, X, T, lr, f, fp, "transposed")[0]  # broadcasts to (n_in, n_in) if n_out = 1
             if W_new.shape == W.shape[::-1]:
-                raise Hint(f"W_new has shape {W_new.shape}, the transpose of W's {W.shape}: "
-                           "∂E/∂W = X.T @ delta, not delta.T @ X")
+                raise Hint(f"W_new has shape {W_new.shape}, the transpose of W's {W.shape}: your weight step "
+                           "is outputs × inputs. ∂E/∂W has one row per input and one column per output")
             if _close(W_new, W_t):
-                raise Hint(f"W_new has shape {W_new.shape} instead of {W.shape}: your step delta.T @ X has shape "
-                           f"{W.shape[::-1]} and numpy broadcast it against W. Use X.T @ delta, not delta.T @ X")
-            raise Hint(f"W_new must have the shape of W, {W.shape}; got {W_new.shape}. "
-                       "Check the matrix product: X.T (n_in, N) @ delta (N, n_out)")
+                raise Hint(f"W_new has shape {W_new.shape} instead of {W.shape}: your weight step is transposed, "
+                           f"shape {W.shape[::-1]} (outputs × inputs), and numpy broadcast it against W. "
+                           "∂E/∂W has one row per input and one column per output")
+            raise Hint(f"W_new must have the shape of W, {W.shape}; got {W_new.shape}. Check the matrix "
+                       "product: the sum over the batch must pair each example's inputs with its own delta, "
+                       "and leave inputs × outputs")
         if b_new.shape != b.shape:
-            raise Hint(f"b_new must have the shape of b, {b.shape}; got {b_new.shape}. "
-                       "Sum delta over the rows (the examples): delta.sum(axis=0)")
+            raise Hint(f"b_new must have the shape of b, {b.shape}; got {b_new.shape}. The bias is shared by "
+                       "all N examples: their contributions add up over the batch, one entry per output")
         W_ref, b_ref = _step(W, b, X, T, lr, f, fp)
         if _close(W_new, W_ref) and _close(b_new, b_ref):
             return
         if _close(W_new, W_ref) and _close(b_new, b):
-            raise Hint("b came back unchanged. The bias is a parameter too (its input is a constant 1): "
-                       "b_new = b − lr · Σ_rows δ")
+            raise Hint("b came back unchanged. The bias is a parameter too (a weight whose input is a constant "
+                       "1, eq. (bias-augmented)): it takes a gradient step of its own, like W")
         if _close(W_new, W_ref):
-            raise Hint("W_new is right but b_new is not: b_new = b − lr · delta.sum(axis=0), with the same delta")
+            raise Hint("W_new is right but b_new is not. The bias is a weight whose input is the constant 1: "
+                       "its step uses the same delta as W's, with 1 in place of each example's inputs")
         for mistake, hint in _HINTS:
             W_bad, b_bad = _step(W, b, X, T, lr, f, fp, mistake)
             if _close(W_new, W_bad):
                 raise Hint(hint)
         i = tuple(int(k) for k in np.unravel_index(int(np.argmax(np.abs(W_new - W_ref))), W.shape))
-        raise Hint(f"W_new{list(i)} should be {W_ref[i]:.8g}, got {W_new[i]:.8g}. The step is "
-                   "W − lr · X.T @ delta with delta = −(T − Y) * f_prime(net) / N, net = X @ W + b, Y = f(net)")
+        raise Hint(f"W_new{list(i)} should be {W_ref[i]:.8g}, got {W_new[i]:.8g}. Follow the chapter: "
+                   "the forward pass, the signal δ of eq. (delta-signal), the gradient of eq. (delta-gradient) "
+                   "and the step of eq. (delta-rule)")
 
     return case
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..seeding import rng as _seeded_rng
-from . import Hint, call_learner, learner_array, run_checks, matches, relative_difference
+from . import Hint, call_learner, learner_array, run_checks, matches, relative_difference, sign_or_zero
 from ..gradcheck import numerical_gradient
 
 __all__ = ["check_linear_backward", "check_two_layer_backprop"]
@@ -28,8 +28,9 @@ def _call(learner, *args):
         text = str(hint)
         if "matmul" in text or "shapes" in text or "broadcast" in text:
             raise Hint(f"{text}. Check the shapes: a batch has one example per row, X is (N, n_in), W is "
-                       "(n_in, n_out), δ = dE/dnet is (N, n_out); a product that goes backwards through W "
-                       "uses W.T, one that forms a weight gradient uses the inputs transposed, X.T") from None
+                       "(n_in, n_out), δ = dE/dnet is (N, n_out). Write down the shape each result must have "
+                       "(that of the quantity it is the gradient of) and choose the product, and the "
+                       "transposes, that give it") from None
         raise
 
 
@@ -81,51 +82,92 @@ def _linear_case(N, n_in, n_out, loss, seed):
     return case
 
 
+_ZERO = {
+    "dX": "dX is all zeros, but the inputs do receive a gradient: the signal dY flows back through the "
+          "weights to every input (eq. (backprop-delta))",
+    "dW": "dW is all zeros, but the weights do receive a gradient: each weight connects an input to an output, "
+          "and every example contributes (eq. (backprop-dW))",
+    "db": "db is all zeros, but the bias does receive a gradient: it is added to every example's net input, "
+          "so every row of dY reaches it (eq. (backprop-dW))",
+}
+_SIGN = {
+    "dX": "dX has the right size but the opposite sign: dE/dX is passed to the layer below as its dY, as it "
+          "is — a minus sign belongs only to the update of the parameters",
+    "dW": "dW has the right size but the opposite sign: return dE/dW itself, the direction in which E grows; "
+          "the minus sign of a descent step belongs to the update, not to the gradient",
+    "db": "db has the right size but the opposite sign: the bias is simply added to the net input, so its "
+          "gradient has the sign of dY itself",
+}
+
+
+def _sign_or_zero(name, got, ref):
+    kind = sign_or_zero(got, ref)
+    if kind is not None:
+        raise Hint((_ZERO if kind == "zero" else _SIGN)[name])
+
+
 def _diagnose_linear(dX, dW, db, X, W, dY, ref, N, n_in, n_out):
     expected, actual = [(N, n_in), (n_in, n_out), (n_out,)], [dX.shape, dW.shape, db.shape]
     if actual != expected and sorted(actual) == sorted(expected):
         raise Hint("your three results have the right shapes but come back in the wrong order; "
                    "return them as (dX, dW, db)")
+    if actual == expected and all(sign_or_zero(g, ref[k]) == "sign" for g, k in zip((dX, dW, db), ref)):
+        raise Hint("dX, dW and db all have the right size but the opposite sign: return the gradients of E "
+                   "themselves, the direction in which E grows. dY is already dE/dnet; the minus sign of a "
+                   "descent step belongs to the update, not to the gradients")
     # dW
     if dW.shape == (n_out, n_in) and matches(dW.T, ref["dW"]) and not matches(dW, ref["dW"]):
-        raise Hint(f"dW is transposed: shape {dW.shape}, but it must have W's shape {(n_in, n_out)}. "
-                   "Use dW = X.T @ dY (inputs × outputs), not dY.T @ X")
+        raise Hint(f"dW is transposed: shape {dW.shape}, but it must have W's shape {(n_in, n_out)}, one row "
+                   "per input and one column per output. Look at the order and the transposes of your product")
     if matches(dW * N, ref["dW"]) and N > 1:
         raise Hint("dW is N times too small: you divided by the batch size. dY already contains the 1/N "
-                   "of the mean loss (it is dE/dnet for this E), so dW = X.T @ dY with no extra average")
+                   "of the mean loss (it is dE/dnet for this E), so no further average is needed")
     if dW.shape != (n_in, n_out):
-        raise Hint(f"dW must have the shape of W, {(n_in, n_out)}; got {dW.shape}. dW = X.T @ dY")
+        raise Hint(f"dW must have the shape of W, {(n_in, n_out)}; got {dW.shape}. Its sum runs over the "
+                   "batch, so N must disappear from the product")
+    _sign_or_zero("dW", dW, ref["dW"])
     if not matches(dW, ref["dW"]):
-        raise Hint(f"dW differs from the finite-difference gradient (relative error {relative_difference(dW, ref['dW']):.1e}). "
-                   "Each entry is dE/dW_ij = Σ_n X_ni dY_nj, i.e. dW = X.T @ dY")
+        raise Hint(f"dW differs from the finite-difference gradient (relative error "
+                   f"{relative_difference(dW, ref['dW']):.1e}). W_ij connects input i to output j, and each "
+                   "example contributes through both: see eq. (backprop-dW)")
     # db
     if db.shape == (N, n_out) and matches(db.sum(axis=0), ref["db"]):
         raise Hint(f"db has one row per example, shape {db.shape}. The bias is shared by all N examples, "
-                   "so its gradient is the sum over the batch: db = dY.sum(axis=0)")
+                   "so their contributions add up into one entry per output")
     if db.shape == (N,) and N != n_out:
-        raise Hint("db has one entry per example: you summed over the wrong axis. Sum over the batch "
-                   "(rows), db = dY.sum(axis=0), to get one entry per output")
+        raise Hint("db has one entry per example: you summed over the wrong axis. The bias has one entry "
+                   "per output; the examples are what adds up")
     if db.size == 1 and n_out > 1:
-        raise Hint("db is a single number: you summed over everything. Sum over the rows only, "
-                   "db = dY.sum(axis=0), one entry per output")
+        raise Hint("db is a single number: you summed over everything. The bias has one entry per output; "
+                   "add up over the examples only")
     if db.shape == (n_out,) and N > 1 and matches(db * N, ref["db"]):
-        raise Hint("db is N times too small: you averaged over the batch. dY already contains the 1/N, "
-                   "so sum it: db = dY.sum(axis=0)")
+        raise Hint("db is N times too small: you averaged over the batch. dY already contains the 1/N of the "
+                   "mean loss, so the examples' contributions add up, with no second average")
     if db.shape == (n_out,) and N > 1 and matches(db, dY[0]) and not matches(db, ref["db"]):
-        raise Hint("db is the first example's row only. Sum the contributions of all examples: "
-                   "db = dY.sum(axis=0)")
-    if db.shape != (n_out,) or not matches(db, ref["db"]):
-        raise Hint(f"db must be the column sums of dY, shape {(n_out,)}; got shape {db.shape}")
+        raise Hint("db is the first example's row only. The bias is shared by all examples, and every one "
+                   "of them contributes to its gradient")
+    if db.shape != (n_out,):
+        raise Hint(f"db must have the shape of b, {(n_out,)}, one entry per output; got shape {db.shape}")
+    _sign_or_zero("db", db, ref["db"])
+    if not matches(db, ref["db"]):
+        raise Hint(f"db has the right shape but the wrong values (relative error "
+                   f"{relative_difference(db, ref['db']):.1e}). The bias is added to every example's net "
+                   "input: see eq. (backprop-dW)")
     # dX
     if dX.shape != (N, n_in):
-        raise Hint(f"dX must have the shape of X, {(N, n_in)}; got {dX.shape}. dX = dY @ W.T")
+        raise Hint(f"dX must have the shape of X, {(N, n_in)}; got {dX.shape}. Going back through the layer "
+                   "turns each example's n_out signals into n_in input gradients")
     if n_in == n_out and matches(dX, dY @ W) and not matches(dX, ref["dX"]):
-        raise Hint("dX uses W where it needs W.T: dE/dX_ni = Σ_j dY_nj W_ij, i.e. dX = dY @ W.T")
+        raise Hint("dX uses W where it needs its transpose: forward, W maps inputs to outputs; backward, the "
+                   "signal travels from the outputs to the inputs. With a square W the shapes agree either "
+                   "way, only the values tell")
     if N > 1 and matches(dX * N, ref["dX"]):
         raise Hint("dX is N times too small: do not divide by the batch size, dY already has the 1/N")
+    _sign_or_zero("dX", dX, ref["dX"])
     if not matches(dX, ref["dX"]):
-        raise Hint(f"dX differs from the finite-difference gradient (relative error {relative_difference(dX, ref['dX']):.1e}). "
-                   "dX = dY @ W.T")
+        raise Hint(f"dX differs from the finite-difference gradient (relative error "
+                   f"{relative_difference(dX, ref['dX']):.1e}). The signal goes back through the weights: "
+                   "see eq. (backprop-delta)")
 
 
 def check_linear_backward(linear_backward):
@@ -181,15 +223,19 @@ def _two_layer_variants(X, T, W1, b1, W2, b2):
 
 _TWO_LAYER_HINTS = {
     "extra sigmoid'": "your output signal has an extra factor σ'(net²) = y(1 − y). With cross-entropy that "
-                      "factor cancels: δ² = (Y − T)/N, not (Y − T) σ'(net²)/N (that is the squared-error rule)",
-    "no 1/N": "every gradient is N times too large: the loss is the mean over the batch, so δ² = (Y − T) / N",
+                      "factor cancels against the 1/(y(1 − y)) in the loss's derivative, eq. (bp-bce-delta); "
+                      "keeping it is the squared-error rule, eq. (bp-mse-delta)",
+    "no 1/N": "every gradient is N times too large: the loss is the mean over the batch, so every example's "
+              "output signal carries a factor 1/N (eq. (backprop-output))",
     "sigmoid' in hidden": "the hidden layer uses y(1 − y), the sigmoid's derivative. The hidden units are tanh: "
-                          "tanh'(net) = 1 − y², with y = tanh(net)",
-    "no f' in hidden": "the hidden signal is missing the factor f'(net¹): δ¹ = (δ² W2ᵀ) ∘ (1 − Y1²)",
-    "1 - net²": "you used 1 − net² for tanh'. The derivative is 1 − tanh(net)², i.e. 1 − y² with the "
-                "hidden *output* y, not its input",
-    "sign flipped": "your gradients have the wrong sign: this is the source notes' δ = (t − y) f', which gives the "
-                    "*update direction* −∂E/∂W. Return ∂E/∂W itself: δ² = (Y − T)/N",
+                          "use tanh's derivative, which can be written with the hidden output y alone",
+    "no f' in hidden": "the hidden signal is missing the factor f'(net¹): on its way back the signal passes "
+                       "through the tanh, and the chain rule multiplies by its slope (eq. (backprop-recursion))",
+    "1 - net²": "you used 1 − net² for tanh'. That form of the derivative takes the hidden *output* "
+                "y = tanh(net), not its input net",
+    "sign flipped": "your gradients have the right size but the opposite sign: this is the source notes' "
+                    "δ = (t − y) f', which gives the *update direction* −∂E/∂W. Return ∂E/∂W itself, the "
+                    "direction in which E grows",
 }
 
 
@@ -223,7 +269,7 @@ def _two_layer_case(N, n, m, seed):
         for k in ("b1", "b2"):
             if got[k].shape == (N, params[k].size):
                 raise Hint(f"the gradient for {k} has one row per example, shape {got[k].shape}: a bias is "
-                           "shared by all examples, so sum δ over the batch (axis=0)")
+                           "shared by all examples, so their contributions add up into one entry per unit")
         for k in order:
             if got[k].shape != params[k].shape:
                 raise Hint(f"the gradient for {k} must have the shape of {k}, {params[k].shape}; "
@@ -234,12 +280,20 @@ def _two_layer_case(N, n, m, seed):
             if all(matches(got[k], variants[name][k]) for k in order):
                 raise Hint(hint)
         wrong = [k for k in order if not matches(got[k], numeric[k])]
+        small = [k for k in wrong if k in ("b1", "b2") and N > 1 and matches(got[k] * N, numeric[k])]
+        if small and small == wrong:
+            raise Hint(f"the weight gradients are right but the bias gradient{'s' if len(small) > 1 else ''} "
+                       f"{' and '.join(small)} {'are' if len(small) > 1 else 'is'} N times too small: you averaged "
+                       "over the batch. δ² already carries the 1/N of the mean loss; a bias is shared by all N "
+                       "examples, so their contributions add up, with no second average")
         if wrong == ["W1", "b1"] or wrong == ["W1"] or wrong == ["b1"]:
-            raise Hint(f"the output layer is right but {' and '.join(wrong)} are not: check the hidden "
-                       "signal δ¹ = (δ² W2ᵀ) ∘ (1 − Y1²) and dW1 = Xᵀ δ¹, db1 = Σ_rows δ¹")
+            raise Hint(f"the output layer is right but {' and '.join(wrong)} "
+                       f"{'are' if len(wrong) > 1 else 'is'} not: check the hidden signal δ¹ of eq. "
+                       "(backprop-recursion) and the gradients built from it, eq. (backprop-dW)")
         errors = ", ".join(f"{k}: {relative_difference(got[k], numeric[k]):.1e}" for k in order)
-        raise Hint(f"your gradients differ from finite differences (relative errors {errors}). Start from "
-                   "δ² = (Y − T)/N and follow eqs. (backprop-recursion) and (backprop-dW)")
+        raise Hint(f"your gradients differ from finite differences (relative errors {errors}). Start from the "
+                   "output signal of eq. (bp-bce-delta), averaged over the batch, and follow eqs. "
+                   "(backprop-recursion) and (backprop-dW)")
 
     return case
 

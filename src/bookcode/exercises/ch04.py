@@ -46,11 +46,11 @@ def _call(fn, name, x, alpha):
                        "log, and every value it computes is finite") from None
         raise Hint(f"{name} triggered an overflow warning ({exc}). np.where computes BOTH branches "
                    "for every x, so np.exp(x) overflows for large positive x even where that branch is not "
-                   "used. Exponentiate only the non-positive part: np.exp(np.minimum(x, 0)) "
-                   "(or np.expm1(np.minimum(x, 0)))") from None
+                   "used. Make sure the exponential only ever sees numbers that cannot overflow: the "
+                   "negative branch needs x <= 0 only") from None
     except OverflowError as exc:
-        raise Hint(f"{name} raised OverflowError ({exc}): math.exp(x) overflows for large x. Use np.exp "
-                   "on np.minimum(x, 0)") from None
+        raise Hint(f"{name} raised OverflowError ({exc}): math.exp(x) overflows for large x. Work on whole "
+                   "arrays with numpy, and let the exponential see only numbers that cannot overflow") from None
     except (TypeError, ValueError) as exc:
         text = str(exc)
         if np.ndim(x) > 0 and any(s in text for s in ("length-1", "size-1", "0-dimensional", "truth value",
@@ -102,27 +102,34 @@ def _diagnose(name, got, x, a, alpha):
     neg = x <= 0
     if name == "elu":
         if a != 1.0 and _close(got, _ref_elu(x, 1.0)):
-            raise Hint("elu ignores alpha: the negative branch is alpha * (exp(x) - 1)")
+            raise Hint("elu ignores alpha: your values are those of alpha = 1. alpha scales the negative "
+                       "branch of eq. (elu), the level ELU saturates at for very negative x")
         if _close(got, np.maximum(x, 0)):
-            raise Hint("this is ReLU: for x <= 0, ELU is alpha * (exp(x) - 1), not 0")
+            raise Hint("this is ReLU: for x <= 0, ELU is not 0 but a smooth curve that bends down towards "
+                       "−alpha (eq. (elu))")
         if _close(got, np.where(neg, a * np.exp(np.minimum(x, 0)), x)):
-            raise Hint("for x <= 0 ELU is alpha * (exp(x) - 1): you forgot the - 1 (ELU must be 0 at x = 0)")
+            raise Hint("for x <= 0 your ELU is shifted up by alpha: you forgot the - 1 of eq. (elu). ELU must "
+                       "be 0 at x = 0, where it meets the identity branch, and approach −alpha for very "
+                       "negative x")
         if np.allclose(got[~neg], 0) and np.any(~neg):
-            raise Hint("for x > 0 ELU is the identity, elu(x) = x")
+            raise Hint("for x > 0 your elu returns 0: there ELU is the identity, like ReLU")
     else:
         zero = x == 0
         if np.any(zero) and _close(got[~zero], _ref_delu(x, a)[~zero]) and np.allclose(got[zero], 1.0):
             raise Hint("at x = 0 you used the x > 0 branch (derivative 1). The book's convention (as in "
                        "bookcode.activations) takes the x <= 0 branch at the kink: elu'(0) = alpha")
         if a != 1.0 and _close(got, _ref_delu(x, 1.0)):
-            raise Hint("elu_derivative ignores alpha: for x <= 0 the derivative is alpha * exp(x)")
+            raise Hint("elu_derivative ignores alpha: your values are those of alpha = 1. alpha scales ELU's "
+                       "negative branch, so it scales that branch's slope too")
         if _close(got, np.where(neg, a * np.expm1(np.minimum(x, 0)), 1.0)):
-            raise Hint("for x <= 0 the derivative of alpha * (exp(x) - 1) is alpha * exp(x): the - 1 disappears")
+            raise Hint("for x <= 0 your derivative keeps the - 1 of ELU's formula: a constant term has slope 0, "
+                       "so the - 1 disappears when you differentiate (eq. (elu-derivative))")
         if _close(got, (x > 0).astype(float)):
-            raise Hint("this is ReLU's derivative: for x <= 0 ELU's derivative is alpha * exp(x), not 0")
+            raise Hint("this is ReLU's derivative: for x <= 0 ELU is not flat, so its derivative is not 0 "
+                       "there — that slope is the point of ELU")
         if _close(got, _ref_elu(x, a)):
-            raise Hint("elu_derivative returns ELU itself, not its derivative (1 for x > 0, alpha * exp(x) "
-                       "for x <= 0)")
+            raise Hint("elu_derivative returns ELU itself, not its derivative: differentiate each branch "
+                       "(eq. (elu-derivative))")
     i = int(np.argmax(~np.isclose(got, (_ref_elu if name == "elu" else _ref_delu)(x, a), rtol=_RTOL,
                                   atol=_ATOL).ravel()))
     xi = float(np.ravel(x)[i])
@@ -156,4 +163,5 @@ def check_elu(elu, elu_derivative):
         ("x = -1000, -50, 0, 50, 1000 in float64 (no overflow warnings)",
          [np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])], None),
     ]
-    return run_checks("elu", elu, [(d, _values_case(xs, a, elu, elu_derivative)) for d, xs, a in cases])
+    return run_checks("elu", elu, [(d, _values_case(xs, a, elu, elu_derivative)) for d, xs, a in cases],
+                      others=(elu_derivative,))

@@ -84,7 +84,8 @@ def _diagnose(got, want, lin, n_hidden):
         (all_b[1:], "you dropped the first hidden layer and kept the output layer: drop the last Linear layer "
                     "(the output), not the first"),
         (_norms([layer.params["b"] for layer in hidden]), "you took the norms of the biases themselves; the speed "
-         "of learning is the norm of their gradients, layer.grads['b'] (the third item of net.parameters())"),
+         "of learning is about how fast they change, their gradients ∂E/∂b (the third item of "
+         "net.parameters())"),
         (_norms([layer.params["W"] for layer in hidden]), "you took the norms of the weights themselves; the speed "
          "of learning is the norm of the bias gradients ∂E/∂b (the third item of net.parameters())"),
         (_norms([layer.grads["W"] for layer in hidden]), "you used the weight gradients ∂E/∂W; Nielsen's speed of "

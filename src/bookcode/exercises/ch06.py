@@ -34,19 +34,22 @@ def _mistakes(grads, max_norm):
     sq = sum(float(np.sum(g * g)) for g in grads)
     norm, norms = np.sqrt(sq), [float(np.sqrt(np.sum(g * g))) for g in grads]
     out = [
-        ("you clipped every array by its own norm. Clipping by the GLOBAL norm computes one norm over all "
-         "arrays together, ‖g‖ = sqrt(Σ_k Σ_i g_ki²), and scales every array by the same factor "
-         "max_norm / ‖g‖ — that is what keeps the direction of the whole gradient",
+        ("you clipped every array by its own norm. Clipping by the GLOBAL norm measures all arrays together, "
+         "as one long vector, and scales every array by the same factor — that is what keeps the direction "
+         "of the whole gradient (eq. (tg-clip-norm))",
          [g * (max_norm / n if n > max_norm else 1.0) for g, n in zip(grads, norms)]),
         ("you clipped every entry to [-max_norm, max_norm]: that is clipping by value, eq. (tg-clip-value), "
-         "which changes the direction. Scale all arrays by max_norm / ‖g‖ instead",
+         "which changes the direction. Clipping by the global norm rescales instead: one common factor "
+         "for all arrays, eq. (tg-clip-norm)",
          [np.clip(g, -max_norm, max_norm) for g in grads]),
-        ("your norm is the sum of the arrays' norms, Σ_k ‖g_k‖. The global norm is the norm of all entries "
-         "stacked into one vector: sqrt(Σ_k ‖g_k‖²)",
+        ("your norm is the sum of the arrays' norms, Σ_k ‖g_k‖. The global norm is the length of all entries "
+         "stacked into one long vector, and lengths of orthogonal pieces do not add up like that (think of "
+         "the sides of a right triangle)",
          [g * (max_norm / sum(norms) if sum(norms) > max_norm else 1.0) for g in grads]),
         ("you used the squared norm Σ g² (no square root) as the norm",
          [g * (max_norm / sq if sq > max_norm else 1.0) for g in grads]),
-        ("your scale factor is upside down: multiply by max_norm / ‖g‖ (a number below 1 when clipping)",
+        ("your scale factor is upside down: it grows the gradient. When clipping, the factor must bring "
+         "the global norm down to exactly max_norm, so it is below 1",
          [g * (norm / max_norm if norm > max_norm else 1.0) for g in grads]),
         ("you rescaled a gradient whose norm was already at most max_norm. Clip only when ‖g‖ > max_norm; "
          "otherwise return (copies of) the arrays unchanged",
@@ -70,7 +73,7 @@ def _case(arrays, max_norm, *, zero=False):
         for a, g in zip(arrays, given):
             if not np.array_equal(a, g):
                 raise Hint("your function changed the caller's gradient arrays in place (e.g. g *= scale). "
-                           "Return new arrays, g * scale, and leave the inputs as they were — the caller may "
+                           "Return new arrays and leave the inputs as they were — the caller may "
                            "still need the unclipped gradient, e.g. to log its norm")
         if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], numbers.Real):
             raise Hint("you returned a pair (arrays, norm); return only the list of clipped arrays")
@@ -106,8 +109,9 @@ def _case(arrays, max_norm, *, zero=False):
                 raise Hint(hint)
         got = np.sqrt(sum(float(np.sum(r * r)) for r in res))
         raise Hint(f"expected arrays with global norm {np.sqrt(sum(float(np.sum(w * w)) for w in want)):.6g} "
-                   f"pointing the same way as the input; yours have global norm {got:.6g}. Compute "
-                   "‖g‖ = sqrt(Σ_k Σ_i g_ki²) and, if ‖g‖ > max_norm, multiply every array by max_norm / ‖g‖")
+                   f"pointing the same way as the input; yours have global norm {got:.6g}. See eq. "
+                   "(tg-clip-norm): one norm for all arrays together and, only when it exceeds max_norm, one "
+                   "common factor for every array")
 
     return case
 

@@ -64,7 +64,8 @@ def _rng_case(n_in, n_out):
                        "(np.random.default_rng() inside your function?). Use the rng argument itself, so "
                        "that the same seed always gives the same network")
         if W1.size > 1 and np.all(W1 == W1.flat[0]):
-            raise Hint("all your weights are equal; they must be random: rng.normal(0.0, std, size=(n_in, n_out))")
+            raise Hint("all your weights are equal; they must be random, drawn from the rng you are given: "
+                       "equal weights make every unit compute the same thing (eq. (init-symmetry))")
         if not used or np.array_equal(W1, W3):
             raise Hint("your function ignores rng: different seeds gave the same weights (a fixed seed inside "
                        "your function?). Draw every number from the rng you are given")
@@ -104,14 +105,15 @@ def _variance_case(n_in, n_out):
             return
         wrong = [
             (want**2, "you passed the variance 2/n_in as the second argument of rng.normal, which is the "
-                      "standard deviation: use np.sqrt(2 / n_in)"),
+                      "standard deviation: a variance and a standard deviation are not the same number"),
             (2.0 / n_out, "this is 2/n_out: you used the fan-out. The forward pass sums over the n_in inputs of a "
                           "unit, so He's variance is 2/n_in (fan_in)"),
             (2.0 / (n_in + n_out), "this is Xavier/Glorot's variance 2/(n_in + n_out); He's is 2/n_in"),
             (1.0 / n_in, "this is 1/n_in: the factor 2 is missing. ReLU zeroes half of its inputs and halves the "
                          "second moment, and the 2 puts it back"),
-            (4.0 / n_in, "this is 4/n_in: you used the standard deviation 2/√n_in; it is √2/√n_in = √(2/n_in)"),
-            (1.0, "your weights have variance 1: scale them by √(2/n_in)"),
+            (4.0 / n_in, "this is 4/n_in: your standard deviation is 2/√n_in, the factor 2 outside the square "
+                         "root. The variance is 2/n_in, and the standard deviation is its square root"),
+            (1.0, "your weights have variance 1: He's variance shrinks with the fan-in, eq. (init-he-variance)"),
         ]
         for target, hint in wrong:
             if near(target):

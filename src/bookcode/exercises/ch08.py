@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..seeding import rng as _seeded_rng
-from . import Hint, call_learner, learner_array, run_checks, matches, relative_difference
+from . import Hint, call_learner, learner_array, run_checks, matches, relative_difference, sign_or_zero
 from ..gradcheck import numerical_gradient
 
 __all__ = ["check_batchnorm_backward"]
@@ -91,23 +91,36 @@ def _diagnose(dX, dgamma, dbeta, ref, wrong, X, dY, N, n):
         if sorted([dX.shape, dgamma.shape, dbeta.shape]) == sorted([(N, n), (n,), (n,)]):
             raise Hint("your results come back in the wrong order; return (dX, dgamma, dbeta)")
         raise Hint(f"expected shapes dX {(N, n)}, dgamma {(n,)}, dbeta {(n,)} (one γ and β per feature); got "
-                   f"{dX.shape}, {dgamma.shape}, {dbeta.shape}. Sum over the batch (axis=0) for dgamma and dbeta")
+                   f"{dX.shape}, {dgamma.shape}, {dbeta.shape}. γ and β are shared by all rows: their "
+                   "gradients add up the rows' contributions, one entry per feature")
     if matches(dbeta, ref["dgamma"]) and matches(dgamma, ref["dbeta"]):
-        raise Hint("dgamma and dbeta are swapped: β is added, so dβ = Σ_rows dY; γ multiplies X̂, so dγ = Σ_rows dY ∘ X̂")
+        raise Hint("dgamma and dbeta are swapped: β is only added, so its gradient sees dY alone; γ multiplies "
+                   "X̂, so its gradient carries X̂ too (eq. (bn-dgamma-dbeta))")
     if not matches(dbeta, ref["dbeta"]):
         if matches(dbeta * N, ref["dbeta"]):
-            raise Hint("dbeta is N times too small: β is added to every row, so sum dY over the rows, don't average")
-        raise Hint("dbeta is wrong: β is added to every row, so dβ = Σ_rows dY = dY.sum(axis=0)")
+            raise Hint("dbeta is N times too small: β is added to every row, and every row's contribution "
+                       "counts in full: add them up, don't average")
+        if sign_or_zero(dbeta, ref["dbeta"]) == "sign":
+            raise Hint("dbeta has the right size but the opposite sign: β is simply added to the output, so "
+                       "its gradient has the sign of dY itself")
+        raise Hint("dbeta is wrong: β is added to every row of the output, so every row's dY reaches it "
+                   "(eq. (bn-dgamma-dbeta))")
     if not matches(dgamma, ref["dgamma"]):
         if matches(dgamma, ref["dbeta"]):
-            raise Hint("dgamma equals Σ dY: you forgot the factor X̂. γ multiplies X̂, so dγ = Σ_rows dY ∘ X̂")
+            raise Hint("dgamma equals Σ dY: you forgot the factor X̂. γ multiplies X̂ in the forward pass, so "
+                       "X̂ is part of its gradient")
         if matches(dgamma * N, ref["dgamma"]):
-            raise Hint("dgamma is N times too small: sum dY ∘ X̂ over the rows, don't average")
+            raise Hint("dgamma is N times too small: γ is shared by all rows, and their contributions add "
+                       "up — don't average")
         if matches(dgamma, wrong["dgamma_unbiased"]):
             raise Hint(_UNBIASED)
         if matches(dgamma, wrong["dgamma_no_eps"]):
             raise Hint(_NO_EPS)
-        raise Hint("dgamma is wrong: dγ = Σ_rows dY ∘ X̂, with X̂ = (X − μ)/sqrt(σ² + ε) from the batch statistics")
+        if sign_or_zero(dgamma, ref["dgamma"]) == "sign":
+            raise Hint("dgamma has the right size but the opposite sign: return dE/dγ itself, the direction "
+                       "in which E grows")
+        raise Hint("dgamma is wrong: γ multiplies X̂ = (X − μ)/sqrt(σ² + ε), normalised with this batch's "
+                   "statistics (eq. (bn-dgamma-dbeta))")
     if matches(dX, ref["dX"]):
         return
     if matches(dX, wrong["frozen"]):
@@ -116,13 +129,14 @@ def _diagnose(dX, dgamma, dbeta, ref, wrong, X, dY, N, n):
                    "computed from this batch, so every row of X also moves them: add the paths through the "
                    "mean and the variance (train/eval confusion)")
     if matches(dX, wrong["no_mean"]):
-        raise Hint("the path through the batch mean is missing: μ depends on every row, and so does σ². "
-                   "Subtract the column mean of dY: dX = γ/sqrt(σ² + ε) · (dY − mean(dY) − X̂ · mean(dY ∘ X̂))")
+        raise Hint("the path through the batch mean is missing: μ depends on every row, so moving one x "
+                   "moves μ, and with it every row of X̂ (eqs. (bn-dmu) and (bn-dx-staged))")
     if matches(dX, wrong["no_var"]):
-        raise Hint("the path through the batch variance is missing: σ² depends on every row of X. "
-                   "Subtract X̂ · mean(dY ∘ X̂) too: dX = γ/sqrt(σ² + ε) · (dY − mean(dY) − X̂ · mean(dY ∘ X̂))")
+        raise Hint("the path through the batch variance is missing: σ² depends on every row of X, so moving "
+                   "one x rescales every row of X̂ (eqs. (bn-dvar) and (bn-dx-staged))")
     if matches(dX, wrong["no_gamma"]):
-        raise Hint("dX lacks the factor γ: Y = γ X̂ + β, so dE/dX̂ = γ ∘ dY before the normalisation's backward")
+        raise Hint("dX lacks the factor γ: Y = γ X̂ + β, so the gradient that reaches X̂ has passed through "
+                   "the multiplication by γ (eq. (bn-dxhat))")
     if matches(dX, wrong["sum_not_mean"]):
         raise Hint("the mean and variance terms are N times too large: they are column *means* over the batch "
                    "(divide the sums by N), because μ and σ² are averages")
@@ -130,9 +144,16 @@ def _diagnose(dX, dgamma, dbeta, ref, wrong, X, dY, N, n):
         raise Hint(_UNBIASED)
     if matches(dX, wrong["no_eps"]):
         raise Hint(_NO_EPS)
-    raise Hint(f"dX differs from the finite-difference gradient (relative error {relative_difference(dX, ref['dX']):.1e}). "
-               "Build it from three paths — direct, through μ, through σ² — or use the compact form "
-               "dX = γ/sqrt(σ² + ε) · (dY − mean(dY) − X̂ · mean(dY ∘ X̂)), means over the rows")
+    kind = sign_or_zero(dX, ref["dX"])
+    if kind == "sign":
+        raise Hint("dX has the right size but the opposite sign: return dE/dX itself, which the layer below "
+                   "takes as its dY — no minus sign enters a backward pass")
+    if kind == "zero":
+        raise Hint("dX is all zeros, but X does receive a gradient in training mode: the three paths (direct, "
+                   "through μ, through σ²) do not cancel for a general dY")
+    raise Hint(f"dX differs from the finite-difference gradient (relative error "
+               f"{relative_difference(dX, ref['dX']):.1e}). Build it from three paths — direct, through μ, "
+               "through σ² — as in eq. (bn-dx-staged), or follow eq. (bn-backward-compact)")
 
 
 def check_batchnorm_backward(batchnorm_backward, *, quiet=False):

@@ -55,38 +55,40 @@ def _case(kind, n, scale, seed):
         out = call_learner(learner, block, dY_in)
         mutated = not np.array_equal(dY_in, ref["dY"])
         if out is None:
-            raise Hint("your function returned None — did you forget `return dY + dX_branch`?")
+            raise Hint("your function returned None — did you forget the `return` statement?")
         got = learner_array(out)
         if got.shape != dY.shape:
             raise Hint(f"dE/dX must have the shape of dY, {dY.shape}; got {got.shape}")
         if mutated:
             raise Hint("your function changed dY in place (e.g. `dY *= scale` or `dY += ...`): the caller still "
-                       "needs it. Build new arrays: `block.branch.backward(block.scale * dY)` and `dY + dX_branch`")
+                       "needs it. Build new arrays instead of updating dY")
         filled = not (np.isnan(lin.grads["W"]).any() or np.isnan(lin.grads["b"]).any())
         if _close(got, ref["dY"]) or _close(got, scale * ref["dY"]):
-            raise Hint("you returned only the identity path dY: the gradient also flows back through the branch. "
-                       "Add block.branch.backward(block.scale * dY)")
+            raise Hint("you returned only the identity path dY: the gradient also flows back through the branch "
+                       "F, and the branch's layers know their own backward pass")
         if _close(got, ref["branch_only"]):
-            raise Hint("you forgot the identity term: Y = X + s F(X), so dE/dX = dY + (the branch's gradient). The "
-                       "'+ dY' is the shortcut that carries the gradient unchanged")
+            raise Hint("you forgot the identity term: in Y = X + s F(X), X also reaches Y directly, and that "
+                       "shortcut carries the gradient back unchanged, beside the branch's (eq. (res-block-backward))")
         if scale != 1.0 and _close(got, ref["unscaled"]):
-            raise Hint(f"the branch is scaled by s = {scale:g} in the forward pass, so its upstream gradient is "
-                       "s · dY: call block.branch.backward(block.scale * dY)")
+            raise Hint(f"the branch is scaled by s = {scale:g} in the forward pass, so the gradient that enters "
+                       "the branch carries the factor s too (chain rule)")
         if scale != 1.0 and _close(got, dY + ref["jac"](scale * scale * dY)) or scale != 1.0 and _close(got, scale * (dY + ref["jac"](scale * dY))):
-            raise Hint(f"the scale s = {scale:g} is applied twice or to the identity term: "
-                       "only the branch is scaled, dE/dX = dY + F.backward(s · dY)")
+            raise Hint(f"the scale s = {scale:g} is applied twice or to the identity term: only the branch is "
+                       "scaled in the forward pass, so s enters the gradient once, on the branch's path only")
         if not _close(got, ref["dX"]):
-            raise Hint("dE/dX is not dY + F.backward(s · dY) for this block")
+            raise Hint("dE/dX differs from the reference for this block: it is the sum of two paths, the "
+                       "identity and the scaled branch (eq. (res-block-backward))")
         if not filled:
-            raise Hint("dE/dX is right, but the branch's parameter gradients were not filled: compute the branch "
-                       "part with block.branch.backward(...), which also fills block.branch's grads for the optimizer")
+            raise Hint("dE/dX is right, but the branch's parameter gradients were not filled: the branch's own "
+                       "backward pass also fills its grads for the optimizer, so let the branch compute its "
+                       "part instead of recomputing it by hand")
         if scale != 1.0 and _close(lin.grads["W"], ref["W"] / scale):
             raise Hint(f"dE/dX is right but the branch's weight gradients are off by the factor s = {scale:g}: "
-                       "scale the gradient going *into* the branch, block.branch.backward(block.scale * dY), "
-                       "not the result coming out of it, and call backward only once (the last call sets the grads)")
+                       "scale the gradient going *into* the branch (the weights sit inside it), not the result "
+                       "coming out of it, and call backward only once (the last call sets the grads)")
         if not (_close(lin.grads["W"], ref["W"]) and _close(lin.grads["b"], ref["b"])):
-            raise Hint("dE/dX is right but the branch's parameter gradients are wrong: call block.branch.backward "
-                       "exactly once, with block.scale * dY")
+            raise Hint("dE/dX is right but the branch's parameter gradients are wrong: run the branch's backward "
+                       "exactly once, with the gradient that enters the branch (s included)")
 
     return case
 

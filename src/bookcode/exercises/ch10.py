@@ -40,8 +40,8 @@ def _ratios_case(sizes, activation, seed, lr):
         out = call_learner(learner, net, lr)
         if any(not np.array_equal(layer.params[k], p) or not np.array_equal(layer.grads[k], g)
                for layer, saved in zip(lin, before) for k, (p, g) in saved.items()):
-            raise Hint("your function changed the network's weights or gradients. Compute η‖∂E/∂W‖/‖W‖ from "
-                       "the current values; do not take the step (no `p -= lr * g`, no optimizer.step)")
+            raise Hint("your function changed the network's weights or gradients. Compute the ratio from the "
+                       "current values; do not take the step (no `p -= lr * g`, no optimizer.step)")
         _diagnose(learner_array(out), lin, before, lr)
 
     return case
@@ -73,9 +73,10 @@ def _diagnose(got, lin, before, lr):
     candidates = [
         (want[::-1], "your layers are in the wrong order: the first entry must be the layer next to the input, "
                      "as net.parameters() yields them"),
-        (want / lr, "you forgot the learning rate: the update is ΔW = −η ∂E/∂W, so the ratio is η‖∂E/∂W‖/‖W‖"),
-        (1.0 / want, "your ratio is upside down: divide the size of the update by the size of the weights, "
-                     "‖ΔW‖/‖W‖"),
+        (want / lr, "you forgot the learning rate: the ratio compares the size of the *update* with the "
+                    "weights, and the update of plain SGD is the gradient times η"),
+        (1.0 / want, "your ratio is upside down: it measures the update relative to the weights it changes, "
+                     "update over data (eq. (dx-update-ratio))"),
         (np.array([lr * _n(g) for g in G]), "you did not divide by ‖W‖: the ratio compares the update with the "
          "weights it changes"),
         (np.array([lr * _n(g) / _n(w - lr * g) for w, g in zip(W, G)]), "you divided by the weights after the "
@@ -96,7 +97,8 @@ def _diagnose(got, lin, before, lr):
             if _close(got, np.asarray(wrong, dtype=float)):
                 raise Hint(hint)
     i = int(np.argmax(~np.isclose(got, want, rtol=1e-9, atol=1e-15)))
-    raise Hint(f"layer {i + 1}: expected η‖∂E/∂W‖/‖W‖ = {want[i]:.6g}, got {got[i]:.6g}")
+    raise Hint(f"layer {i + 1}: expected the update:data ratio {want[i]:.6g} of eq. (dx-update-ratio), "
+               f"got {got[i]:.6g}")
 
 
 def check_update_ratios(update_ratios):
