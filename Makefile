@@ -14,7 +14,7 @@ CHROMEDRIVER ?= /usr/bin/chromedriver
 # One worker per core; tests/conftest.py keeps each notebook's cells (and the tests that share a build) on one worker.
 PYTEST_PARALLEL ?= -n auto
 
-.PHONY: book test unit lab bench clean help student student-book lock profiles
+.PHONY: book test unit lab bench clean help student student-book lock profiles graders
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every chapter)"
@@ -25,7 +25,8 @@ help:
 	@echo "make bench  measure execution, build, test and explorer times; writes benchmarks/results.md"
 	@echo "make student       write the student edition (no solutions) into student/; FORCE=1 replaces it"
 	@echo "make student-book  build the HTML book without solutions into _build/student-html"
-	@echo "make lock   re-resolve requirements.txt and requirements-test.txt (exact versions, hashes) from the .in files"
+	@echo "make graders  the grading environment .venv/graders: nbgrader, Otter-Grader, bookcode (make test makes it)"
+	@echo "make lock   re-resolve the locks requirements*.txt (exact versions, hashes) from the .in files"
 	@echo "make profiles  run every chapter under other seeds, another SIMD path and a busy CPU (PROFILE=seed-3 ...)"
 	@echo "make clean  remove _build"
 
@@ -40,8 +41,23 @@ $(STAMP): requirements-test.txt pyproject.toml
 book: $(STAMP)
 	$(BIN)/python scripts/build_book.py
 
-test: $(STAMP) $(CHROMIUM) $(CHROMEDRIVER)
-	BOOK_CHROMIUM=$(CHROMIUM) BOOK_CHROMEDRIVER=$(CHROMEDRIVER) \
+# The grading environment of tests/test_graders.py and of the Instructor guide: nbgrader, Otter-Grader, myst-nb and
+# bookcode (editable) from the lock requirements-graders.txt, in their own virtual environment (not in .venv: see
+# requirements-graders.in).
+GRADERS       := $(VENV)/graders
+GRADERS_STAMP := $(GRADERS)/.installed
+$(GRADERS_STAMP): requirements-graders.txt pyproject.toml
+	@test -x $(GRADERS)/bin/python || $(PYTHON) -m venv $(GRADERS)
+	$(GRADERS)/bin/python -m pip install --quiet --upgrade pip
+	$(GRADERS)/bin/python -m pip install --quiet --require-hashes -r requirements-graders.txt
+	$(GRADERS)/bin/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+graders: $(GRADERS_STAMP)
+
+# BOOK_GRADERS: tests/test_graders.py fails (instead of skipping) if the grading environment is not there.
+test: $(STAMP) $(GRADERS_STAMP) $(CHROMIUM) $(CHROMEDRIVER)
+	BOOK_GRADERS=$(GRADERS) BOOK_CHROMIUM=$(CHROMIUM) BOOK_CHROMEDRIVER=$(CHROMEDRIVER) \
 	  $(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env $(PYTEST_PARALLEL)
 
 # Installed only if missing (tests/test_browser.py needs them).
@@ -76,6 +92,7 @@ lock:
 	@test -x $(VENV)/uv/bin/uv || { $(PYTHON) -m venv $(VENV)/uv && $(VENV)/uv/bin/python -m pip install --quiet "uv>=0.5,<1"; }
 	$(UV_COMPILE) --upgrade requirements.in -o requirements.txt
 	$(UV_COMPILE) --upgrade requirements-test.in -c requirements.txt -o requirements-test.txt
+	$(UV_COMPILE) --upgrade requirements-graders.in -o requirements-graders.txt
 
 PROFILE ?= all
 profiles: $(STAMP)

@@ -74,7 +74,7 @@ def test_toc_and_chapters_agree():
 
 def test_requirements_have_compatible_ranges():
     """The .in files (and pyproject.toml) say what is compatible; the .txt files are their exact, hashed locks."""
-    for name in ("requirements.in", "requirements-test.in"):
+    for name in ("requirements.in", "requirements-test.in", "requirements-graders.in"):
         for line in (ROOT / name).read_text().splitlines():
             line = line.split("#")[0].strip()
             if not line or line == "-r requirements.in":
@@ -85,7 +85,8 @@ def test_requirements_have_compatible_ranges():
 
 
 @pytest.mark.parametrize("lock, source", [("requirements.txt", "requirements.in"),
-                                          ("requirements-test.txt", "requirements-test.in")])
+                                          ("requirements-test.txt", "requirements-test.in"),
+                                          ("requirements-graders.txt", "requirements-graders.in")])
 def test_locks_pin_every_package_with_hashes(lock, source):
     text = (ROOT / lock).read_text()
     assert f"uv pip compile --universal --python-version 3.10 --generate-hashes {source}" in text, (
@@ -95,7 +96,7 @@ def test_locks_pin_every_package_with_hashes(lock, source):
     assert len(packages) > 50, f"{lock}: only {len(packages)} packages"
     for name, pin, rest in packages:
         assert pin.startswith("==") and "--hash=sha256:" in rest, f"{lock}: {name} is not pinned with a hash"
-    direct = {re.split(r"[<>=~! ]", line.split("#")[0].strip())[0].lower()
+    direct = {re.split(r"[<>=~! \[]", line.split("#")[0].strip())[0].lower()
               for path in ("requirements.in", source) for line in (ROOT / path).read_text().splitlines()
               if line.split("#")[0].strip() and not line.startswith("-r")}
     locked = {name.lower() for name, _, _ in packages}
