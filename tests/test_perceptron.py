@@ -337,3 +337,44 @@ def test_bad_inputs():
         P.lms_stable_lr(Xd, reduction="avg")
     with pytest.raises(ValueError, match="expected W of shape"):
         P.as_network(np.zeros((2, 2, 2)), None)
+
+
+# ------------------------------------------------------------------------ many data sets at once
+def test_delta_rule_fit_many_matches_delta_rule_fit_on_each_set():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 20, 2)) + [[[1.0, -2.0]], [[0.0, 0.0]], [[3.0, 1.0]]]
+    T = (rng.random((3, 20)) > 0.5).astype(float)
+    for f, lr in (("sigmoid", 2.0), ("identity", 0.05)):
+        runs = P.delta_rule_fit_many(X, T, f, lr, 60)
+        assert len(runs) == 3
+        for s, run in enumerate(runs):
+            ref = P.delta_rule_fit(X[s], T[s], f, lr, 60)
+            assert not run.diverged and run.epochs_run == 60
+            assert_allclose(run.W, ref.W, rtol=1e-10, atol=1e-13)
+            assert_allclose(run.b, ref.b, rtol=1e-10, atol=1e-13)
+            assert_allclose(run.loss, ref.loss, rtol=1e-10, atol=1e-15)
+            assert_array_equal(run.errors, ref.errors)
+
+
+def test_delta_rule_fit_many_stops_each_diverging_set_where_delta_rule_fit_does():
+    rng = np.random.default_rng(1)
+    X = np.stack([3 * rng.normal(size=(30, 2)), 0.1 * rng.normal(size=(30, 2))])   # LMS bounds ~0.2 and ~2
+    T = rng.normal(size=(2, 30))
+    runs = P.delta_rule_fit_many(X, T, "identity", 1.5, 200)
+    for s, run in enumerate(runs):
+        ref = P.delta_rule_fit(X[s], T[s], "identity", 1.5, 200)
+        assert run.diverged == ref.diverged and run.epochs_run == ref.epochs_run
+        assert_allclose(run.W, ref.W, rtol=1e-9)
+    assert [r.diverged for r in runs] == [True, False]
+
+
+def test_delta_rule_fit_many_checks_its_input():
+    X, T = np.zeros((2, 5, 3)), np.zeros((2, 5))
+    with pytest.raises(ValueError, match=r"shape \(S, N, n_in\)"):
+        P.delta_rule_fit_many(X[0], T)
+    with pytest.raises(ValueError, match="expected T of shape"):
+        P.delta_rule_fit_many(X, T[:, :4])
+    with pytest.raises(TypeError, match="element-wise activation"):
+        P.delta_rule_fit_many(X, T, "softmax")
+    with pytest.raises(ValueError):
+        P.delta_rule_fit_many(X, T, lr=-1.0)

@@ -29,7 +29,7 @@ _EPS = float(np.finfo(np.float64).eps)
 __all__ = [
     "step", "perceptron_predict", "perceptron_fit", "PerceptronRun", "perceptron_criterion",
     "novikoff_bound", "NovikoffBound", "delta_rule_gradient", "delta_rule_step", "delta_rule_fit",
-    "DeltaRuleRun", "lms_stable_lr", "as_network",
+    "delta_rule_fit_many", "DeltaRuleRun", "lms_stable_lr", "as_network",
 ]
 
 
@@ -476,6 +476,78 @@ def delta_rule_fit(X, T, f="identity", lr=0.1, epochs=100, *, W0=None, b0=None, 
     loss, errors = (np.array(v) for v in zip(*rec))
     return DeltaRuleRun(np.array(Ws), None if b is None else np.array(bs), loss, errors.astype(np.int64),
                         diverged, lr, f)
+
+
+def delta_rule_fit_many(X, T, f="identity", lr=0.1, epochs=100, *, classify_at=0.5, max_norm=1e6):
+    """Full-batch Delta rule on several independent data sets at once: one unit, from ``w = 0``, ``b = 0``, per set.
+
+    The run on set ``s`` is :func:`delta_rule_fit` ``(X[s], T[s], f, lr, epochs)`` (1-D targets, full batch, the
+    loss averaged over the examples), up to rounding; the sets are stacked so that every epoch is one array
+    operation for all of them. A chapter uses it to check a claim about the method on many data sets.
+
+    Parameters
+    ----------
+    X : array_like, shape (S, N, n_in)
+        ``S`` data sets of ``N`` examples each.
+    T : array_like, shape (S, N)
+        Their targets.
+    f, lr, epochs, classify_at, max_norm
+        As in :func:`delta_rule_fit`; a set whose ``‖w‖`` exceeds ``max_norm`` (or is not finite) stops there and
+        is marked ``diverged``, the others go on.
+
+    Returns
+    -------
+    list of DeltaRuleRun
+        One per set.
+
+    Implements eq. (delta-rule) in chapters/02_perceptron_delta.
+    """
+    where = "delta_rule_fit_many"
+    X = as_float_array(X, "X", where=where).astype(np.float64)
+    if X.ndim != 3 or 0 in X.shape:
+        raise ValueError(f"{where}: expected X of shape (S, N, n_in) (S data sets of N rows), got {X.shape}")
+    T = as_float_array(T, "T", where=where).astype(np.float64)
+    if T.shape != X.shape[:2]:
+        raise ValueError(f"{where}: expected T of shape {X.shape[:2]} (one target per row of X), got {T.shape}")
+    f = _f(f, where)
+    lr = check_positive_float(lr, "lr")
+    epochs = check_positive_int(epochs, "epochs")
+    max_norm = check_positive_float(max_norm, "max_norm")
+    classify_at = float(as_float_array(classify_at, "classify_at", where=where))
+    S, N, n_in = X.shape
+    W, b = np.zeros((S, n_in)), np.zeros(S)
+    T_class = T > classify_at
+    alive, runs_for = np.ones(S, dtype=bool), np.full(S, epochs)
+
+    def forward(W, b):
+        net = np.einsum("snd,sd->sn", X, W) + b[:, None]
+        return net, f(net)
+
+    def record(Y):
+        return 0.5 * ((T - Y) ** 2).sum(axis=1) / N, np.count_nonzero((Y > classify_at) != T_class, axis=1)
+
+    net, Y = forward(W, b)
+    Ws, bs, rec = [W], [b], [record(Y)]
+    with np.errstate(over="ignore", invalid="ignore"):       # a diverging set is detected, not warned about
+        for e in range(epochs):
+            delta = -(T - Y) * f.derivative(net) / N         # eq. (delta-signal), one row per set
+            W_new = W - lr * np.einsum("sn,snd->sd", delta, X)   # eq. (delta-rule)
+            b_new = b - lr * delta.sum(axis=1)
+            norm = np.sqrt((W_new**2).sum(axis=1))
+            stop = alive & ~(np.isfinite(norm) & (norm <= max_norm))
+            runs_for[stop] = e
+            alive &= ~stop
+            if not alive.any():
+                break
+            W, b = np.where(alive[:, None], W_new, W), np.where(alive, b_new, b)
+            net, Y = forward(W, b)
+            Ws.append(W)
+            bs.append(b)
+            rec.append(record(Y))
+    Ws, bs = np.array(Ws), np.array(bs)
+    loss, errors = (np.array(v) for v in zip(*rec))
+    return [DeltaRuleRun(Ws[:k + 1, s], bs[:k + 1, s], loss[:k + 1, s], errors[:k + 1, s].astype(np.int64),
+                         bool(k < epochs), lr, f) for s, k in enumerate(runs_for)]
 
 
 def lms_stable_lr(X, *, bias=True, reduction="mean"):
