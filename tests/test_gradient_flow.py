@@ -204,3 +204,50 @@ def test_lyapunov_exponent_bad_input():
         gf.gaussian_lyapunov_exponent(0)
     with pytest.raises(ValueError, match="std"):
         gf.gaussian_lyapunov_exponent(3, std=-1.0)
+
+
+# ------------------------------------------------------------------------------ full_batch_runs
+def test_full_batch_runs_equal_train():
+    from bookcode import optim, train
+    gen = np.random.default_rng(0)
+    X = gen.normal(size=(40, 6))
+    T = losses.one_hot(gen.integers(0, 3, size=40), 3)
+    cost = gf.SigmoidCrossEntropySum()
+    runs = gf.full_batch_runs([6, 5, 5, 3], X, T, cost, seeds=[0, 3], lr=0.5, steps=12, l2=0.01, bias_std=1.0)
+    assert runs.loss.shape == (2, 13) and runs.bias_grad_norms.shape == (2, 13, 3)
+    for i, seed in enumerate([0, 3]):
+        net = gf.gaussian_mlp([6, 5, 5, 3], bias_std=1.0, rng=seed)
+        h = train.train(net, cost, X, T, optim.SGD(lr=0.5, l2=0.01), epochs=12, batch_size=len(X), progress=False)
+        assert_allclose(runs.loss[i], h.loss, rtol=1e-12)
+        bg = h.array("bias_grad_norms")                # epoch e: the gradient before the e-th step
+        assert_allclose(runs.bias_grad_norms[i, :-1], bg[1:], rtol=1e-10)
+        assert_allclose(runs.net(i).forward(X), net.forward(X), rtol=1e-12)
+    assert np.all(runs.diverged_at == -1)
+
+
+def test_full_batch_runs_float32_and_divergence():
+    gen = np.random.default_rng(1)
+    X, T = gen.normal(size=(30, 4)).astype(np.float32), gen.normal(size=(30, 2))
+    runs = gf.full_batch_runs([4, 6, 2], X, T, "mse", range(3), lr=5.0, steps=300, activation="identity",
+                              dtype=np.float32)
+    assert runs.W[0].dtype == np.float32 and runs.net(0)[0].W.dtype == np.float32
+    d = runs.diverged_at
+    assert np.all(d > 1)                               # η = 5 is far beyond 2/λ_max: the loss overflows float32
+    for i in range(3):
+        assert np.all(np.isfinite(runs.loss[i, :d[i]])) and np.all(np.isnan(runs.loss[i, d[i]:]))
+    assert "3 diverged" in repr(runs)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(seeds=[]), ValueError, "at least one seed"),
+    (dict(lr=0.0), ValueError, "lr"),
+    (dict(steps=-1), ValueError, "steps"),
+    (dict(dtype=np.float16), ValueError, "float64 or float32"),
+    (dict(loss=3), TypeError, "loss"),
+    (dict(T=np.zeros((5, 2))), ValueError, "one target per row"),
+])
+def test_full_batch_runs_bad_input(kwargs, error, match):
+    args = dict(sizes=[3, 4, 2], X=np.zeros((4, 3)), T=np.zeros((4, 2)), loss="mse", seeds=[0], lr=0.1, steps=2)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        gf.full_batch_runs(**args)

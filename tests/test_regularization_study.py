@@ -107,3 +107,43 @@ def test_bad_inputs():
         rs.ProximalL1(object(), 0.1)
     with pytest.raises(ValueError, match="already adds an L1"):
         rs.ProximalL1(optim.SGD(lr=0.1, l1=0.01), 0.1)
+
+
+# ------------------------------------------------------------------------------ run_steps_many
+def _one_run(sizes, X, y, cfg, steps, batch_size, gain):
+    from bookcode.gradient_flow import gaussian_mlp
+    net = gaussian_mlp(sizes, "relu", gain, rng=cfg["seed"])
+    opt = optim.SGD(cfg["lr"], clip_norm=cfg.get("clip_norm"), clip_value=cfg.get("clip_value"), l2=cfg.get("l2", 0.0))
+    return rs.run_steps(net, "softmax_cross_entropy", X, y, opt, steps, batch_size=batch_size, rng=cfg["batch_seed"])
+
+
+def test_run_steps_many_equals_run_steps():
+    gen = np.random.default_rng(0)
+    X, y = gen.normal(size=(50, 5)), gen.integers(0, 3, size=50)
+    sizes = [5, 8, 8, 3]
+    configs = [dict(seed=0, batch_seed=1, lr=0.2), dict(seed=1, batch_seed=2, lr=0.5, clip_norm=0.3),
+               dict(seed=2, batch_seed=3, lr=0.5, clip_value=0.05, l2=0.1), dict(seed=0, batch_seed=1, lr=40.0)]
+    many = rs.run_steps_many(sizes, X, y, configs, 30, batch_size=16, weight_gain=2.0)
+    for cfg, log in zip(configs, many):
+        one = _one_run(sizes, X, y, cfg, 30, 16, 2.0)
+        assert log.diverged_at == one.diverged_at
+        for name in ("loss", "grad_norm", "grad_max", "weight_norm"):
+            assert_allclose(getattr(log, name), getattr(one, name), rtol=1e-10, equal_nan=True)
+        np.testing.assert_array_equal(log.clipped, one.clipped)
+    huge = rs.run_steps_many(sizes, X, y, configs[:2], 5, batch_size=16, weight_gain=1e200)   # logits overflow
+    assert [log.diverged_at for log in huge] == [0, 0] and np.all(np.isnan(huge[0].loss))
+
+
+@pytest.mark.parametrize("configs, y, error, match", [
+    ([], None, ValueError, "non-empty"),
+    ([dict(seed=0, lr=0.1)], None, ValueError, "batch_seed"),
+    ([dict(seed=0, batch_seed=0, lr=0.1, momentum=0.9)], None, ValueError, "may have"),
+    ([dict(seed=0, batch_seed=0, lr=-0.1)], None, ValueError, "lr"),
+    ([dict(seed=0, batch_seed=0, lr=0.1)], np.zeros(10), ValueError, "integer labels"),
+    ([dict(seed=0, batch_seed=0, lr=0.1)], np.full(10, 7), ValueError, "do not fit"),
+])
+def test_run_steps_many_bad_input(configs, y, error, match):
+    X = np.zeros((10, 4))
+    y = np.zeros(10, dtype=int) if y is None else y
+    with pytest.raises(error, match=match):
+        rs.run_steps_many([4, 3], X, y, configs, 2, batch_size=5)

@@ -7,6 +7,8 @@ matrices. This module makes that product explicit (:func:`backward_jacobians`,
 initialised networks (:func:`gaussian_mlp`, :func:`gradient_norms_at_init`) with the cost that
 Nielsen used (:class:`SigmoidCrossEntropySum`), and gives the growth rate of a product of random
 Gaussian matrices (:func:`log_product_norms`, :func:`gaussian_lyapunov_exponent`).
+:func:`full_batch_runs` trains one architecture from several seeds at once (one stacked matrix
+product per layer), so that a chapter can state its training claims over seeds.
 
 All of it is taught in chapters/05_vanishing_exploding.
 """
@@ -14,6 +16,7 @@ All of it is taught in chapters/05_vanishing_exploding.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,6 +30,7 @@ from .network import Sequential
 __all__ = [
     "gaussian_mlp", "SigmoidCrossEntropySum", "gradient_norms_at_init",
     "backward_jacobians", "deltas_from_jacobians", "log_product_norms", "gaussian_lyapunov_exponent",
+    "SeedRuns", "full_batch_runs",
 ]
 
 _EULER_GAMMA = 0.5772156649015329
@@ -258,3 +262,149 @@ def gaussian_lyapunov_exponent(n, std=1.0):
     n = check_positive_int(n, "n")
     std = check_positive_float(std, "std")
     return math.log(std) + 0.5 * (math.log(2.0) + _digamma_half_integer(n))
+
+
+@dataclass
+class SeedRuns:
+    """Full-batch gradient descent from several seeds, made by :func:`full_batch_runs`.
+
+    Attributes
+    ----------
+    seeds : list of int
+    loss : ndarray, shape (n_seeds, steps + 1)
+        Training loss (data term) after 0, 1, …, ``steps`` updates; NaN from a run's divergence on.
+    bias_grad_norms : ndarray, shape (n_seeds, steps + 1, L)
+        ``‖∂E/∂b^l‖`` of the full-batch gradient at the same weights (the speed of learning).
+    W, b : lists of ndarray
+        The final parameters, stacked over seeds: ``W[l]`` has shape ``(n_seeds, n_l, n_{l+1})``.
+        A run that diverged keeps the parameters that gave its first non-finite loss.
+    activation : str
+    """
+
+    seeds: list
+    loss: np.ndarray
+    bias_grad_norms: np.ndarray
+    W: list
+    b: list
+    activation: str
+
+    @property
+    def diverged_at(self):
+        """Per seed, the first step count whose loss is not finite, or -1 for a run that stayed finite."""
+        bad = ~np.isfinite(self.loss)
+        return np.where(bad.any(axis=1), bad.argmax(axis=1), -1)
+
+    def net(self, i):
+        """The final network of the ``i``-th seed as a :class:`~bookcode.network.Sequential`."""
+        layers = []
+        for l, (W, b) in enumerate(zip(self.W, self.b)):
+            lin = Linear(W.shape[1], W.shape[2], init=W[i])
+            lin.params["W"], lin.params["b"] = W[i].copy(), b[i].copy()    # in the dtype of the runs
+            lin.zero_grad()
+            layers += [lin] if l == len(self.W) - 1 else [lin, Activation(self.activation)]
+        return Sequential(layers)
+
+    def __repr__(self):
+        n, d = len(self.seeds), int(np.sum(self.diverged_at >= 0))
+        return f"SeedRuns({n} seeds, {self.loss.shape[1] - 1} steps, {d} diverged)"
+
+
+def full_batch_runs(sizes, X, T, loss, seeds, *, lr, steps, l2=0.0, activation="sigmoid",
+                    weight_gain=1.0, bias_std=0.0, dtype=np.float64):
+    """Train ``gaussian_mlp(sizes, …, rng=seed)`` for every seed with full-batch gradient descent.
+
+    All seeds advance together: every layer is one stacked matrix product over the seeds, so
+    eight seeds cost little more than one. The update is ``SGD(lr, l2=l2)`` of
+    :mod:`bookcode.optim` (``W ← W − η(∂E/∂W + λW)``, biases not penalised), and the records
+    follow :func:`bookcode.train.train` with ``batch_size=len(X)``. A seed whose loss or gradient
+    becomes NaN/inf stops there; the others go on.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``[n_0, …, n_L]``, as for :func:`gaussian_mlp`.
+    X, T : arrays
+        Training inputs ``(N, n_0)`` and the targets ``loss`` expects.
+    loss : loss object or name
+    seeds : iterable of int
+    lr : float
+        Learning rate η > 0.
+    steps : int
+        Number of updates (0: only the state at initialisation).
+    l2 : float, default 0
+        L2 penalty λ on the weights.
+    activation, weight_gain, bias_std :
+        As for :func:`gaussian_mlp`.
+    dtype : float64 or float32
+        Arithmetic of the parameters, the inputs and every product.
+
+    Returns
+    -------
+    SeedRuns
+
+    Implements eq. (vg-speed) during training, over seeds, in chapters/05_vanishing_exploding.
+    """
+    loss = _losses.get(loss) if isinstance(loss, str) else loss
+    if not (hasattr(loss, "value") and hasattr(loss, "grad")):
+        raise TypeError(f"full_batch_runs: loss must be a loss object or name, got {type(loss).__name__}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"full_batch_runs: dtype must be float64 or float32, got {dtype}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("full_batch_runs: expected at least one seed")
+    lr = check_positive_float(lr, "lr")
+    steps = check_positive_int(steps, "steps", minimum=0)
+    l2 = check_positive_float(l2, "l2", allow_zero=True)
+    nets = [gaussian_mlp(sizes, activation, weight_gain, bias_std, rng=s) for s in seeds]
+    X = as_batch(X, nets[0][0].n_in, where="full_batch_runs").astype(dtype)
+    if len(T) != len(X):
+        raise ValueError(f"full_batch_runs: X has {len(X)} rows but T has {len(T)}; expected one target per row")
+    f = _act.get(activation)
+    W = [np.stack([n[i].W for n in nets]).astype(dtype) for i in range(0, len(nets[0].layers), 2)]
+    b = [np.stack([n[i].b for n in nets]).astype(dtype) for i in range(0, len(nets[0].layers), 2)]
+    k, L = len(seeds), len(W)
+    out_loss, out_norms = np.full((k, steps + 1), np.nan), np.full((k, steps + 1, L), np.nan)
+    alive = np.arange(k)
+    for step in range(steps + 1):
+        with np.errstate(all="ignore"):
+            Ws, bs = [w[alive] for w in W], [c[alive] for c in b]
+            n = len(alive)                                           # layer 1: one product for all seeds
+            Z = [np.matmul(X, Ws[0].transpose(1, 0, 2).reshape(X.shape[1], -1)).reshape(len(X), n, -1)
+                 .transpose(1, 0, 2) + bs[0][:, None, :]]
+            Y = [X]
+            for l in range(1, L + 1):                                # forward, all live seeds at once
+                Y.append(1 / (1 + np.exp(-Z[-1])) if f.name == "sigmoid" else f(Z[-1]))
+                if l < L:
+                    Z.append(np.matmul(Y[-1], Ws[l]) + bs[l][:, None, :])
+            Y.pop()
+            d, ok = np.zeros_like(Z[-1]), np.zeros(len(alive), dtype=bool)
+            for j, i in enumerate(alive):                            # the loss, seed by seed
+                if np.all(np.isfinite(Z[-1][j])):
+                    value = loss.value(Z[-1][j], T)
+                    if np.isfinite(value):
+                        out_loss[i, step], ok[j] = value, True
+                        d[j] = loss.grad(Z[-1][j], T)
+            gW, gb = [None] * L, [None] * L
+            for l in reversed(range(L)):                             # backward
+                gb[l] = d.sum(axis=1)
+                if l > 0:
+                    gW[l] = np.matmul(np.swapaxes(Y[l], -1, -2), d)
+                else:                                                # Xᵀ δ for all seeds in one product
+                    gW[0] = (X.T @ d.transpose(1, 0, 2).reshape(len(X), -1)).reshape(X.shape[1], n, -1) \
+                        .transpose(1, 0, 2)
+                if l > 0:
+                    fprime = Y[l] * (1 - Y[l]) if f.name == "sigmoid" else f.derivative(Z[l - 1])
+                    d = np.matmul(d, np.swapaxes(Ws[l], -1, -2)) * fprime    # σ' = y(1 − y): no new exp
+            ok &= np.all([np.isfinite(g.reshape(n, -1)).all(axis=1) for g in gW + gb], axis=0)
+            norms = np.stack([np.linalg.norm(g.astype(np.float64), axis=1) for g in gb], axis=1)
+            out_norms[alive[ok], step] = norms[ok]
+            out_loss[alive[~ok], step] = np.nan
+        if step == steps or not ok.any():
+            alive = alive[ok]
+            break
+        for l in range(L):                                           # the step, live seeds only
+            W[l][alive[ok]] = Ws[l][ok] - (lr * (gW[l][ok] + l2 * Ws[l][ok])).astype(dtype, copy=False)
+            b[l][alive[ok]] = bs[l][ok] - (lr * gb[l][ok]).astype(dtype, copy=False)
+        alive = alive[ok]
+    return SeedRuns(seeds, out_loss, out_norms, W, b, f.name)

@@ -2,7 +2,8 @@
 
 - :func:`run_steps`: a lean training loop that records, for every step, the mini-batch loss and
   the global norm of the loss gradient *before* penalties and clipping, and stops at the first
-  non-finite value;
+  non-finite value; :func:`run_steps_many` runs many such loops (seeds, thresholds, penalties) of
+  one MLP side by side, one stacked matrix product per layer;
 - :func:`weights_of` / :func:`fraction_near_zero`: all weights of a network as one vector, and
   the fraction of them that are (nearly) zero;
 - :func:`soft_threshold` and :class:`ProximalL1`: the proximal step of the L1 penalty, which
@@ -17,10 +18,11 @@ import numpy as np
 
 from . import losses as _losses
 from .data import minibatches
+from .gradient_flow import gaussian_mlp
 from .optim import global_norm
 from ._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
 
-__all__ = ["StepLog", "run_steps", "weights_of", "fraction_near_zero", "soft_threshold", "ProximalL1"]
+__all__ = ["StepLog", "run_steps", "run_steps_many", "weights_of", "fraction_near_zero", "soft_threshold", "ProximalL1"]
 
 
 @dataclass
@@ -105,6 +107,154 @@ def run_steps(net, loss, X, T, optimizer, steps, *, batch_size, rng):
         log.clipped[k] = bool(getattr(optimizer, "last_clipped", False))
         log.weight_norm[k] = global_norm([p for key, p, _ in net.parameters() if key.rsplit(".", 1)[-1] == "W"])
     return log
+
+
+_CONFIG_KEYS = {"seed", "batch_seed", "lr", "clip_norm", "clip_value", "l2"}
+
+
+def _batch_plan(N, batch_size, steps, rng):
+    """The index arrays of ``steps`` mini-batches, drawn epoch by epoch as in :func:`run_steps`."""
+    gen, plan, batches = as_rng(rng, where="run_steps_many"), [], iter(())
+    for _ in range(steps):
+        idx = next(batches, None)
+        if idx is None:
+            batches = minibatches(N, batch_size, gen)
+            idx = next(batches)
+        plan.append(idx)
+    return plan
+
+
+def _row_norms(M):
+    """Per row of ``M``, ``√(Σ m²)``, rescaled by the largest |entry| where the squares overflow or underflow."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        total = np.einsum("ij,ij->i", M, M)
+        out = np.sqrt(total)
+        bad = ~((total > 1e-280) & (total < 1e300))
+        if bad.any():
+            m = np.max(np.abs(M[bad]), axis=1)
+            scaled = m * np.sqrt(np.sum((M[bad] / np.where(m > 0, m, 1)[:, None]) ** 2, axis=1))
+            out[bad] = np.where(np.isfinite(m) & (m > 0), scaled, m)
+    return out
+
+
+def run_steps_many(sizes, X, y, configs, steps, *, batch_size, activation="relu", weight_gain=1.0):
+    """:func:`run_steps` for many runs of one MLP at once; returns one :class:`StepLog` per config.
+
+    Run ``i`` trains ``gaussian_mlp(sizes, activation, weight_gain, rng=configs[i]["seed"])`` with
+    the softmax cross-entropy on the integer labels ``y`` and the update of
+    ``SGD(lr, clip_value=…, clip_norm=…, l2=…)`` (penalty, then clipping by value, then by global
+    norm), on mini-batches drawn with ``rng=configs[i]["batch_seed"]``: the same run as
+    ``run_steps(net, "softmax_cross_entropy", X, y, SGD(...), steps, batch_size=…, rng=batch_seed)``,
+    up to rounding. All runs advance together, one stacked matrix product per layer, so a sweep
+    over seeds and thresholds costs little more than one run.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``[n_0, …, n_L]``.
+    X : array, shape (N, n_0)
+    y : array of int, shape (N,)
+        Class labels ``0 … n_L − 1``.
+    configs : list of dict
+        Keys ``seed``, ``batch_seed``, ``lr`` (required) and ``clip_norm``, ``clip_value``, ``l2``
+        (optional; None or 0 for none).
+    steps, batch_size : int
+    activation : str, default "relu"
+    weight_gain : float, default 1.0
+        As for :func:`bookcode.gradient_flow.gaussian_mlp`.
+
+    Implements the experiments on eqs. (tg-clip-value), (tg-clip-norm) and (tg-weight-decay),
+    over seeds, in chapters/06_taming_gradients.
+    """
+    X = as_batch(X, None, where="run_steps_many")
+    y = np.asarray(y)
+    if y.shape != (len(X),) or y.dtype.kind not in "iu":
+        raise ValueError(f"run_steps_many: expected y as {len(X)} integer labels, got shape {y.shape}, "
+                         f"dtype {y.dtype}")
+    steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if not isinstance(configs, (list, tuple)) or not configs:
+        raise ValueError("run_steps_many: expected a non-empty list of config dicts")
+    for c in configs:
+        if not isinstance(c, dict) or not {"seed", "batch_seed", "lr"} <= set(c) or set(c) - _CONFIG_KEYS:
+            raise ValueError(f"run_steps_many: a config needs seed, batch_seed, lr and may have clip_norm, "
+                             f"clip_value, l2; got {c!r}")
+    get = lambda key, default: np.array([default if c.get(key) is None else
+                                         check_positive_float(c[key], key, allow_zero=key == "l2")
+                                         for c in configs])
+    lr, l2 = get("lr", None), get("l2", 0.0)
+    clip_value, clip_norm = get("clip_value", np.inf), get("clip_norm", np.inf)
+    nets = [gaussian_mlp(sizes, activation, weight_gain, rng=c["seed"]) for c in configs]
+    linears = nets[0].layers[0::2]
+    if linears[0].n_in != X.shape[1] or y.max() >= linears[-1].n_out:
+        raise ValueError(f"run_steps_many: sizes {list(sizes)} do not fit X with {X.shape[1]} columns and "
+                         f"labels up to {y.max()}")
+    f = nets[0][1].f if len(nets[0].layers) > 1 else None
+    # all parameters of a run as one row: W^1, b^1, W^2, b^2, …; the layers see views into it
+    shapes = [s_ for lin in linears for s_ in (lin.W.shape, lin.b.shape)]
+    ends = np.cumsum([int(np.prod(s_)) for s_ in shapes])
+    cuts = list(zip(np.r_[0, ends[:-1]], ends, shapes))
+    theta = np.stack([np.concatenate([p.ravel() for lin in n.layers[0::2] for p in (lin.W, lin.b)]) for n in nets])
+    is_W = np.concatenate([np.full(int(np.prod(s_)), len(s_) == 2) for s_ in shapes])
+    plans = [_batch_plan(len(X), batch_size, steps, c["batch_seed"]) for c in configs]
+    K, L = len(configs), len(linears)
+    nan = np.full((K, steps), np.nan)
+    loss, gnorm, gmax, wnorm = nan.copy(), nan.copy(), nan.copy(), nan.copy()
+    clipped, diverged = np.zeros((K, steps), dtype=bool), np.full(K, -1)
+    A = np.arange(K)                                                   # the runs still going
+    for k in range(steps):
+        n = len(A)
+        P = theta[A]
+        Ws = [P[:, a:b].reshape(n, *s_) for a, b, s_ in cuts[0::2]]
+        bs = [P[:, a:b] for a, b, _ in cuts[1::2]]
+        idx = np.stack([plans[i][k] for i in A])
+        Yb = y[idx]
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            Z, Y = [], [X[idx]]
+            for l in range(L):                                         # forward
+                Z.append(np.matmul(Y[-1], Ws[l]) + bs[l][:, None, :])
+                if l < L - 1:
+                    Y.append(f(Z[-1]))
+            z = Z[-1] - Z[-1].max(axis=2, keepdims=True)               # softmax cross-entropy, per run
+            e = np.exp(z)
+            se = e.sum(axis=2, keepdims=True)
+            value = np.mean(np.log(se[..., 0]) - np.take_along_axis(z, Yb[..., None], axis=2)[..., 0], axis=1)
+            d = e / se
+            np.put_along_axis(d, Yb[..., None], np.take_along_axis(d, Yb[..., None], axis=2) - 1, axis=2)
+            d /= idx.shape[1]
+            grads = [None] * (2 * L)
+            for l in reversed(range(L)):                               # backward
+                grads[2 * l] = np.matmul(np.swapaxes(Y[l], 1, 2), d).reshape(n, -1)
+                grads[2 * l + 1] = d.sum(axis=1)
+                if l > 0:
+                    fprime = Z[l - 1] > 0 if f.name == "relu" else f.derivative(Z[l - 1])
+                    d = np.matmul(d, np.swapaxes(Ws[l], 1, 2)) * fprime
+            G = np.concatenate(grads, axis=1)
+            norm = _row_norms(G)
+            ok = np.isfinite(value) & np.isfinite(norm)
+            loss[A[ok], k], gnorm[A[ok], k] = value[ok], norm[ok]
+            gmax[A[ok], k] = np.max(np.abs(G[ok]), axis=1)
+            if np.any(l2[A] > 0):                                      # (2) the penalty, on the weights only
+                G += (l2[A][:, None] * is_W) * P
+            cv = clip_value[A][:, None]                                # (3) clipping by value, then by norm
+            did = np.zeros(n, dtype=bool)
+            if np.isfinite(cv).any():
+                did = np.any(np.abs(G) > cv, axis=1)
+                G = np.clip(G, -cv, cv)
+            n2 = _row_norms(G)
+            scale = np.where(np.isfinite(n2) & (n2 > clip_norm[A]), clip_norm[A] / n2, 1.0)
+            did |= scale < 1
+            new = P - (lr[A] * scale)[:, None] * G
+            ok &= np.isfinite(new).all(axis=1)
+        diverged[A[~ok]] = k
+        theta[A[ok]] = new[ok]
+        clipped[A[ok], k] = did[ok]
+        wnorm[A[ok], k] = _row_norms(new[ok][:, is_W])
+        A = A[ok]
+        if not len(A):
+            break
+    return [StepLog(loss[i], gnorm[i], gmax[i], wnorm[i], clipped[i], None if diverged[i] < 0 else int(diverged[i]))
+            for i in range(K)]
 
 
 def weights_of(net, names=("W",)):
