@@ -61,7 +61,9 @@ def test_divergence_is_detected_not_raised():
     X, _ = _moons()
     T = (X[:, :1] * 10.0) ** 2
     net = mlp([2, 32, 1], activation="relu", init="normal", rng=0)
-    hist = train(net, "half_sse", X, T, SGD(1.0, allow_nonfinite=True), epochs=20, batch_size=len(X), rng=0)
+    with pytest.warns(UserWarning, match="the loss or a gradient became NaN or inf: first non-finite value in the "
+                                         "loss pass"):
+        hist = train(net, "half_sse", X, T, SGD(1.0, allow_nonfinite=True), epochs=20, batch_size=len(X), rng=0)
     assert hist.diverged_at is not None
     assert len(hist.loss) == hist.diverged_at + 1
     assert not np.isfinite(hist.loss[-1])
@@ -90,3 +92,32 @@ def test_bad_input():
         train(net, "softmax_cross_entropy", X, y, SGD(0.1), epochs=1, X_val=X)
     with pytest.raises(ValueError, match="unknown series"):
         History().array("nope")
+
+
+def test_a_diverging_run_stops_and_names_the_layer():
+    from bookcode import data, network, optim
+    from bookcode.train import DivergenceWarning, train
+
+    X, y, *_ = data.digits(rng=0)
+    net = network.mlp([64, 32, 10], activation="relu", rng=0)
+    with pytest.warns(DivergenceWarning, match=r"train stopped in epoch 1: .* first non-finite value in the forward "
+                                               r"pass at layer \d \(Linear"):
+        hist = train(net, "softmax_cross_entropy", X, y, optim.SGD(lr=1e6), epochs=3, progress=False)
+    assert hist.diverged_at == 1 and len(hist.epoch) == 2
+    assert hist.nonfinite.phase == "forward" and hist.nonfinite.layer.startswith("Linear")
+    assert "diverged at epoch 1 (first non-finite value" in repr(hist)
+
+
+def test_a_deliberate_divergence_can_be_quiet():
+    import warnings
+
+    from bookcode import data, network, optim
+    from bookcode.train import train
+
+    X, y, *_ = data.digits(rng=0)
+    net = network.mlp([64, 32, 10], activation="relu", rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hist = train(net, "softmax_cross_entropy", X, y, optim.SGD(lr=1e6), epochs=3, progress=False,
+                     warn_nonfinite=False)
+    assert hist.diverged_at == 1 and hist.nonfinite is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,11 @@ from . import diagnostics
 from . import losses as _losses
 from ._validate import as_batch, as_float_array, as_rng, check_positive_int
 
-__all__ = ["History", "train", "evaluate", "accuracy"]
+__all__ = ["History", "DivergenceWarning", "train", "evaluate", "accuracy"]
+
+
+class DivergenceWarning(UserWarning):
+    """``train`` stopped because the loss or a gradient became NaN or inf (see ``History.nonfinite``)."""
 
 
 @dataclass
@@ -43,6 +48,8 @@ class History:
         :func:`bookcode.diagnostics.activation_stats` on the monitor batch, per activation layer.
     diverged_at : int or None
         The epoch in which the loss became NaN/inf (training stopped there).
+    nonfinite : diagnostics.NonFiniteReport or None
+        Where the first NaN/inf appeared in the step that stopped the run (layer, pass, cause).
     seconds : float
         Wall-clock time of the run.
     """
@@ -60,6 +67,7 @@ class History:
     act_saturated: list = field(default_factory=list)
     act_dead: list = field(default_factory=list)
     diverged_at: int | None = None
+    nonfinite: object = None
     seconds: float = 0.0
 
     def array(self, name):
@@ -74,6 +82,8 @@ class History:
     def __repr__(self):
         last = f"loss {self.loss[-1]:.4g}" if self.loss else "empty"
         div = f", diverged at epoch {self.diverged_at}" if self.diverged_at is not None else ""
+        if self.nonfinite is not None:
+            div += f" ({self.nonfinite})"
         return f"History({len(self.epoch) - 1 if self.epoch else 0} epochs, {last}{div}, {self.seconds:.1f} s)"
 
 
@@ -120,8 +130,22 @@ def _progress(total, enabled):
     return tqdm(total=total, desc="training", unit="epoch", delay=2.0, leave=False)
 
 
+def _stopped(hist, epoch, net, X, T, loss, warn):
+    """Record where the first NaN/inf of the failing step came from; warn unless told not to."""
+    with np.errstate(all="ignore"):
+        hist.nonfinite = diagnostics.find_nonfinite(net, X, T, loss)
+    hist.diverged_at = epoch
+    if warn:
+        where = f": {hist.nonfinite}" if hist.nonfinite is not None else ""
+        warnings.warn(
+            f"train stopped in epoch {epoch}: the loss or a gradient became NaN or inf{where}. A smaller learning "
+            "rate, gradient clipping (chapter 6) or a better initialisation (chapter 7) usually cures it; "
+            "History.nonfinite keeps this report. Pass warn_nonfinite=False when the divergence is the point.",
+            DivergenceWarning, stacklevel=3)
+
+
 def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, T_val=None,
-          monitor_X=None, progress=None):
+          monitor_X=None, progress=None, warn_nonfinite=True):
     """Train ``net`` with mini-batch gradient descent and record a :class:`History`.
 
     Parameters
@@ -143,6 +167,10 @@ def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, 
     progress : bool or None
         Progress bar (tqdm, shown only for runs longer than 2 s); ``None``: on unless the
         environment variable ``BOOKCODE_PROGRESS=0`` (set by the test suite).
+    warn_nonfinite : bool
+        When the loss or a gradient becomes NaN/inf, training stops and ``History.nonfinite`` says
+        which layer produced the first non-finite value; with ``True`` (default) a
+        :class:`DivergenceWarning` also says so.
 
     Returns
     -------
@@ -187,14 +215,14 @@ def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, 
                     Y = net.forward(X[idx])
                     value = loss.value(Y, T[idx]) if np.all(np.isfinite(Y)) else np.nan
                 if not np.isfinite(value):
-                    hist.diverged_at = epoch
+                    _stopped(hist, epoch, net, X[idx], T[idx], loss, warn_nonfinite)
                     break
                 net.backward(loss.grad(Y, T[idx]))
                 with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is recorded, not warned about
                     g_w.append(diagnostics.gradient_norms(net))
                     g_b.append(_bias_norms(net))
                 if not all(np.all(np.isfinite(g)) for _, _, g in net.parameters()):
-                    hist.diverged_at = epoch
+                    _stopped(hist, epoch, net, X[idx], T[idx], loss, warn_nonfinite)
                     break
                 optimizer.step(net)
                 r = getattr(optimizer, "last_update_ratios", None)
