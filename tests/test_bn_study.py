@@ -65,6 +65,35 @@ def test_train_stack_matches_layer_by_layer_sgd(batchnorm):
     assert np.all(run.diverged_at == -1)
 
 
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_one_rng_per_network_equals_separate_runs(batchnorm):
+    X, y, Xt, yt = _data(3)
+    seeds = [5, 6, 7]
+    nets = [bn_mlp([6, 8, 3], batchnorm=batchnorm, rng=1) for _ in seeds]
+    run = train_stack(nets, [0.3] * 3, X, y, Xt, yt, steps=12, batch_size=20, rng=seeds, record_every=6)
+    for k, seed in enumerate(seeds):
+        alone = bn_mlp([6, 8, 3], batchnorm=batchnorm, rng=1)
+        ref = train_stack([alone], [0.3], X, y, Xt, yt, steps=12, batch_size=20, rng=seed, record_every=6)
+        assert_allclose(run.test_loss[k], ref.test_loss[0], rtol=1e-10)
+        assert_allclose(run.train_loss[k], ref.train_loss[0], rtol=1e-10)
+        for (key, p, _), (_, q, _) in zip(nets[k].parameters(), alone.parameters()):
+            assert_allclose(p, q, rtol=1e-10, atol=1e-13, err_msg=key)
+    assert not np.allclose(run.train_loss[0], run.train_loss[1])  # other mini-batches, another run
+
+
+def test_test_every_skips_test_records_only():
+    X, y, Xt, yt = _data(4)
+    kw = dict(steps=30, batch_size=20, rng=2, record_every=5, probe=(2, 0))
+    full = train_stack([bn_mlp([6, 8, 3], batchnorm=True, rng=1)], [0.5], X, y, Xt, yt, **kw)
+    some = train_stack([bn_mlp([6, 8, 3], batchnorm=True, rng=1)], [0.5], X, y, Xt, yt, test_every=20, **kw)
+    tested = np.isin(some.step, [0, 20, 30])                   # multiples of 20, and the last record
+    assert np.all(np.isfinite(some.test_loss[0, tested])) and np.all(np.isnan(some.test_loss[0, ~tested]))
+    assert np.all(np.isnan(some.percentiles[0, ~tested]))
+    assert_allclose(some.test_accuracy[0, tested], full.test_accuracy[0, tested])
+    assert_allclose(some.percentiles[0, tested], full.percentiles[0, tested], rtol=1e-12)
+    assert_allclose(some.train_loss[0, 1:], full.train_loss[0, 1:], rtol=1e-12)
+
+
 def test_probe_percentiles_are_those_of_the_activation_input():
     X, y, Xt, yt = _data(1)
     net = bn_mlp([6, 8, 3], rng=2)
@@ -103,6 +132,10 @@ def test_bad_input():
     with pytest.raises(ValueError, match="same layers"):
         train_stack([bn_mlp([6, 4, 3], rng=0), bn_mlp([6, 4, 3], batchnorm=True, rng=0)], [0.1, 0.1],
                     X, y, Xt, yt, steps=2)
+    with pytest.raises(ValueError, match="test_every"):
+        train_stack(nets, [0.1], X, y, Xt, yt, steps=2, test_every=0)
+    with pytest.raises(ValueError, match="one rng per network"):
+        train_stack(nets, [0.1], X, y, Xt, yt, steps=2, rng=[1, 2])
     with pytest.raises(ValueError, match="exceeds the training set"):
         train_stack(nets, [0.1], X, y, Xt, yt, steps=2, batch_size=1000)
     with pytest.raises(ValueError, match="at least two sizes"):

@@ -57,9 +57,11 @@ def batchnorm_forward(X, gamma, beta, eps=1e-5):
     gamma = _vector(gamma, shape, "gamma", "batchnorm_forward")[..., None, :]
     beta = _vector(beta, shape, "beta", "batchnorm_forward")[..., None, :]
     eps = check_positive_float(eps, "batchnorm_forward: eps")
-    mu = X.mean(axis=-2, keepdims=True)
+    N = X.shape[-2]
+    mean_rows = np.full((1, N), 1.0 / N)    # (1/N) 1ᵀ: column means as one product
+    mu = mean_rows @ X
     Xc = X - mu
-    var = np.mean(Xc * Xc, axis=-2, keepdims=True)
+    var = mean_rows @ (Xc * Xc)
     inv_std = 1.0 / np.sqrt(var + eps)
     X_hat = Xc * inv_std
     return X_hat * gamma + beta, (X_hat, inv_std, gamma)
@@ -94,9 +96,10 @@ def batchnorm_backward(dY, cache):
     G = as_float_array(dY, "dY", where="batchnorm_backward", allow_nonfinite=True)
     if G.shape != X_hat.shape:
         raise ValueError(f"batchnorm_backward: expected dY of shape {X_hat.shape}, got {G.shape}")
-    dbeta = G.sum(axis=-2, keepdims=True)
-    dgamma = np.sum(G * X_hat, axis=-2, keepdims=True)
     N = G.shape[-2]
+    sum_rows = np.ones((1, N))              # 1ᵀ: column sums as one product
+    dbeta = sum_rows @ G
+    dgamma = sum_rows @ (G * X_hat)
     dX = (gamma * inv_std) * (G - dbeta / N - X_hat * (dgamma / N))
     return dX, dgamma[..., 0, :], dbeta[..., 0, :]
 

@@ -160,16 +160,19 @@ def deep_stats(scheme, activation, depth=50, width=100, n_examples=256, rng=0, *
     G = gen.standard_normal((n_examples, width))
     Ws = [draw_weights(scheme, width, width, gen) for _ in range(depth)]
     out = {"net_std": [], "act_std": [], "grad_std": [0.0] * depth}
-    nets = []
+    nets, outs = [], []
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         Y = X
         for W in Ws:
             nets.append(Y @ W)
             Y = f(nets[-1])
+            outs.append(Y)
             out["net_std"].append(np.std(nets[-1]))
             out["act_std"].append(np.std(Y))
         for l in range(depth - 1, -1, -1):
-            delta = G * f.derivative(nets[l])
+            # tanh' = 1 − tanh²: the same numbers as f.derivative, without a second tanh per entry
+            slope = 1.0 - outs[l] * outs[l] if f.name == "tanh" else f.derivative(nets[l])
+            delta = G * slope
             out["grad_std"][l] = np.std(delta)
             G = delta @ Ws[l].T
     return {k: np.array(v, dtype=float) for k, v in out.items()}
@@ -294,8 +297,11 @@ def train_deep_mlps(inits, seeds, X, y, depth=30, width=32, lr=0.01, momentum=0.
     def forward(Xb):
         hs, z = [np.broadcast_to(Xb, (len(runs),) + Xb.shape)], None
         for l in range(depth):
-            z = hs[-1] @ W[l] + b[l]
-            hs.append(np.maximum(z, 0.0) if l < depth - 1 else z)
+            z = hs[-1] @ W[l]
+            z += b[l]                                  # in place: no second large array per layer
+            if l < depth - 1:
+                np.maximum(z, 0.0, out=z)              # ReLU; backward only needs relu(z) > 0
+            hs.append(z)
         z = z - z.max(axis=-1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
         return hs, logp
@@ -317,7 +323,8 @@ def train_deep_mlps(inits, seeds, X, y, depth=30, width=32, lr=0.01, momentum=0.
                 for l in range(depth - 1, -1, -1):
                     grads = (np.swapaxes(hs[l], 1, 2) @ delta, delta.sum(axis=1, keepdims=True))
                     if l > 0:
-                        delta = (delta @ np.swapaxes(W[l], 1, 2)) * (hs[l] > 0)
+                        delta = delta @ np.swapaxes(W[l], 1, 2)
+                        delta *= hs[l] > 0
                     for j, (p, g) in enumerate(zip((W[l], b[l]), grads)):
                         v = vel[l + j * depth]
                         v *= momentum
