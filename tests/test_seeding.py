@@ -68,3 +68,12 @@ def test_the_reader_can_choose_the_blas_threads():
     assert seeding.limit_blas_threads.__doc__ and "OPENBLAS_NUM_THREADS" in seeding.limit_blas_threads.__doc__
     with pytest.raises(ValueError, match="positive int"):
         seeding.limit_blas_threads(0)
+
+
+def test_the_digits_split_follows_the_offset(monkeypatch):
+    monkeypatch.setenv("BOOKCODE_SEED_OFFSET", "0")
+    base = data.digits(rng=3)
+    monkeypatch.setenv("BOOKCODE_SEED_OFFSET", "2")
+    shifted = data.digits(rng=1)
+    np.testing.assert_array_equal(base.X_train, shifted.X_train)
+    assert not np.array_equal(data.digits(rng=3).X_train, base.X_train)

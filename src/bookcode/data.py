@@ -215,7 +215,7 @@ def digits(test_size=0.25, standardize=True, rng=0, classes=None):
         that are constant in the training set (some border pixels are always 0) have std 0; they
         are divided by 1 instead, so they stay 0 in training and never produce NaN.
     rng : int or numpy.random.Generator, default 0
-        Seed of the split (a Generator is used to draw the seed).
+        Seed of the split (shifted by ``BOOKCODE_SEED_OFFSET``; a Generator is used to draw the seed).
     classes : sequence of int, optional
         Keep only these digits, relabelled ``0..K-1`` in the given order (``classes=(3, 8)``
         gives label 0 for "3" and 1 for "8"). ``None`` keeps all ten.
@@ -236,8 +236,13 @@ def digits(test_size=0.25, standardize=True, rng=0, classes=None):
         bad = [c for c in classes if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 9]
         if bad or not classes or len(set(classes)) != len(classes) or len(classes) < 2:
             raise ValueError(f"digits: classes must be at least two distinct digits in 0..9, got {classes!r}")
-    seed = rng if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) else None
-    seed = int(as_rng(rng, where="digits").integers(2**31 - 1)) if seed is None else int(seed)
+    gen = as_rng(rng, where="digits")  # checks rng; an int seed is shifted by BOOKCODE_SEED_OFFSET
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        from .seeding import seed_offset
+
+        seed = int(rng) + seed_offset()  # scikit-learn's split takes the (shifted) int itself
+    else:
+        seed = int(gen.integers(2**31 - 1))
     from sklearn.model_selection import train_test_split
 
     data, target = _load_digits_raw()
