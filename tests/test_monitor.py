@@ -150,7 +150,8 @@ def test_thresholds_are_keywords():
 def test_a_diverged_run_is_reported_and_located():
     X, y, _, _ = data.digits(standardize=False, rng=0)
     net = network.mlp([64] + [32] * 10 + [10], activation="relu", init="normal", rng=0)  # the chapter's example
-    h = train.train(net, "softmax_cross_entropy", X, y, optim.SGD(10.0, allow_nonfinite=True), 3, progress=False)
+    h = train.train(net, "softmax_cross_entropy", X, y, optim.SGD(10.0, allow_nonfinite=True), 3, progress=False,
+                    warn_nonfinite=False)
     assert h.diverged_at is not None
     assert monitor.diagnose(h)[0].symptom == "loss is NaN/inf"
     report = find_nonfinite(net, X, y, "softmax_cross_entropy")
@@ -232,7 +233,8 @@ def test_train_seeds_records_what_train_records(build, lr, momentum, raw):
     for s, h in zip((0, 1), hists):
         with np.errstate(all="ignore"):  # the reference warns about the overflow of the diverging run
             ref = train.train(build(s), "softmax_cross_entropy", X, T, optim.SGD(lr, momentum=momentum,
-                              allow_nonfinite=True), 2, batch_size=32, rng=3, X_val=Xv, T_val=Tv, progress=False)
+                              allow_nonfinite=True), 2, batch_size=32, rng=3, X_val=Xv, T_val=Tv, progress=False,
+                              warn_nonfinite=False)
         _same_history(h, ref, rtol=1e-6)
     if raw:
         assert [h.diverged_at for h in hists] == [1, None], "one network stops, the other trains on"
