@@ -3,7 +3,7 @@
 - :func:`collapse_linear`: a stack of ``Linear`` layers without non-linearities is one affine map;
 - :func:`forward_activations`: the outputs of every layer of a fresh ``Linear → f`` stack;
 - :func:`dead_unit_masks`: which units of each activation layer have ``f'(net) = 0`` on a whole batch;
-- :func:`time_activation`: the wall-clock cost of ``f(x)`` plus ``f'(x)``;
+- :func:`time_activation`: the CPU-time cost of ``f(x)`` plus ``f'(x)``;
 - :func:`markdown_table`: a table computed in code, displayed as Markdown (MyST in the book).
 """
 
@@ -133,10 +133,12 @@ def dead_unit_masks(net, X):
 
 
 def time_activation(f, x, repeats=5, derivative=True):
-    """Wall-clock seconds of one ``f(x)`` (plus ``f.derivative(x)``), the best of ``repeats`` runs.
+    """CPU seconds of one ``f(x)`` (plus ``f.derivative(x)``), the best of ``repeats`` runs.
 
-    The minimum over repeats is the least disturbed by other programs; it still depends on the
-    machine, the numpy build and the array size, so compare numbers from one run only.
+    The time is this process's CPU time (``time.process_time``), so other programs running beside
+    it do not count, and the minimum over repeats is the run least disturbed by what they do to the
+    caches. It still depends on the machine, the numpy build and the array size, so compare numbers
+    from one run only.
 
     Parameters
     ----------
@@ -157,11 +159,11 @@ def time_activation(f, x, repeats=5, derivative=True):
     repeats = check_positive_int(repeats, "repeats")
     best = np.inf
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         f(x)
         if derivative:
             f.derivative(x)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return float(best)
 
 
