@@ -77,3 +77,10 @@ def test_the_digits_split_follows_the_offset(monkeypatch):
     shifted = data.digits(rng=1)
     np.testing.assert_array_equal(base.X_train, shifted.X_train)
     assert not np.array_equal(data.digits(rng=3).X_train, base.X_train)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many"])
+def test_a_bad_thread_count_says_what_was_expected(monkeypatch, value):
+    monkeypatch.setenv("BOOKCODE_BLAS_THREADS", value)
+    with pytest.raises(ValueError, match="BOOKCODE_BLAS_THREADS must be a positive integer"):
+        seeding.limit_blas_threads()

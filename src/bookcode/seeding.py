@@ -27,21 +27,27 @@ THREADS_VARIABLE = "BOOKCODE_BLAS_THREADS"
 _READER_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", THREADS_VARIABLE)
 
 
+def _env_int(name, minimum, what):
+    """The integer value of the environment variable ``name`` (None when unset), at least ``minimum``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a {what} integer, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be a {what} integer, got {value}")
+    return value
+
+
 def seed_offset() -> int:
     """The value of ``BOOKCODE_SEED_OFFSET`` (0 when unset), checked to be a non-negative integer.
 
     Implements the seed switch of the README's Contributing section, used by every notebook in chapters/.
     """
-    raw = os.environ.get(OFFSET_VARIABLE, "").strip()
-    if not raw:
-        return 0
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{OFFSET_VARIABLE} must be a non-negative integer, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{OFFSET_VARIABLE} must be a non-negative integer, got {value}")
-    return value
+    value = _env_int(OFFSET_VARIABLE, 0, "non-negative")
+    return 0 if value is None else value
 
 
 def rng(seed) -> np.random.Generator:
@@ -71,14 +77,9 @@ def limit_blas_threads(n: int = 1) -> bool:
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
-    chosen = os.environ.get(THREADS_VARIABLE, "").strip()
-    if chosen:
-        try:
-            n = int(chosen)
-        except ValueError:
-            raise ValueError(f"{THREADS_VARIABLE} must be a positive integer, got {chosen!r}") from None
-        if n < 1:
-            raise ValueError(f"{THREADS_VARIABLE} must be a positive integer, got {n}")
+    chosen = _env_int(THREADS_VARIABLE, 1, "positive")
+    if chosen is not None:
+        n = chosen
     elif any(os.environ.get(v, "").strip() for v in _READER_THREAD_VARIABLES):
         return False
     from threadpoolctl import threadpool_limits
