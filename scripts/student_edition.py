@@ -5,6 +5,10 @@ For each notebook in chapters/ it writes a copy in which
   `# YOUR CODE HERE` / `raise NotImplementedError()` at the marker's indentation, so signatures and docstrings stay
   (the same stub nbgrader's ClearSolutions writes); the stub cells lose their hide-* tags, so learners see them;
 - every MyST `{solution}` directive (backtick or colon fence, any length, nested fences respected) is removed;
+- a listing of the book's code marked as an exercise's answer, `show_source(obj, ..., answer_to="ex-label")`, gets
+  `body=False`: it then shows the signature (and the docstring unless `docstring=False`) but not the body. This
+  holds in every edition a student runs (also the nbgrader and Otter ones); the label must be an exercise of the
+  same chapter;
 - hidden (`remove-cell`) code cells that only compute numbers quoted in removed solutions are removed, with the
   hidden assertion cells that check those numbers;
 - outputs, execution counts and widget state are cleared. Checker cells stay.
@@ -94,13 +98,61 @@ class Report:
     chapter: str
     stubs: int = 0
     directives: int = 0
+    listings_hidden: int = 0
     support_cells: list = field(default_factory=list)
     removed_code: list = field(default_factory=list)  # source lines of the solution blocks
     removed_text: list = field(default_factory=list)  # text of the removed directives and cells
 
     def __str__(self):
         return (f"{self.chapter}: {self.stubs} solution code block(s) stubbed, {self.directives} solution "
-                f"directive(s) removed, {len(self.support_cells)} solution-only hidden cell(s) removed")
+                f"directive(s) removed, {self.listings_hidden} answer listing(s) cut to their signature, "
+                f"{len(self.support_cells)} solution-only hidden cell(s) removed")
+
+
+EXERCISE_LABEL = re.compile(r"^ {0,3}(?:`{3,}|:{3,})\{exercise\}.*\n(?:\s*:[\w-]+:.*\n)*?\s*:label:\s*(\S+)", re.M)
+
+
+def exercise_labels(nb):
+    """The labels of the chapter's `{exercise}` directives."""
+    return {m for cell in nb.cells if cell.cell_type == "markdown" for m in EXERCISE_LABEL.findall(cell.source)}
+
+
+def hide_answer_listings(source, where, labels):
+    """``source`` with ``body=False`` added to every ``show_source(..., answer_to=...)`` call; and their number.
+
+    ``answer_to`` must be a string literal naming one of ``labels`` (the chapter's exercises).
+    """
+    if "answer_to" not in source:
+        return source, 0
+    try:
+        tree = ast.parse(MAGIC.sub(lambda m: m.group(1) + "pass", source))
+    except SyntaxError as err:
+        raise StudentEditionError(f"{where}: cannot parse the cell to find its answer listings ({err})") from None
+    calls = []
+    for node in ast.walk(tree):
+        answer = next((k for k in getattr(node, "keywords", ()) if k.arg == "answer_to"), None)
+        if not isinstance(node, ast.Call) or answer is None:
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if name != "show_source":
+            raise StudentEditionError(f"{where}, line {node.lineno}: answer_to= marks show_source(...) listings, "
+                                      f"not {name}(...)")
+        if not (isinstance(answer.value, ast.Constant) and isinstance(answer.value.value, str)):
+            raise StudentEditionError(f"{where}, line {node.lineno}: answer_to must be a string literal (an "
+                                      "exercise label), so the student edition can check it")
+        if answer.value.value not in labels:
+            raise StudentEditionError(f"{where}, line {node.lineno}: answer_to={answer.value.value!r} is not an "
+                                      f"exercise of this chapter (its exercises: {', '.join(sorted(labels))})")
+        if any(k.arg == "body" for k in node.keywords):
+            raise StudentEditionError(f"{where}, line {node.lineno}: body= is set by the student edition; "
+                                      "mark the listing with answer_to= only")
+        calls.append((node.end_lineno, node.end_col_offset))
+    lines = source.split("\n")
+    for line, col in sorted(calls, reverse=True):          # from the end, so earlier positions stay valid
+        text = lines[line - 1]
+        assert text[col - 1] == ")", (where, text)
+        lines[line - 1] = text[: col - 1] + ", body=False" + text[col - 1 :]
+    return "\n".join(lines), len(calls)
 
 
 def _where(path, index, cell):
@@ -324,6 +376,7 @@ def make_student_notebook(nb, path="notebook", *, nbgrader=False, otter=False):
     nb = copy.deepcopy(nb)
     report = Report(Path(str(path)).stem)
     names = exercise_names(nb)
+    labels = exercise_labels(nb)
     used_in_solutions, cells, question = set(), [], None
     for index, cell in enumerate(nb.cells):
         where = _where(path, index, cell)
@@ -337,6 +390,8 @@ def make_student_notebook(nb, path="notebook", *, nbgrader=False, otter=False):
             report.removed_text += removed
             used_in_solutions |= {a or b for text in removed for a, b in GLUE_USE.findall(text)}
         elif cell.cell_type == "code":
+            cell.source, hidden = hide_answer_listings(cell.source, where, labels)
+            report.listings_hidden += hidden
             cell.source, n, lines = stub_solutions(cell.source, where, keep_markers=nbgrader, otter=otter)
             report.stubs += n
             if n:

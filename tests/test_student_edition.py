@@ -294,6 +294,57 @@ def test_nbgrader_source_keeps_markers_and_marks_cells(editions):
 # nbgrader's ClearSolutions on every chapter, and both tools end to end on one: tests/test_graders.py
 
 
+# --- listings of the book's code that answer an exercise ---------------------------------------------------------
+
+# The book functions whose bodies are the answers of checked exercises, per chapter (the expression the chapter
+# passes to show_source). A listing of one of them must be marked answer_to= so the student edition cuts its body.
+ANSWER_LISTINGS = {
+    "01_gradient_descent": {"descent.gradient_descent", "gradcheck.numerical_gradient"},
+    "03_backprop": {"layers.Linear.backward"},
+    "04_activations": {"activations.elu_derivative"},
+    "06_taming_gradients": {"optim.clip_by_global_norm", "optim._scale_to_norm"},
+    "07_initialization": {"init.he_normal"},
+    "08_batchnorm": {"batchnorm.batchnorm_backward"},
+    "09_residual": {"Residual.backward"},
+}
+LISTING = re.compile(r"show_source\((?P<obj>[\w.]+)(?P<rest>[^)]*)\)")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_answer_listings_are_marked_and_cut(path, editions):
+    nb, student, report = editions[path]
+    answers = ANSWER_LISTINGS.get(path.stem, set())
+    listed = {m["obj"]: m["rest"] for m in LISTING.finditer(_text(nb, "code"))}
+    assert answers <= listed.keys(), f"{path.name}: the table names listings the chapter no longer shows"
+    unmarked = [obj for obj in answers if "answer_to=" not in listed[obj]]
+    assert not unmarked, f"{path.name}: listings that answer an exercise lack answer_to=: {unmarked}"
+    cut = {m["obj"] for m in LISTING.finditer(_text(student, "code")) if "body=False" in m["rest"]}
+    marked = {obj for obj, rest in listed.items() if "answer_to=" in rest}
+    assert cut == marked and report.listings_hidden == len(marked)
+    assert "body=False" not in _text(nb, "code"), "body=False is the student edition's, not the source's"
+    for mode in ("nbgrader", "otter"):  # what nbgrader and Otter hand out is made from these: cut there too
+        other, _ = se.make_student_notebook(nb, path.relative_to(ROOT), **{mode: True})
+        assert {m["obj"] for m in LISTING.finditer(_text(other, "code")) if "body=False" in m["rest"]} == marked
+
+
+@pytest.mark.parametrize("source, what", [
+    ('show_source(f, answer_to="ex-nope")', "not an exercise of this chapter"),
+    ("show_source(f, answer_to=LABEL)", "string literal"),
+    ('print(f, answer_to="ex-a")', "not print"),
+    ('show_source(f, answer_to="ex-a", body=True)', "set by the student edition"),
+])
+def test_answer_listing_marks_are_checked(source, what):
+    with pytest.raises(se.StudentEditionError, match=what):
+        se.hide_answer_listings(source, "cell 3", {"ex-a", "ex-b"})
+
+
+def test_answer_listing_cut_keeps_the_rest_of_the_cell():
+    source = 'x = 1\n%matplotlib inline\nshow_source(display.f,\n            answer_to="ex-a")  # listing\nshow_source(g)'
+    out, n = se.hide_answer_listings(source, "cell 3", {"ex-a"})
+    assert n == 1 and out == source.replace('"ex-a")', '"ex-a", body=False)')
+    assert se.hide_answer_listings("show_source(g)", "cell 3", set()) == ("show_source(g)", 0)
+
+
 # --- slow: the student notebooks run, the student HTML has no solutions ---------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -338,6 +389,22 @@ def _prose_runs(markdown):
     return [r.strip(" ,") for r in runs if len(r.strip(" ,").split()) >= 6]
 
 
+def _answer_body(expression):
+    """The lines of a book function's listing that ``body=False`` leaves out (``expression`` as in the chapter)."""
+    import importlib
+
+    from bookcode.display import show_source
+    from bookcode.residual import Residual
+
+    head, _, rest = expression.partition(".")
+    obj = Residual if head == "Residual" else importlib.import_module(f"bookcode.{head}")
+    for name in rest.split("."):
+        obj = getattr(obj, name)
+    full = show_source(obj, docstring=False).source.splitlines()
+    kept = set(show_source(obj, docstring=False, answer_to="ex", body=False).source.splitlines())
+    return [line for line in full if line not in kept]
+
+
 @pytest.mark.slow
 def test_student_html_has_exercises_and_no_solutions(student_build):
     out = student_build[0]
@@ -366,3 +433,10 @@ def test_student_html_has_exercises_and_no_solutions(student_build):
         assert signatures and all(sig in text for sig in signatures), signatures
         n_checks = len(re.findall(r"^ex\.check_\w+\(", _text(nb, "code"), re.M))
         assert n_checks and text.count(NOT_ATTEMPTED) == n_checks
+        # the listings that answer an exercise show their signature, not their body
+        assert text.count("the body is the answer to exercise") == len(ANSWER_LISTINGS.get(path.stem, ()))
+        for obj in ANSWER_LISTINGS.get(path.stem, ()):
+            body = [s for s in (line.strip() for line in _answer_body(obj)) if len(s) >= 20]
+            assert body, obj
+            leaked = [s for s in body if " ".join(s.split()) in text]
+            assert not leaked, f"{page.name}: the body of {obj} is in the student HTML: {leaked[:2]}"
