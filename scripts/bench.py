@@ -61,7 +61,7 @@ print(json.dumps({"seconds": end - t0, "extra": out}))
 # Appended to a chapter to time its live explorers: random slider values, many updates each.
 _LATENCY = r"""
 import json as _json, time as _time, numpy as _np
-from bookcode import widgets as _w
+from bookcode.display import widgets as _w
 _rng = _np.random.default_rng(0)
 _res = []
 for _i, _ex in enumerate(_w.instances()):
@@ -115,7 +115,8 @@ def timed(cmd, **kw):
 
 def training_step_ratio(repeat):
     """Seconds per training step of a 64-32-10 sigmoid MLP on a digits batch of 64: matrix vs loop (vs torch)."""
-    from bookcode import backprop_loop, data, losses, network, optim
+    from bookcode.experiments import backprop_loop
+    from bookcode import data, losses, network, optim
 
     Xtr, ytr, _, _ = data.digits(rng=0)
     X, T = Xtr[:64], losses.one_hot(ytr[:64], 10)

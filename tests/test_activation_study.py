@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from bookcode import activation_study as S
+from bookcode.experiments import activation_study as S
 from bookcode.layers import Activation, Linear
 from bookcode.network import Sequential, mlp
 

@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from bookcode import losses, network
-from bookcode.backprop_loop import SCALAR_ACTIVATIONS, forward_loop, gradients_loop
+from bookcode.experiments.backprop_loop import SCALAR_ACTIVATIONS, forward_loop, gradients_loop
 from bookcode.gradcheck import TOLERANCE, numerical_gradient, rel_error
 
 

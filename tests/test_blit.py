@@ -1,4 +1,4 @@
-"""Tests of bookcode.blit: blitted frames equal full redraws, and the background is renewed when it must be."""
+"""Tests of bookcode.display.blit: blitted frames equal full redraws, and the background is renewed when it must be."""
 
 import io
 
@@ -11,9 +11,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bookcode.blit import BlitFrames  # noqa: E402
-from bookcode.plotting import figure_to_png  # noqa: E402
-from bookcode.widgets import explorer  # noqa: E402
+from bookcode.display.blit import BlitFrames  # noqa: E402
+from bookcode.display.plotting import figure_to_png  # noqa: E402
+from bookcode.display.widgets import explorer  # noqa: E402
 
 X = np.linspace(0, 1, 50)
 

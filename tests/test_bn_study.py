@@ -4,7 +4,7 @@ from numpy.testing import assert_allclose
 
 from bookcode import losses
 from bookcode.batchnorm import BatchNorm
-from bookcode.bn_study import bn_mlp, train_stack
+from bookcode.experiments.bn_study import bn_mlp, train_stack
 from bookcode.layers import Activation, Linear
 
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from bookcode.descent import gradient_descent, minibatch_descent
-from bookcode.surfaces import LeastSquares, QuadraticBowl
+from bookcode.experiments.descent import gradient_descent, minibatch_descent
+from bookcode.experiments.surfaces import LeastSquares, QuadraticBowl
 
 
 def test_path_matches_closed_form_on_a_quadratic():

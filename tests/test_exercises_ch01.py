@@ -5,7 +5,8 @@ import functools
 import numpy as np
 import pytest
 
-from bookcode import descent, gradcheck
+from bookcode.experiments import descent
+from bookcode import gradcheck
 from bookcode.exercises import (CheckResult, Hint, book_implementation, call_learner, learner_array, matches,
                                 relative_difference, run_checks, sign_or_zero)
 from bookcode.layers import Linear
@@ -152,7 +153,7 @@ GD_MUTANTS = [
     (gd_raises, "raised TypeError"),
     (gd_float32, "returned float32 numbers"),
     (descent.gradient_descent,
-     "bookcode.descent.gradient_descent — that is the book's implementation: write your own"),
+     "bookcode.experiments.descent.gradient_descent — that is the book's implementation: write your own"),
 ]
 
 
@@ -378,9 +379,9 @@ def _learner_using_the_book(grad, w0, lr, n_steps):  # the learner's own functio
 
 
 def test_book_implementation_recognises_bookcode_functions_methods_and_partials():
-    assert book_implementation(descent.gradient_descent) == "bookcode.descent.gradient_descent"
+    assert book_implementation(descent.gradient_descent) == "bookcode.experiments.descent.gradient_descent"
     assert book_implementation(functools.partial(descent.gradient_descent, lr=0.1)) == \
-        "bookcode.descent.gradient_descent"
+        "bookcode.experiments.descent.gradient_descent"
     assert book_implementation(Linear.backward) == "bookcode.layers.Linear.backward"
     assert book_implementation(Linear(2, 3, rng=0).backward) == "bookcode.layers.Linear.backward"
     assert book_implementation(Linear) == "bookcode.layers.Linear"
@@ -394,7 +395,7 @@ def test_the_book_implementation_is_refused_before_any_case_runs(capsys):
 
     r = run_checks("demo", descent.gradient_descent, [("first", never)])
     assert not r.passed and r.attempted
-    assert r.message == ("\u2718 demo: you passed bookcode.descent.gradient_descent — that is the book's "
+    assert r.message == ("\u2718 demo: you passed bookcode.experiments.descent.gradient_descent — that is the book's "
                          "implementation: write your own, then check it here.")
     assert capsys.readouterr().out.strip() == r.message
     r = run_checks("demo", gd_reference, [("first", never)], quiet=True, others=(gradcheck.numerical_gradient,))

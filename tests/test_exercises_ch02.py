@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bookcode import perceptron
+from bookcode.experiments import perceptron
 from bookcode.exercises.ch02 import check_delta_rule_step
 from _checkers import assert_rejected_with_hint
 

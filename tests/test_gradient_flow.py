@@ -1,4 +1,4 @@
-"""Tests of bookcode.gradient_flow against backprop, finite differences and closed forms."""
+"""Tests of bookcode.experiments.gradient_flow against backprop, finite differences and closed forms."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from bookcode import gradient_flow as gf
+from bookcode.experiments import gradient_flow as gf
 from bookcode import losses
 from bookcode.layers import Activation, Linear
 from bookcode.network import Sequential, mlp

@@ -50,7 +50,7 @@ def test_chapter_anatomy(path):
     assert len(re.findall(r"```\{exercise\}", md)) >= 5, f"{path.name}: fewer than 5 exercises"
     assert len(re.findall(r"```\{solution\}", md)) >= 5, f"{path.name}: exercises need solutions"
     assert "solution-start" not in md, f"{path.name}: use the plain {{solution}} directive (gated form breaks the build)"
-    assert "explorer(" in code, f"{path.name}: no explorer (bookcode.widgets.explorer)"
+    assert "explorer(" in code, f"{path.name}: no explorer (bookcode.display.widgets.explorer)"
     assert "{cite" in md, f"{path.name}: no citations"
     # every glued name used in the prose is glued by a code cell
     used = set(re.findall(r"\{glue(?::\w+)?\}`([\w.-]+)", md)) | set(re.findall(r"```\{glue(?::\w+)?\} ([\w.-]+)", md))

@@ -1,4 +1,4 @@
-"""Tests for bookcode.init_study: closed forms, independent re-implementations, and bad inputs."""
+"""Tests for bookcode.experiments.init_study: closed forms, independent re-implementations, and bad inputs."""
 
 import math
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from bookcode import init, init_study, losses, optim, train
+from bookcode import init, losses, optim, train
+from bookcode.experiments import init_study
 from bookcode.network import mlp
 
 FINE_Z = np.linspace(-14.0, 14.0, 400_001)     # an independent reference: a fine trapezoid rule

@@ -1,4 +1,4 @@
-"""Tests of bookcode.perceptron against the math: hand-computed updates, finite differences, the Layer
+"""Tests of bookcode.experiments.perceptron against the math: hand-computed updates, finite differences, the Layer
 protocol, least squares and Novikoff's theorem."""
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from bookcode import data, gradcheck
-from bookcode import perceptron as P
+from bookcode.experiments import perceptron as P
 
 
 def sigmoid(x):

@@ -11,7 +11,7 @@ from matplotlib.colors import to_hex  # noqa: E402
 from numpy.testing import assert_allclose  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bookcode import plotting  # noqa: E402
+from bookcode.display import plotting  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,12 @@
-"""Tests of bookcode.precision against the IEEE 754 formulas and independent rounding."""
+"""Tests of bookcode.experiments.precision against the IEEE 754 formulas and independent rounding."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from bookcode import gradient_flow as gf
-from bookcode import losses, precision
+from bookcode.experiments import gradient_flow as gf
+from bookcode import losses
+from bookcode.experiments import precision
 
 
 # ------------------------------------------------------------------------------ formats

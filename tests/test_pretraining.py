@@ -1,10 +1,11 @@
-"""Tests of bookcode.pretraining: greedy layer-wise autoencoder pretraining."""
+"""Tests of bookcode.experiments.pretraining: greedy layer-wise autoencoder pretraining."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from bookcode import gradcheck, losses, pretraining
+from bookcode import gradcheck, losses
+from bookcode.experiments import pretraining
 from bookcode.activations import sigmoid
 from bookcode.layers import Activation, Linear
 

@@ -1,10 +1,11 @@
-"""Tests of bookcode.regularization_study: the step logger, weight statistics, the L1 proximal step."""
+"""Tests of bookcode.experiments.regularization_study: the step logger, weight statistics, the L1 proximal step."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from bookcode import losses, optim, regularization_study as rs
+from bookcode import losses, optim
+from bookcode.experiments import regularization_study as rs
 from bookcode.layers import Activation, Linear
 from bookcode.network import Sequential
 
@@ -111,7 +112,7 @@ def test_bad_inputs():
 
 # ------------------------------------------------------------------------------ run_steps_many
 def _one_run(sizes, X, y, cfg, steps, batch_size, gain):
-    from bookcode.gradient_flow import gaussian_mlp
+    from bookcode.experiments.gradient_flow import gaussian_mlp
     net = gaussian_mlp(sizes, "relu", gain, rng=cfg["seed"])
     opt = optim.SGD(cfg["lr"], clip_norm=cfg.get("clip_norm"), clip_value=cfg.get("clip_value"), l2=cfg.get("l2", 0.0))
     return rs.run_steps(net, "softmax_cross_entropy", X, y, opt, steps, batch_size=batch_size, rng=cfg["batch_seed"])

@@ -1,4 +1,4 @@
-"""Tests of bookcode.residual_batch: the batched sweeps agree with the Layer-protocol path of residual_study."""
+"""Tests of bookcode.experiments.residual_batch: the batched sweeps agree with the Layer-protocol path of residual_study."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,8 @@ from numpy.testing import assert_allclose
 
 from bookcode import losses
 from bookcode.diagnostics import gradient_norms
-from bookcode.residual_batch import batched_runs
-from bookcode.residual_study import block_grad_norms, deep_mlp, train_steps
+from bookcode.experiments.residual_batch import batched_runs
+from bookcode.experiments.residual_study import block_grad_norms, deep_mlp, train_steps
 
 CONFIGS = [(False, 1.0), (True, 0.5), (True, 1.0)]
 

@@ -1,4 +1,4 @@
-"""Tests of bookcode.residual_study (deep plain/residual MLPs, fixed-budget training, per-unit monitors)."""
+"""Tests of bookcode.experiments.residual_study (deep plain/residual MLPs, fixed-budget training, per-unit monitors)."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from bookcode.batchnorm import BatchNorm
 from bookcode.gradcheck import TOLERANCE, check_network
 from bookcode.network import Sequential
 from bookcode.residual import Residual
-from bookcode.residual_study import block_grad_norms, block_variances, deep_mlp, train_steps
+from bookcode.experiments.residual_study import block_grad_norms, block_variances, deep_mlp, train_steps
 
 
 def test_plain_and_residual_have_the_same_parameters():

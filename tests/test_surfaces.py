@@ -3,7 +3,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from bookcode.gradcheck import TOLERANCE, check_gradient, numerical_gradient
-from bookcode.surfaces import CriticalPoint, FourWells, LeastSquares, QuadraticBowl, classify, critical_points
+from bookcode.experiments.surfaces import CriticalPoint, FourWells, LeastSquares, QuadraticBowl, classify, critical_points
 
 POINTS = [np.array([0.3, -0.7]), np.array([-1.2, 1.5]), np.array([1.1, 0.05])]
 

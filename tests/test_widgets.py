@@ -1,4 +1,4 @@
-"""Tests of bookcode.widgets: live and static explorers, their wiring and their input checks."""
+"""Tests of bookcode.display.widgets: live and static explorers, their wiring and their input checks."""
 
 import io
 
@@ -14,8 +14,8 @@ from numpy.testing import assert_allclose  # noqa: E402
 from ipywidgets.widgets.widget_link import Link  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bookcode.plotting import figure_to_png  # noqa: E402
-from bookcode.widgets import MAX_FRAMES, STATIC_ENV, explorer  # noqa: E402
+from bookcode.display.plotting import figure_to_png  # noqa: E402
+from bookcode.display.widgets import MAX_FRAMES, STATIC_ENV, explorer  # noqa: E402
 
 GREEN = {"x": 0.2, "y": 0.8}
 
@@ -234,7 +234,7 @@ def test_update_rejects_unknown_names_and_repr():
 def test_instances_lists_created_explorers():
     import matplotlib.pyplot as plt
 
-    from bookcode import widgets as W
+    from bookcode.display import widgets as W
 
     def draw(a):
         fig, ax = plt.subplots()

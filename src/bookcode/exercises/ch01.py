@@ -3,7 +3,7 @@
 - :func:`check_gradient_descent`: ``gradient_descent(grad, w0, lr, n_steps)`` returns the path;
 - :func:`check_central_difference`: ``central_difference(f, w, eps=1e-6)`` returns ``∇f(w)``.
 
-Every reference value is computed here independently of :mod:`bookcode.descent` and
+Every reference value is computed here independently of :mod:`bookcode.experiments.descent` and
 :mod:`bookcode.gradcheck`: closed forms where they exist, otherwise a plain loop.
 """
 

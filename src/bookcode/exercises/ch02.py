@@ -4,7 +4,7 @@
   ``(W, b)`` after one step of gradient descent on ``E = (1/N) Σ_n ½‖t_n − y_n‖²``, ``Y = f(X W + b)``.
 
 The reference step and the known mistakes are computed here, independently of
-:mod:`bookcode.perceptron`.
+:mod:`bookcode.experiments.perceptron`.
 """
 
 from __future__ import annotations

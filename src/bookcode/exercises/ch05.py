@@ -4,7 +4,7 @@
   every hidden layer of a network on which ``backward`` has just run, input side first.
 
 The reference values are computed here from the layers' ``grads`` directly, independently of
-:mod:`bookcode.diagnostics` and :mod:`bookcode.gradient_flow`.
+:mod:`bookcode.diagnostics` and :mod:`bookcode.experiments.gradient_flow`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 - :func:`deep_mlp` builds the two architectures with the same layers — a plain stack of
   ``[BatchNorm →] f → Linear`` units, or the same units as residual branches;
 - :func:`train_steps` trains a network for a fixed budget of SGD steps (the degradation runs);
-  (:func:`bookcode.residual_batch.batched_runs` does the same for many networks at once);
+  (:func:`bookcode.experiments.residual_batch.batched_runs` does the same for many networks at once);
 - :func:`block_grad_norms` and :func:`block_variances` measure ``‖∂E/∂x_l‖`` and ``Var(x_l)`` at the
   input of every unit, input side first.
 """
@@ -14,13 +14,13 @@ import math
 
 import numpy as np
 
-from . import losses as _losses
-from ._validate import as_batch, as_rng, check_positive_float, check_positive_int, check_choice
-from .layers import Activation, Linear
-from .data import sgd_batches
-from .network import Sequential
-from .optim import SGD
-from .residual import Residual
+from .. import losses as _losses
+from .._validate import as_batch, as_rng, check_positive_float, check_positive_int, check_choice
+from ..layers import Activation, Linear
+from ..data import sgd_batches
+from ..network import Sequential
+from ..optim import SGD
+from ..residual import Residual
 
 __all__ = ["deep_mlp", "train_steps", "block_grad_norms", "block_variances"]
 
@@ -70,7 +70,7 @@ def deep_mlp(n_in, width, n_out, depth, *, residual=True, norm=None, activation=
     def unit():
         layers = []
         if norm == "bn":
-            from .batchnorm import BatchNorm
+            from ..batchnorm import BatchNorm
 
             layers.append(BatchNorm(width))
         layers += [Activation(activation), Linear(width, width, init=init, rng=gen, bias=norm is None)]

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
-from ._validate import as_batch, as_float_array, check_callable, check_choice, check_positive_int
+from .._validate import as_batch, as_float_array, check_callable, check_choice, check_positive_int
 
 __all__ = [
     "PALETTE", "SEQUENTIAL_CMAP", "use_style", "plot_functions", "plot_curves", "plot_per_layer",

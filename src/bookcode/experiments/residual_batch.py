@@ -1,8 +1,8 @@
 """Many deep MLPs of one shape trained at once: the fast path of the sweeps in chapters/09_residual.
 
-:func:`batched_runs` trains a list of networks built by :func:`bookcode.residual_study.deep_mlp`
+:func:`batched_runs` trains a list of networks built by :func:`bookcode.experiments.residual_study.deep_mlp`
 (plain and residual, several seeds) with the *same arithmetic* as
-:func:`bookcode.residual_study.train_steps`, but with the parameters of all networks stacked along a
+:func:`bookcode.experiments.residual_study.train_steps`, but with the parameters of all networks stacked along a
 leading axis, so one numpy call serves every network. ``tests/test_residual_batch.py`` checks that
 both give the same losses and gradient norms to rounding error. The networks themselves are not
 modified.
@@ -14,9 +14,9 @@ import contextlib
 
 import numpy as np
 
-from ._validate import as_batch, as_rng, check_positive_float, check_positive_int
-from .network import Sequential
-from .residual import Residual
+from .._validate import as_batch, as_rng, check_positive_float, check_positive_int
+from ..network import Sequential
+from ..residual import Residual
 
 __all__ = ["batched_runs", "BatchedResult"]
 
@@ -143,9 +143,9 @@ def _one_blas_thread():
 
 
 def batched_runs(nets, X, T, steps, lr, *, momentum=0.9, batch_size=64, rng=0, record_every=None, monitor=None):
-    """Train many :func:`~bookcode.residual_study.deep_mlp` networks of one shape at once.
+    """Train many :func:`~bookcode.experiments.residual_study.deep_mlp` networks of one shape at once.
 
-    Same arithmetic as :func:`~bookcode.residual_study.train_steps` (softmax cross-entropy on class
+    Same arithmetic as :func:`~bookcode.experiments.residual_study.train_steps` (softmax cross-entropy on class
     labels, SGD with momentum, inference-mode loss on the whole training set): network ``i``
     sees the mini-batches that ``train_steps(..., rng=rng + i)`` would draw. The networks may
     differ in ``residual``, ``branch_scale`` and initial weights, not in width, depth, activation

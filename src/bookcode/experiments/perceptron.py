@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import activations as _act
-from .data import minibatches
-from ._validate import as_batch, as_float_array, as_rng, check_choice, check_positive_float, check_positive_int
+from .. import activations as _act
+from ..data import minibatches
+from .._validate import as_batch, as_float_array, as_rng, check_choice, check_positive_float, check_positive_int
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -570,8 +570,8 @@ def as_network(W, b, f="identity"):
 
     Implements the single layer of eq. (delta-gradient) in chapters/02_perceptron_delta.
     """
-    from .layers import Activation, Linear
-    from .network import Sequential
+    from ..layers import Activation, Linear
+    from ..network import Sequential
 
     W = np.array(as_float_array(W, "W", where="as_network"), dtype=np.float64)
     W = W[:, None] if W.ndim == 1 else W

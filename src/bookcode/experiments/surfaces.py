@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_batch, as_float_array, check_positive_float, check_positive_int
+from .._validate import as_batch, as_float_array, check_positive_float, check_positive_int
 
 __all__ = ["QuadraticBowl", "FourWells", "LeastSquares", "critical_points", "classify", "CriticalPoint"]
 
@@ -29,7 +29,7 @@ class _Surface:
 
     NaN and inf propagate without warnings (IEEE arithmetic), so a diverging run can be followed
     to its end; ``surface(w)`` is ``surface.value(w)`` and ``on_grid(X, Y)`` evaluates a 2-D
-    surface on coordinate grids (the ``f(X, Y)`` of :func:`bookcode.plotting.plot_contours`).
+    surface on coordinate grids (the ``f(X, Y)`` of :func:`bookcode.display.plotting.plot_contours`).
     """
 
     def _points(self, w, what):

@@ -1,15 +1,15 @@
 """Gradient descent: full-batch (:func:`gradient_descent`) and mini-batch/stochastic
 (:func:`minibatch_descent`), each returning the whole path so chapters can draw it.
 
-The surfaces they are run on in chapter 1 live in :mod:`bookcode.surfaces`.
+The surfaces they are run on in chapter 1 live in :mod:`bookcode.experiments.surfaces`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, as_rng, check_callable, check_positive_float, check_positive_int
-from .data import minibatches
+from .._validate import as_float_array, as_rng, check_callable, check_positive_float, check_positive_int
+from ..data import minibatches
 
 __all__ = ["gradient_descent", "minibatch_descent"]
 

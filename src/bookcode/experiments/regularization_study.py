@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import losses as _losses
-from .data import minibatches
+from .. import losses as _losses
+from ..data import minibatches
 from .gradient_flow import gaussian_mlp
-from .optim import global_norm
-from ._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
+from ..optim import global_norm
+from .._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
 
 __all__ = ["StepLog", "run_steps", "run_steps_many", "weights_of", "fraction_near_zero", "soft_threshold", "ProximalL1"]
 
@@ -161,7 +161,7 @@ def run_steps_many(sizes, X, y, configs, steps, *, batch_size, activation="relu"
     steps, batch_size : int
     activation : str, default "relu"
     weight_gain : float, default 1.0
-        As for :func:`bookcode.gradient_flow.gaussian_mlp`.
+        As for :func:`bookcode.experiments.gradient_flow.gaussian_mlp`.
 
     Implements the experiments on eqs. (tg-clip-value), (tg-clip-norm) and (tg-weight-decay),
     over seeds, in chapters/06_taming_gradients.

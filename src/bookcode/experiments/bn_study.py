@@ -15,12 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations as _act
-from .batchnorm import BatchNorm, batchnorm_backward, batchnorm_forward
-from .layers import Activation, Linear
-from .data import sgd_batches
-from .network import Sequential
-from ._validate import as_batch, as_float_array, as_rng, check_positive_int
+from ..batchnorm import BatchNorm, batchnorm_backward, batchnorm_forward
+from ..layers import Activation, Linear
+from ..data import sgd_batches
+from ..network import Sequential
+from .._validate import as_batch, as_float_array, as_rng, check_positive_int
 
 __all__ = ["bn_mlp", "StackRun", "train_stack"]
 

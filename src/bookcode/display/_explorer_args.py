@@ -1,4 +1,4 @@
-"""Checks of the arguments of ``bookcode.widgets.explorer``: the grid, labels and live ranges of its sliders.
+"""Checks of the arguments of ``bookcode.display.widgets.explorer``: the grid, labels and live ranges of its sliders.
 
 Used by the explorers of every chapter (first in chapters/01_gradient_descent).
 """
@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import ipywidgets as widgets
 import numpy as np
 
-from ._validate import check_positive_float
+from .._validate import check_positive_float
 
 MAX_SLIDERS = 3
 MAX_FRAMES = 64  # 64 busy frames (~26 kB PNG, ~35 kB as base64 in the page) are ~2.3 MB: under 3 MB

@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from . import activations as _act
-from ._validate import as_batch, as_float_array, as_rng, check_positive_int
+from .. import activations as _act
+from .._validate import as_batch, as_float_array, as_rng, check_positive_int
 
 __all__ = ["collapse_linear", "forward_activations", "dead_unit_masks", "time_activation",
            "MarkdownTable", "markdown_table"]
@@ -40,7 +40,7 @@ def collapse_linear(net):
 
     Implements eq. (linear-collapse) in chapters/04_activations.
     """
-    from .layers import Activation, Linear
+    from ..layers import Activation, Linear
 
     if not hasattr(net, "layers"):
         raise TypeError(f"collapse_linear: expected a network with .layers (Sequential), got {type(net).__name__}")
@@ -84,7 +84,7 @@ def forward_activations(activation, depth, X, width=None, init="xavier_normal", 
 
     Implements the activation × depth explorer of chapters/04_activations.
     """
-    from .layers import Activation, Linear
+    from ..layers import Activation, Linear
 
     depth = check_positive_int(depth, "depth")
     X = as_batch(X, None, where="forward_activations")
@@ -114,7 +114,7 @@ def dead_unit_masks(net, X):
 
     Implements the dead-unit measurement of chapters/04_activations.
     """
-    from .layers import Activation
+    from ..layers import Activation
 
     if not hasattr(net, "layers") or not hasattr(net, "forward"):
         raise TypeError(f"dead_unit_masks: expected a network with .layers (Sequential), got {type(net).__name__}")

@@ -28,7 +28,7 @@ import matplotlib.figure
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from ._validate import check_callable, check_positive_int
+from .._validate import check_callable, check_positive_int
 from ._explorer_args import MAX_FRAMES, MAX_SLIDERS, check_grid, check_labels, label, range_slider_args
 from .blit import BlitFrames
 from .plotting import figure_to_png
@@ -251,7 +251,7 @@ def explorer(draw, grid, *, labels=None, static=None, live_ranges=None, dpi=72, 
     ----------
     draw : callable
         Without ``figure``: ``draw(**values) -> matplotlib.figure.Figure``, a new figure per call;
-        the explorer converts it to PNG (``bookcode.plotting.figure_to_png``) and closes it.
+        the explorer converts it to PNG (``bookcode.display.plotting.figure_to_png``) and closes it.
         With ``figure``: ``draw(**values)`` changes artists of that figure (``line.set_data``,
         ``title.set_text``, ...) and returns the list of the artists it changed.
     grid : dict of str to sequence
@@ -273,7 +273,7 @@ def explorer(draw, grid, *, labels=None, static=None, live_ranges=None, dpi=72, 
         Static mode: show a line saying how many frames were precomputed and how to explore live.
     figure : matplotlib.figure.Figure, optional
         One figure for every frame, owned by the explorer from now on: only the artists ``draw``
-        returns are redrawn, over a cached rendering of the rest (``bookcode.blit.BlitFrames``).
+        returns are redrawn, over a cached rendering of the rest (``bookcode.display.blit.BlitFrames``).
         A few ms per frame instead of 60-400 ms for a new figure; the cache is renewed when the
         axes' limits, scales, ticks or labels change.
 

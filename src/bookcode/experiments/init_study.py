@@ -19,10 +19,10 @@ import numbers
 
 import numpy as np
 
-from . import activations as _act
-from . import init as _init
-from ._validate import as_batch, as_rng, check_choice, check_positive_float, check_positive_int
-from .layers import Linear
+from .. import activations as _act
+from .. import init as _init
+from .._validate import as_batch, as_rng, check_choice, check_positive_float, check_positive_int
+from ..layers import Linear
 
 __all__ = [
     "SCHEMES", "weight_std", "draw_weights", "gauss_expectation", "moment_gain", "fixed_point_variance",
@@ -271,7 +271,7 @@ def train_deep_mlps(inits, seeds, X, y, depth=30, width=32, lr=0.01, momentum=0.
 
     Implements the experiment of eq. (init-he-variance) in chapters/07_initialization.
     """
-    from .network import mlp
+    from ..network import mlp
 
     X = as_batch(X, None, where="train_deep_mlps")
     y = np.asarray(y)

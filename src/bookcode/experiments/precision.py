@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import losses as _losses
-from ._validate import as_batch, as_float_array, check_choice, check_positive_float
+from .. import losses as _losses
+from .._validate import as_batch, as_float_array, check_choice, check_positive_float
 
 __all__ = [
     "FORMATS", "FloatFormat", "float_format", "float_formats", "to_bfloat16", "round_to_format",

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import losses as _losses
-from .data import minibatches
-from .layers import Activation, Linear
-from .network import Sequential
-from .optim import SGD
-from ._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
+from .. import losses as _losses
+from ..data import minibatches
+from ..layers import Activation, Linear
+from ..network import Sequential
+from ..optim import SGD
+from .._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
 
 __all__ = ["autoencoder", "train_autoencoder", "pretrain_autoencoders", "fold_standardization", "Pretrained",
            "stack_encoders"]

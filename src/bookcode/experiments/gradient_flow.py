@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations as _act
-from . import diagnostics as _diag
-from . import losses as _losses
-from ._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
-from .layers import Activation, Linear
-from .network import Sequential
+from .. import activations as _act
+from .. import diagnostics as _diag
+from .. import losses as _losses
+from .._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
+from ..layers import Activation, Linear
+from ..network import Sequential
 
 __all__ = [
     "gaussian_mlp", "SigmoidCrossEntropySum", "gradient_norms_at_init",

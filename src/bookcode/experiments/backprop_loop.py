@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ._validate import as_batch, as_float_array, check_name
+from .._validate import as_batch, as_float_array, check_name
 
 __all__ = ["SCALAR_ACTIVATIONS", "forward_loop", "gradients_loop"]
 

@@ -19,7 +19,7 @@ The background is rendered again, automatically, whenever it may be out of date:
 
 So ``update`` may change anything; it is fast when it changes only the artists it returns.
 
-Used by the explorers of every chapter (bookcode.widgets; first in chapters/01_gradient_descent).
+Used by the explorers of every chapter (bookcode.display.widgets; first in chapters/01_gradient_descent).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ._validate import check_callable, check_positive_int
+from .._validate import check_callable, check_positive_int
 from .plotting import rgba_to_png
 
 __all__ = ["BlitFrames"]
