@@ -1,5 +1,8 @@
 """Auto-checked coding exercises: the shared machinery.
 
+The checkers build their reference cases from the framework at the top of ``bookcode`` (layers,
+networks, gradient checks); nothing in ``bookcode`` imports them.
+
 Each chapter module (``bookcode.exercises.ch01``, …) has ``check_<name>(learner_function)``
 functions. A check runs reference cases and tells the learner, in one or two sentences, what is
 wrong — the hint names the common mistake it recognises (sign error, off-by-one, …). It never
