@@ -60,9 +60,13 @@ class Package:
     name: str
     version: str
     integrity: str  # the registry's dist.integrity (sha512 of the tarball), pinned here
-    files: tuple[str, ...]  # glob patterns relative to the package root ("package/" in the tarball)
+    files: tuple[
+        str, ...
+    ]  # glob patterns relative to the package root ("package/" in the tarball)
     licence: tuple[str, ...] = ()  # licence files in the tarball, or ...
-    licence_fallback: str = ""  # ... a file in book_ext/licenses/ for packages that ship none
+    licence_fallback: str = (
+        ""  # ... a file in book_ext/licenses/ for packages that ship none
+    )
 
     @property
     def folder(self) -> str:
@@ -75,25 +79,44 @@ class Package:
 
 PACKAGES = (
     Package(
-        "mathjax", "3.2.2",
+        "mathjax",
+        "3.2.2",
         "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
         # the combined TeX + CommonHTML component, plus everything it may load later: TeX extensions (autoload),
         # fonts, the other output renderer and the accessibility/speech parts the reader can switch on in its menu
-        files=("es5/tex-chtml.js", "es5/input/**", "es5/output/**", "es5/ui/**", "es5/a11y/**", "es5/sre/**"),
+        files=(
+            "es5/tex-chtml.js",
+            "es5/input/**",
+            "es5/output/**",
+            "es5/ui/**",
+            "es5/a11y/**",
+            "es5/sre/**",
+        ),
         licence=("LICENSE",),
     ),
     Package(
-        "requirejs", "2.3.8",
+        "requirejs",
+        "2.3.8",
         "sha512-7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==",
         files=("require.js",),
         licence_fallback="requirejs-LICENSE.txt",  # the tarball has none; require.js's header says MIT
     ),
     Package(
-        "@jupyter-widgets/html-manager", "1.0.15",
+        "@jupyter-widgets/html-manager",
+        "1.0.15",
         "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
         # embed-amd.js defines every module it needs (base, controls, html-manager); the rest are its icon fonts
-        files=("dist/embed-amd.js", "dist/*.woff2", "dist/*.woff", "dist/*.ttf", "dist/*.eot", "dist/*.svg"),
-        licence=("dist/embed.js.LICENSE.txt",),  # notices of the libraries bundled in it
+        files=(
+            "dist/embed-amd.js",
+            "dist/*.woff2",
+            "dist/*.woff",
+            "dist/*.ttf",
+            "dist/*.eot",
+            "dist/*.svg",
+        ),
+        licence=(
+            "dist/embed.js.LICENSE.txt",
+        ),  # notices of the libraries bundled in it
         licence_fallback="html-manager-LICENSE.txt",  # ipywidgets' BSD-3-Clause (package.json: "BSD-3-Clause")
     ),
 )
@@ -116,18 +139,26 @@ def file_sri(path: Path, algorithm: str = "sha384") -> str:
 
 
 def cache_dir(srcdir: Path) -> Path:
-    return Path(os.environ.get("BOOK_VENDOR_CACHE") or Path(srcdir) / ".vendor-cache").resolve()
+    return Path(
+        os.environ.get("BOOK_VENDOR_CACHE") or Path(srcdir) / ".vendor-cache"
+    ).resolve()
 
 
 def registry_url() -> str:
-    return (os.environ.get("npm_config_registry") or os.environ.get("NPM_CONFIG_REGISTRY") or REGISTRY).rstrip("/")
+    return (
+        os.environ.get("npm_config_registry")
+        or os.environ.get("NPM_CONFIG_REGISTRY")
+        or REGISTRY
+    ).rstrip("/")
 
 
 def _get(url: str, timeout: float = 60.0, attempts: int = 3) -> bytes:
     for attempt in range(1, attempts + 1):
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "book-html-assets"}),
-                                        timeout=timeout) as response:
+            with urllib.request.urlopen(
+                urllib.request.Request(url, headers={"User-Agent": "book-html-assets"}),
+                timeout=timeout,
+            ) as response:
                 return response.read()
         except (urllib.error.URLError, OSError) as exc:
             if attempt == attempts:
@@ -151,18 +182,22 @@ def fetch(pkg: Package, cache: Path) -> Path:
         if dist.get("integrity") != pkg.integrity:
             raise ExtensionError(
                 f"[book_html] the npm registry reports integrity {dist.get('integrity')!r} for "
-                f"{pkg.name}@{pkg.version}, but book_ext/book_html.py pins {pkg.integrity!r}; not using it")
+                f"{pkg.name}@{pkg.version}, but book_ext/book_html.py pins {pkg.integrity!r}; not using it"
+            )
         data = _get(dist["tarball"])
     except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
         raise ExtensionError(
             f"[book_html] cannot download {pkg.name}@{pkg.version} from the npm registry ({meta_url}): {exc}.\n"
             f"The book serves MathJax, RequireJS and the Jupyter widgets manager from its own files and needs the "
             f"registry once to fetch them into {cache} (later builds work offline). Connect to the network, point "
-            f"npm_config_registry at a mirror, or put the tarball {path.name} ({pkg.integrity}) there.") from exc
+            f"npm_config_registry at a mirror, or put the tarball {path.name} ({pkg.integrity}) there."
+        ) from exc
     got = sri(data, "sha512")
     if got != pkg.integrity:
-        raise ExtensionError(f"[book_html] {pkg.name}@{pkg.version}: downloaded tarball has {got}, "
-                             f"expected {pkg.integrity}; not using it")
+        raise ExtensionError(
+            f"[book_html] {pkg.name}@{pkg.version}: downloaded tarball has {got}, "
+            f"expected {pkg.integrity}; not using it"
+        )
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=cache, delete=False, suffix=".part") as tmp:
         tmp.write(data)
@@ -174,7 +209,9 @@ def fetch(pkg: Package, cache: Path) -> Path:
 
 
 def _wanted(relpath: str, patterns) -> bool:
-    return any(fnmatch.fnmatchcase(relpath, p) for p in patterns)  # fnmatch's * also matches "/"
+    return any(
+        fnmatch.fnmatchcase(relpath, p) for p in patterns
+    )  # fnmatch's * also matches "/"
 
 
 def _unpack(pkg: Package, tarball: Path, dest: Path) -> None:
@@ -184,9 +221,13 @@ def _unpack(pkg: Package, tarball: Path, dest: Path) -> None:
         for member in tar.getmembers():
             if not member.isfile():
                 continue
-            rel = member.name.split("/", 1)[1]  # strip the tarball's top folder ("package/")
+            rel = member.name.split("/", 1)[
+                1
+            ]  # strip the tarball's top folder ("package/")
             if ".." in Path(rel).parts:
-                raise ExtensionError(f"[book_html] {pkg.name}: unsafe path {member.name!r} in the tarball")
+                raise ExtensionError(
+                    f"[book_html] {pkg.name}: unsafe path {member.name!r} in the tarball"
+                )
             is_licence = rel in pkg.licence
             if not (is_licence or _wanted(rel, pkg.files)):
                 continue
@@ -198,23 +239,41 @@ def _unpack(pkg: Package, tarball: Path, dest: Path) -> None:
                 licences.append(rel)
     missing = sorted(set(pkg.files) - found)
     if missing:
-        raise ExtensionError(f"[book_html] {pkg.name}@{pkg.version}: nothing in the tarball matches {missing}")
+        raise ExtensionError(
+            f"[book_html] {pkg.name}@{pkg.version}: nothing in the tarball matches {missing}"
+        )
     if pkg.licence_fallback:
         shutil.copyfile(HERE / "licenses" / pkg.licence_fallback, dest / "LICENSE.txt")
         licences.append("LICENSE.txt")
     if not licences:
-        raise ExtensionError(f"[book_html] {pkg.name}@{pkg.version}: no licence file to ship")
-    (dest / "PROVENANCE.json").write_text(json.dumps({
-        "name": pkg.name, "version": pkg.version, "integrity": pkg.integrity,
-        "source": f"{REGISTRY}/{pkg.name}/{pkg.version} (dist.tarball)", "licence_files": licences,
-    }, indent=2) + "\n")
+        raise ExtensionError(
+            f"[book_html] {pkg.name}@{pkg.version}: no licence file to ship"
+        )
+    (dest / "PROVENANCE.json").write_text(
+        json.dumps(
+            {
+                "name": pkg.name,
+                "version": pkg.version,
+                "integrity": pkg.integrity,
+                "source": f"{REGISTRY}/{pkg.name}/{pkg.version} (dist.tarball)",
+                "licence_files": licences,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def stage(cache: Path) -> Path:
     """Return a folder holding ``npm/<name>-<version>/...`` for every package, unpacking it if needed."""
-    key = hashlib.sha256(Path(__file__).read_bytes()  # PACKAGES and the unpacking code
-                         + b"".join((HERE / "licenses" / p.licence_fallback).read_bytes()
-                                    for p in PACKAGES if p.licence_fallback)).hexdigest()[:16]
+    key = hashlib.sha256(
+        Path(__file__).read_bytes()  # PACKAGES and the unpacking code
+        + b"".join(
+            (HERE / "licenses" / p.licence_fallback).read_bytes()
+            for p in PACKAGES
+            if p.licence_fallback
+        )
+    ).hexdigest()[:16]
     site = cache / f"static-{key}"
     if (site / ".complete").exists():
         return site
@@ -246,12 +305,20 @@ def served(site: Path, pkg: Package, relpath: str) -> tuple[str, Path]:
 def configure(app, config) -> None:
     """config-inited: fetch and stage the assets, then point MathJax and the widgets manager at them."""
     site = stage(cache_dir(Path(app.srcdir)))
-    config.html_static_path = [*config.html_static_path, str(site), str(HERE / "static")]
+    config.html_static_path = [
+        *config.html_static_path,
+        str(site),
+        str(HERE / "static"),
+    ]
 
     def attrs(path: Path, **extra) -> dict:
         # Subresource Integrity only if asked for: browsers refuse integrity-checked scripts on file:// pages
         # (no CORS there), so with it the book works only when served over http(s).
-        return {"integrity": file_sri(path), "crossorigin": "anonymous", **extra} if config.book_html_sri else extra
+        return (
+            {"integrity": file_sri(path), "crossorigin": "anonymous", **extra}
+            if config.book_html_sri
+            else extra
+        )
 
     mathjax, mathjax_file = served(site, MATHJAX, "es5/tex-chtml.js")
     config.mathjax_path = mathjax
@@ -259,12 +326,19 @@ def configure(app, config) -> None:
 
     require, require_file = served(site, REQUIREJS, "require.js")
     embed, embed_file = served(site, HTML_MANAGER, "dist/embed-amd.js")
-    modules = re.findall(r'^define\("([^"]+)"', embed_file.read_text(encoding="utf-8"), re.M)  # AMD modules in it
+    modules = re.findall(
+        r'^define\("([^"]+)"', embed_file.read_text(encoding="utf-8"), re.M
+    )  # AMD modules in it
     # order matters: RequireJS, then the glue (where the manager's fonts are; MathJax 3), then the manager
     config.nb_ipywidgets_js = {
         require: attrs(require_file),
-        WIDGETS_GLUE_JS: attrs(HERE / "static" / WIDGETS_GLUE_JS, **{
-            "data-assets": embed.rsplit("/", 1)[0] + "/", "data-modules": json.dumps(modules)}),
+        WIDGETS_GLUE_JS: attrs(
+            HERE / "static" / WIDGETS_GLUE_JS,
+            **{
+                "data-assets": embed.rsplit("/", 1)[0] + "/",
+                "data-modules": json.dumps(modules),
+            },
+        ),
         embed: attrs(embed_file),
     }
 
@@ -294,7 +368,13 @@ def _normalise_inline_scripts(app) -> None:
 
 
 def setup(app):
-    app.add_config_value("book_html_sri", False, "html", bool)  # integrity attributes on the vendored scripts
-    app.connect("config-inited", configure, priority=400)  # before myst-nb and Sphinx validate these settings
-    app.connect("builder-inited", _normalise_inline_scripts, priority=0)  # before extensions add inline scripts
+    app.add_config_value(
+        "book_html_sri", False, "html", bool
+    )  # integrity attributes on the vendored scripts
+    app.connect(
+        "config-inited", configure, priority=400
+    )  # before myst-nb and Sphinx validate these settings
+    app.connect(
+        "builder-inited", _normalise_inline_scripts, priority=0
+    )  # before extensions add inline scripts
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

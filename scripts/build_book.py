@@ -24,7 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Files whose change must re-execute every chapter (the notebooks themselves are tracked by jupyter-cache).
-STAMPED = ["src/bookcode/**/*.py", "requirements-test.txt", "pyproject.toml", "_config.yml"]
+STAMPED = [
+    "src/bookcode/**/*.py",
+    "requirements-test.txt",
+    "pyproject.toml",
+    "_config.yml",
+]
 # Environment variables that change what the chapters compute (a build with other seeds re-executes them).
 STAMPED_ENV = ["BOOKCODE_SEED_OFFSET"]
 
@@ -46,8 +51,19 @@ def _execute(path: Path, timeout: int):
     from jupyter_cache.executors.utils import single_nb_execution
 
     nb = nbformat.read(path, as_version=4)
-    result = single_nb_execution(nb, cwd=str(path.parent), timeout=timeout, allow_errors=False, meta_override=True)
-    return path, nb, result.time, None if result.err is None else f"{type(result.err).__name__}: {result.err}"
+    result = single_nb_execution(
+        nb,
+        cwd=str(path.parent),
+        timeout=timeout,
+        allow_errors=False,
+        meta_override=True,
+    )
+    return (
+        path,
+        nb,
+        result.time,
+        None if result.err is None else f"{type(result.err).__name__}: {result.err}",
+    )
 
 
 def preexecute(chapters: Path, cache_dir: Path, jobs: int) -> None:
@@ -70,16 +86,25 @@ def preexecute(chapters: Path, cache_dir: Path, jobs: int) -> None:
             todo.append(path)
     if not todo or jobs < 2:
         return
-    print(f"executing {len(todo)} chapter(s) in {min(jobs, len(todo))} processes", flush=True)
+    print(
+        f"executing {len(todo)} chapter(s) in {min(jobs, len(todo))} processes",
+        flush=True,
+    )
     t0 = time.perf_counter()
     with ProcessPoolExecutor(min(jobs, len(todo))) as pool:
         for path, nb, seconds, error in pool.map(_execute, todo, [timeout] * len(todo)):
             if error:
                 last = [line for line in error.splitlines() if line.strip()][-1][:300]
-                print(f"  {path.name}: failed ({last}); the build will run it again and report it", flush=True)
+                print(
+                    f"  {path.name}: failed ({last}); the build will run it again and report it",
+                    flush=True,
+                )
                 continue
-            cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
-                                        check_validity=False, overwrite=True)
+            cache.cache_notebook_bundle(
+                CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
+                check_validity=False,
+                overwrite=True,
+            )
             print(f"  {path.name}: {seconds:.1f} s", flush=True)
     print(f"executed in {time.perf_counter() - t0:.1f} s", flush=True)
 
@@ -92,18 +117,36 @@ def build_env(static: bool = True) -> dict:
     # The chapters multiply small matrices: one BLAS thread is faster than several, and timings stay stable.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
-    env.pop("MPLBACKEND", None)  # the kernels must use the inline backend, or glued figures become text
+    env.pop(
+        "MPLBACKEND", None
+    )  # the kernels must use the inline backend, or glued figures become text
     return env
 
 
-def jupyter_book_build(source: Path, out: Path, *, strict=True, static=True, all_pages=True, jobs=1, env=None) -> int:
+def jupyter_book_build(
+    source: Path,
+    out: Path,
+    *,
+    strict=True,
+    static=True,
+    all_pages=True,
+    jobs=1,
+    env=None,
+) -> int:
     """Execute the chapters of ``source`` missing from the cache (in parallel), then run ``jupyter-book build``.
 
     The HTML goes to ``out/_build/html``; returns the exit code. Also used by scripts/build_student_book.py.
     """
     env = build_env(static) if env is None else env
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "--path-output", str(out),
-           "--builder", "html"]
+    cmd = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(source),
+        "--path-output",
+        str(out),
+        "--builder",
+        "html",
+    ]
     if strict:
         cmd += ["-W", "--keep-going"]
     if all_pages:
@@ -119,7 +162,10 @@ def jupyter_book_build(source: Path, out: Path, *, strict=True, static=True, all
         os.environ.update(saved)
     print("$", " ".join(cmd), flush=True)
     rc = subprocess.call(cmd, cwd=source, env=env)
-    print(f"build finished in {time.perf_counter() - t0:.1f} s with exit code {rc}", flush=True)
+    print(
+        f"build finished in {time.perf_counter() - t0:.1f} s with exit code {rc}",
+        flush=True,
+    )
     return rc
 
 
@@ -142,14 +188,35 @@ def vendored_assets_ready() -> bool:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(ROOT), help="output root; the HTML goes to OUT/_build/html (default: the repo)")
-    ap.add_argument("--force", action="store_true", help="re-execute every notebook and re-read every page")
-    ap.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
-    ap.add_argument("--live-widgets", action="store_true",
-                    help="build explorers in live mode (no precomputed frames; sliders need a kernel)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                    help="chapters executed in parallel before Sphinx runs (default: the number of cores)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--out",
+        default=str(ROOT),
+        help="output root; the HTML goes to OUT/_build/html (default: the repo)",
+    )
+    ap.add_argument(
+        "--force",
+        action="store_true",
+        help="re-execute every notebook and re-read every page",
+    )
+    ap.add_argument(
+        "--no-strict",
+        action="store_true",
+        help="do not turn Sphinx warnings into errors",
+    )
+    ap.add_argument(
+        "--live-widgets",
+        action="store_true",
+        help="build explorers in live mode (no precomputed frames; sliders need a kernel)",
+    )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="chapters executed in parallel before Sphinx runs (default: the number of cores)",
+    )
     args = ap.parse_args(argv)
 
     out = Path(args.out).resolve()
@@ -158,13 +225,22 @@ def main(argv=None) -> int:
     digest = code_hash(ROOT)
     stale = args.force or not stamp.exists() or stamp.read_text().strip() != digest
     if stale and (build / ".jupyter_cache").exists():
-        print("bookcode, requirements or config changed: clearing the execution cache", flush=True)
+        print(
+            "bookcode, requirements or config changed: clearing the execution cache",
+            flush=True,
+        )
         shutil.rmtree(build / ".jupyter_cache")
 
     if not vendored_assets_ready():
         return 2
-    rc = jupyter_book_build(ROOT, out, strict=not args.no_strict, static=not args.live_widgets,
-                            all_pages=stale, jobs=args.jobs)
+    rc = jupyter_book_build(
+        ROOT,
+        out,
+        strict=not args.no_strict,
+        static=not args.live_widgets,
+        all_pages=stale,
+        jobs=args.jobs,
+    )
     if rc == 0:
         build.mkdir(parents=True, exist_ok=True)
         stamp.write_text(digest + "\n")

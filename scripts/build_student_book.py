@@ -32,16 +32,38 @@ import build_book  # noqa: E402  (scripts next to this one)
 import student_edition  # noqa: E402
 
 ROOT = student_edition.ROOT
-STAMP = ".student-html"  # marks a folder this script wrote; only such a folder is replaced
-NOT_COPIED = {".git", ".venv", "_build", ".vendor-cache", "student", "tests", "src", "scripts", "chapters",
-              ".pytest_cache", ".ipynb_checkpoints", "__pycache__", ".ci"}
+STAMP = (
+    ".student-html"  # marks a folder this script wrote; only such a folder is replaced
+)
+NOT_COPIED = {
+    ".git",
+    ".venv",
+    "_build",
+    ".vendor-cache",
+    "student",
+    "tests",
+    "src",
+    "scripts",
+    "chapters",
+    ".pytest_cache",
+    ".ipynb_checkpoints",
+    "__pycache__",
+    ".ci",
+}
 
 
 def make_tree(dest: Path, repository_url=None, branch=None):
     """Copy the book to ``dest`` with the student edition as chapters/; returns the chapter reports."""
-    shutil.copytree(ROOT, dest, ignore=lambda d, names: [n for n in names if n in NOT_COPIED
-                                                          or n.endswith(".egg-info")])
-    reports = student_edition.write_student_edition(ROOT / "chapters", dest / "chapters")
+    shutil.copytree(
+        ROOT,
+        dest,
+        ignore=lambda d, names: [
+            n for n in names if n in NOT_COPIED or n.endswith(".egg-info")
+        ],
+    )
+    reports = student_edition.write_student_edition(
+        ROOT / "chapters", dest / "chapters"
+    )
     for extra in ("README.md", student_edition.STAMP):
         (dest / "chapters" / extra).unlink()
     config_path = dest / "_config.yml"
@@ -56,7 +78,9 @@ def make_tree(dest: Path, repository_url=None, branch=None):
         launch = config.setdefault("launch_buttons", {})
         launch["binderhub_url"] = launch["jupyterhub_url"] = ""
         launch["colab_url"] = ""
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    config_path.write_text(
+        yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
     return reports
 
 
@@ -75,21 +99,46 @@ def copy_executed(tree: Path, dest: Path):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(ROOT / "_build" / "student-html"),
-                    help="where the HTML goes (default: _build/student-html); replaced if this script wrote it")
-    ap.add_argument("--repository-url", help="repository for the launch buttons (default: no launch buttons)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--out",
+        default=str(ROOT / "_build" / "student-html"),
+        help="where the HTML goes (default: _build/student-html); replaced if this script wrote it",
+    )
+    ap.add_argument(
+        "--repository-url",
+        help="repository for the launch buttons (default: no launch buttons)",
+    )
     ap.add_argument("--branch", help="branch of --repository-url")
-    ap.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="chapters executed in parallel")
-    ap.add_argument("--executed", help="also copy the executed student notebooks into this folder")
-    ap.add_argument("--keep-tree", action="store_true", help="keep the temporary source tree (for debugging)")
+    ap.add_argument(
+        "--no-strict",
+        action="store_true",
+        help="do not turn Sphinx warnings into errors",
+    )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="chapters executed in parallel",
+    )
+    ap.add_argument(
+        "--executed", help="also copy the executed student notebooks into this folder"
+    )
+    ap.add_argument(
+        "--keep-tree",
+        action="store_true",
+        help="keep the temporary source tree (for debugging)",
+    )
     args = ap.parse_args(argv)
 
     out = Path(args.out).resolve()
     if out.exists() and any(out.iterdir()) and not (out / STAMP).exists():
-        print(f"error: {out} exists and was not written by this script; remove it or choose --out",
-              file=sys.stderr)
+        print(
+            f"error: {out} exists and was not written by this script; remove it or choose --out",
+            file=sys.stderr,
+        )
         return 1
     tree = Path(tempfile.mkdtemp(prefix="student-book-")) / "book"
     try:
@@ -102,8 +151,12 @@ def main(argv=None) -> int:
         print(report)
 
     env = build_book.build_env(static=True)
-    env.setdefault("BOOK_VENDOR_CACHE", str(ROOT / ".vendor-cache"))  # the main build's vendored JS, no refetch
-    rc = build_book.jupyter_book_build(tree, tree, strict=not args.no_strict, jobs=args.jobs, env=env)
+    env.setdefault(
+        "BOOK_VENDOR_CACHE", str(ROOT / ".vendor-cache")
+    )  # the main build's vendored JS, no refetch
+    rc = build_book.jupyter_book_build(
+        tree, tree, strict=not args.no_strict, jobs=args.jobs, env=env
+    )
     if rc == 0 and args.executed:
         copy_executed(tree, Path(args.executed).resolve())
     if rc == 0:

@@ -25,72 +25,164 @@ END = "% END GENERATED"
 
 # label: (kind, estimated minutes for a learner who has read the chapter)
 EXERCISES = {
-    "ex-gd-level-set": ("conceptual", 10), "ex-gd-angle": ("derivation", 30), "ex-gd-steps": ("derivation", 15),
-    "ex-gd-saddle": ("derivation", 20), "ex-gd-implement": ("coding", 15), "ex-gd-central": ("coding", 15),
-    "ex-gd-float32": ("derivation + experiment", 25), "ex-gd-sgd-floor": ("conceptual", 10),
-    "ex-pd-eta": ("derivation + experiment", 20), "ex-pd-xor-feature": ("derivation + experiment", 20),
-    "ex-pd-criterion": ("derivation", 25), "ex-pd-sigmoid": ("derivation", 15),
-    "ex-pd-novikoff": ("derivation + experiment", 25), "ex-pd-delta-step": ("coding", 20),
-    "ex-bp-bias": ("derivation", 20), "ex-bp-tanh": ("derivation", 15), "ex-bp-softmax": ("derivation + experiment", 30),
-    "ex-bp-linear": ("coding", 15), "ex-bp-two-layer": ("coding", 30), "ex-bp-order": ("conceptual + experiment", 25),
+    "ex-gd-level-set": ("conceptual", 10),
+    "ex-gd-angle": ("derivation", 30),
+    "ex-gd-steps": ("derivation", 15),
+    "ex-gd-saddle": ("derivation", 20),
+    "ex-gd-implement": ("coding", 15),
+    "ex-gd-central": ("coding", 15),
+    "ex-gd-float32": ("derivation + experiment", 25),
+    "ex-gd-sgd-floor": ("conceptual", 10),
+    "ex-pd-eta": ("derivation + experiment", 20),
+    "ex-pd-xor-feature": ("derivation + experiment", 20),
+    "ex-pd-criterion": ("derivation", 25),
+    "ex-pd-sigmoid": ("derivation", 15),
+    "ex-pd-novikoff": ("derivation + experiment", 25),
+    "ex-pd-delta-step": ("coding", 20),
+    "ex-bp-bias": ("derivation", 20),
+    "ex-bp-tanh": ("derivation", 15),
+    "ex-bp-softmax": ("derivation + experiment", 30),
+    "ex-bp-linear": ("coding", 15),
+    "ex-bp-two-layer": ("coding", 30),
+    "ex-bp-order": ("conceptual + experiment", 25),
     "ex-bp-flops": ("derivation", 20),
-    "ex-act-sigmoid-derivative": ("derivation", 15), "ex-act-tanh-sigmoid": ("derivation", 20),
-    "ex-act-softmax": ("derivation", 20), "ex-act-fused": ("derivation", 20), "ex-act-elu": ("coding", 20),
+    "ex-act-sigmoid-derivative": ("derivation", 15),
+    "ex-act-tanh-sigmoid": ("derivation", 20),
+    "ex-act-softmax": ("derivation", 20),
+    "ex-act-fused": ("derivation", 20),
+    "ex-act-elu": ("coding", 20),
     "ex-act-dead": ("conceptual + experiment", 30),
-    "ex-vg-ten-layers": ("derivation + experiment", 30), "ex-vg-window": ("derivation", 30),
-    "ex-vg-critical": ("derivation", 30), "ex-vg-float16": ("experiment", 15), "ex-vg-scale": ("derivation", 15),
-    "ex-vg-nan": ("conceptual", 15), "ex-vg-flow": ("conceptual + experiment", 30),
+    "ex-vg-ten-layers": ("derivation + experiment", 30),
+    "ex-vg-window": ("derivation", 30),
+    "ex-vg-critical": ("derivation", 30),
+    "ex-vg-float16": ("experiment", 15),
+    "ex-vg-scale": ("derivation", 15),
+    "ex-vg-nan": ("conceptual", 15),
+    "ex-vg-flow": ("conceptual + experiment", 30),
     "ex-vg-hidden-speeds": ("coding", 15),
-    "ex-tg-angle": ("derivation", 20), "ex-tg-momentum": ("derivation", 20), "ex-tg-equilibrium": ("derivation", 25),
-    "ex-tg-l1-jitter": ("derivation", 15), "ex-tg-implement": ("coding", 20),
+    "ex-tg-angle": ("derivation", 20),
+    "ex-tg-momentum": ("derivation", 20),
+    "ex-tg-equilibrium": ("derivation", 25),
+    "ex-tg-l1-jitter": ("derivation", 15),
+    "ex-tg-implement": ("coding", 20),
     "ex-tg-pretrain-control": ("conceptual", 15),
-    "ex-init-uniform-range": ("derivation", 15), "ex-init-zeros": ("derivation + experiment", 25),
-    "ex-init-fan-out": ("derivation", 20), "ex-init-gains": ("derivation", 25), "ex-init-standard": ("derivation", 20),
+    "ex-init-uniform-range": ("derivation", 15),
+    "ex-init-zeros": ("derivation + experiment", 25),
+    "ex-init-fan-out": ("derivation", 20),
+    "ex-init-gains": ("derivation", 25),
+    "ex-init-standard": ("derivation", 20),
     "ex-init-he-normal": ("coding", 15),
-    "ex-bn-dgamma-dbeta": ("derivation", 10), "ex-bn-bias": ("derivation", 10), "ex-bn-two": ("derivation", 20),
-    "ex-bn-unbiased": ("derivation", 15), "ex-bn-layernorm": ("conceptual", 10), "ex-bn-backward": ("coding", 25),
+    "ex-bn-dgamma-dbeta": ("derivation", 10),
+    "ex-bn-bias": ("derivation", 10),
+    "ex-bn-two": ("derivation", 20),
+    "ex-bn-unbiased": ("derivation", 15),
+    "ex-bn-layernorm": ("conceptual", 10),
+    "ex-bn-backward": ("coding", 25),
     "ex-bn-norm": ("derivation + experiment", 20),
-    "ex-res-two-blocks": ("derivation", 20), "ex-res-scale": ("derivation", 20),
-    "ex-res-cancel": ("conceptual + experiment", 25), "ex-res-projection": ("derivation", 20),
-    "ex-res-post": ("derivation", 20), "ex-res-lr": ("experiment", 20), "ex-res-backward": ("coding", 25),
-    "ex-dx-momentum": ("derivation", 15), "ex-dx-saturation": ("derivation + experiment", 20),
-    "ex-dx-read": ("conceptual", 20), "ex-dx-sigmoid-gain": ("derivation", 20), "ex-dx-implement": ("coding", 20),
+    "ex-res-two-blocks": ("derivation", 20),
+    "ex-res-scale": ("derivation", 20),
+    "ex-res-cancel": ("conceptual + experiment", 25),
+    "ex-res-projection": ("derivation", 20),
+    "ex-res-post": ("derivation", 20),
+    "ex-res-lr": ("experiment", 20),
+    "ex-res-backward": ("coding", 25),
+    "ex-dx-momentum": ("derivation", 15),
+    "ex-dx-saturation": ("derivation + experiment", 20),
+    "ex-dx-read": ("conceptual", 20),
+    "ex-dx-sigmoid-gain": ("derivation", 20),
+    "ex-dx-implement": ("coding", 20),
     "ex-dx-capstone": ("experiment", 60),
 }
 
 # name: (what it is for, exercise labels)
 ASSIGNMENTS = {
-    "Weekly problem set, chapter 1": ("two auto-checked functions, one derivation, one explanation",
-                                      ["ex-gd-implement", "ex-gd-central", "ex-gd-steps", "ex-gd-sgd-floor"]),
-    "Weekly problem set, chapter 2": ("the Delta rule in code and on paper",
-                                      ["ex-pd-delta-step", "ex-pd-eta", "ex-pd-xor-feature", "ex-pd-sigmoid"]),
-    "Weekly problem set, chapter 3": ("backpropagation by hand and in code",
-                                      ["ex-bp-linear", "ex-bp-two-layer", "ex-bp-bias", "ex-bp-tanh"]),
-    "Weekly problem set, chapter 4": ("activations and their derivatives",
-                                      ["ex-act-elu", "ex-act-sigmoid-derivative", "ex-act-fused", "ex-act-dead"]),
-    "Weekly problem set, chapter 5": ("vanishing gradients and floating point",
-                                      ["ex-vg-hidden-speeds", "ex-vg-ten-layers", "ex-vg-float16", "ex-vg-nan"]),
-    "Weekly problem set, chapter 6": ("clipping and weight penalties",
-                                      ["ex-tg-implement", "ex-tg-angle", "ex-tg-l1-jitter", "ex-tg-pretrain-control"]),
-    "Weekly problem set, chapter 7": ("initialisation from the variance recursion",
-                                      ["ex-init-he-normal", "ex-init-uniform-range", "ex-init-zeros", "ex-init-gains"]),
-    "Weekly problem set, chapter 8": ("Batch Normalization forward and backward",
-                                      ["ex-bn-backward", "ex-bn-dgamma-dbeta", "ex-bn-bias", "ex-bn-layernorm"]),
-    "Weekly problem set, chapter 9": ("residual blocks and their gradient",
-                                      ["ex-res-backward", "ex-res-two-blocks", "ex-res-scale", "ex-res-lr"]),
-    "Computer lab (all auto-checked)": ("every coding exercise, in book order; learners get hints, not answers",
-                                        ["ex-gd-implement", "ex-gd-central", "ex-pd-delta-step", "ex-bp-linear",
-                                         "ex-bp-two-layer", "ex-act-elu", "ex-vg-hidden-speeds", "ex-tg-implement",
-                                         "ex-init-he-normal", "ex-bn-backward", "ex-res-backward"]),
-    "Pen-and-paper quiz": ("short derivations without a computer",
-                           ["ex-gd-steps", "ex-pd-sigmoid", "ex-bp-bias", "ex-act-sigmoid-derivative", "ex-vg-scale",
-                            "ex-init-uniform-range", "ex-bn-dgamma-dbeta"]),
-    "Challenge set": ("longer derivations for strong students",
-                      ["ex-gd-angle", "ex-pd-criterion", "ex-bp-softmax", "ex-vg-critical", "ex-vg-flow",
-                       "ex-tg-equilibrium", "ex-init-fan-out", "ex-res-projection"]),
+    "Weekly problem set, chapter 1": (
+        "two auto-checked functions, one derivation, one explanation",
+        ["ex-gd-implement", "ex-gd-central", "ex-gd-steps", "ex-gd-sgd-floor"],
+    ),
+    "Weekly problem set, chapter 2": (
+        "the Delta rule in code and on paper",
+        ["ex-pd-delta-step", "ex-pd-eta", "ex-pd-xor-feature", "ex-pd-sigmoid"],
+    ),
+    "Weekly problem set, chapter 3": (
+        "backpropagation by hand and in code",
+        ["ex-bp-linear", "ex-bp-two-layer", "ex-bp-bias", "ex-bp-tanh"],
+    ),
+    "Weekly problem set, chapter 4": (
+        "activations and their derivatives",
+        ["ex-act-elu", "ex-act-sigmoid-derivative", "ex-act-fused", "ex-act-dead"],
+    ),
+    "Weekly problem set, chapter 5": (
+        "vanishing gradients and floating point",
+        ["ex-vg-hidden-speeds", "ex-vg-ten-layers", "ex-vg-float16", "ex-vg-nan"],
+    ),
+    "Weekly problem set, chapter 6": (
+        "clipping and weight penalties",
+        ["ex-tg-implement", "ex-tg-angle", "ex-tg-l1-jitter", "ex-tg-pretrain-control"],
+    ),
+    "Weekly problem set, chapter 7": (
+        "initialisation from the variance recursion",
+        [
+            "ex-init-he-normal",
+            "ex-init-uniform-range",
+            "ex-init-zeros",
+            "ex-init-gains",
+        ],
+    ),
+    "Weekly problem set, chapter 8": (
+        "Batch Normalization forward and backward",
+        ["ex-bn-backward", "ex-bn-dgamma-dbeta", "ex-bn-bias", "ex-bn-layernorm"],
+    ),
+    "Weekly problem set, chapter 9": (
+        "residual blocks and their gradient",
+        ["ex-res-backward", "ex-res-two-blocks", "ex-res-scale", "ex-res-lr"],
+    ),
+    "Computer lab (all auto-checked)": (
+        "every coding exercise, in book order; learners get hints, not answers",
+        [
+            "ex-gd-implement",
+            "ex-gd-central",
+            "ex-pd-delta-step",
+            "ex-bp-linear",
+            "ex-bp-two-layer",
+            "ex-act-elu",
+            "ex-vg-hidden-speeds",
+            "ex-tg-implement",
+            "ex-init-he-normal",
+            "ex-bn-backward",
+            "ex-res-backward",
+        ],
+    ),
+    "Pen-and-paper quiz": (
+        "short derivations without a computer",
+        [
+            "ex-gd-steps",
+            "ex-pd-sigmoid",
+            "ex-bp-bias",
+            "ex-act-sigmoid-derivative",
+            "ex-vg-scale",
+            "ex-init-uniform-range",
+            "ex-bn-dgamma-dbeta",
+        ],
+    ),
+    "Challenge set": (
+        "longer derivations for strong students",
+        [
+            "ex-gd-angle",
+            "ex-pd-criterion",
+            "ex-bp-softmax",
+            "ex-vg-critical",
+            "ex-vg-flow",
+            "ex-tg-equilibrium",
+            "ex-init-fan-out",
+            "ex-res-projection",
+        ],
+    ),
 }
 
-EXERCISE_RE = re.compile(r"^`{3,}\{exercise\}\s*(?P<title>.*?)\s*\n:label:\s*(?P<label>\S+)", re.M)
+EXERCISE_RE = re.compile(
+    r"^`{3,}\{exercise\}\s*(?P<title>.*?)\s*\n:label:\s*(?P<label>\S+)", re.M
+)
 
 
 def read_chapter(path):
@@ -101,20 +193,36 @@ def read_chapter(path):
     learn = re.search(r"\*\*You will learn to\*\*\n(.*?)\n\n", head, re.S)
     time = re.search(r"\*\*Time\*\*\s+(.+?)\s*(?:\n\n|\n```|$)", head, re.S)
     if not (learn and time):
-        raise ValueError(f"{path}: the opening admonition needs '**You will learn to**' and '**Time**'")
-    objectives = [" ".join(item.split()) for item in re.split(r"\n- ", "\n" + learn.group(1).strip())[1:]]
+        raise ValueError(
+            f"{path}: the opening admonition needs '**You will learn to**' and '**Time**'"
+        )
+    objectives = [
+        " ".join(item.split())
+        for item in re.split(r"\n- ", "\n" + learn.group(1).strip())[1:]
+    ]
     exercises, marked = [], False
     for cell in cells:
         src = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
-            exercises += [[m["label"], m["title"], None] for m in EXERCISE_RE.finditer(src)]
+            exercises += [
+                [m["label"], m["title"], None] for m in EXERCISE_RE.finditer(src)
+            ]
         elif "### BEGIN SOLUTION" in src:
             marked = True
         elif marked and exercises and (m := re.search(r"\b(check_\w+)\(", src)):
             exercises[-1][2], marked = m.group(1), False
-    objectives = [re.sub(r"\{doc\}`(?!chapters/)([^`]+)`", r"{doc}`chapters/\1`", o) for o in objectives]
-    return {"doc": f"chapters/{Path(path).stem}", "number": int(Path(path).stem.split("_")[0]), "title": title, "objectives": objectives,
-            "time": " ".join(time.group(1).split()), "exercises": [tuple(e) for e in exercises]}
+    objectives = [
+        re.sub(r"\{doc\}`(?!chapters/)([^`]+)`", r"{doc}`chapters/\1`", o)
+        for o in objectives
+    ]
+    return {
+        "doc": f"chapters/{Path(path).stem}",
+        "number": int(Path(path).stem.split("_")[0]),
+        "title": title,
+        "objectives": objectives,
+        "time": " ".join(time.group(1).split()),
+        "exercises": [tuple(e) for e in exercises],
+    }
 
 
 def chapters():
@@ -123,35 +231,63 @@ def chapters():
 
 def render(chs):
     """The generated block of instructors.md (without the BEGIN/END lines)."""
-    labels = {label: (ch, title, checker) for ch in chs for label, title, checker in ch["exercises"]}
+    labels = {
+        label: (ch, title, checker)
+        for ch in chs
+        for label, title, checker in ch["exercises"]
+    }
     if set(labels) != set(EXERCISES):
-        raise ValueError(f"EXERCISES in {Path(__file__).name} and the chapters disagree: only in the chapters "
-                         f"{sorted(set(labels) - set(EXERCISES))}, only in the script {sorted(set(EXERCISES) - set(labels))}")
+        raise ValueError(
+            f"EXERCISES in {Path(__file__).name} and the chapters disagree: only in the chapters "
+            f"{sorted(set(labels) - set(EXERCISES))}, only in the script {sorted(set(EXERCISES) - set(labels))}"
+        )
     for label, (_, _, checker) in labels.items():
         if (checker is not None) != (EXERCISES[label][0] == "coding"):
-            raise ValueError(f"{label}: kind {EXERCISES[label][0]!r}, but checker {checker}")
+            raise ValueError(
+                f"{label}: kind {EXERCISES[label][0]!r}, but checker {checker}"
+            )
     out = ["## Objectives and time per chapter", ""]
     for ch in chs:
-        out += [f"**Chapter {ch['number']}, {{doc}}`{ch['doc']}`** — {ch['time']}", ""] + [f"- {o}" for o in ch["objectives"]] + [""]
-    out += ["## The exercises", "",
-            "Effort is a rough estimate for a learner who has read the chapter; *coding* exercises come with a checker.",
-            ""]
+        out += (
+            [f"**Chapter {ch['number']}, {{doc}}`{ch['doc']}`** — {ch['time']}", ""]
+            + [f"- {o}" for o in ch["objectives"]]
+            + [""]
+        )
+    out += [
+        "## The exercises",
+        "",
+        "Effort is a rough estimate for a learner who has read the chapter; *coding* exercises come with a checker.",
+        "",
+    ]
     for ch in chs:
         total = sum(EXERCISES[label][1] for label, _, _ in ch["exercises"])
-        out += [f"**Chapter {ch['number']}, {{doc}}`{ch['doc']}`**: {len(ch['exercises'])} exercises, about {total} minutes for all of them.",
-                "", "| Exercise | Title | Kind | Effort | Checker |", "|---|---|---|---|---|"]
+        out += [
+            f"**Chapter {ch['number']}, {{doc}}`{ch['doc']}`**: {len(ch['exercises'])} exercises, about {total} minutes for all of them.",
+            "",
+            "| Exercise | Title | Kind | Effort | Checker |",
+            "|---|---|---|---|---|",
+        ]
         for label, title, checker in ch["exercises"]:
             kind, minutes = EXERCISES[label]
-            out.append(f"| {{ref}}`{label}` | {title} | {kind} | {minutes} min | "
-                       f"{f'`{checker}`' if checker else '—'} |")
+            out.append(
+                f"| {{ref}}`{label}` | {title} | {kind} | {minutes} min | "
+                f"{f'`{checker}`' if checker else '—'} |"
+            )
         out.append("")
-    out += ["## Suggested assignments", "", "| Assignment | Exercises | Effort | What it practises |", "|---|---|---|---|"]
+    out += [
+        "## Suggested assignments",
+        "",
+        "| Assignment | Exercises | Effort | What it practises |",
+        "|---|---|---|---|",
+    ]
     for name, (purpose, chosen) in ASSIGNMENTS.items():
         missing = [label for label in chosen if label not in labels]
         if missing:
             raise ValueError(f"assignment {name!r} names unknown exercises {missing}")
         refs = ", ".join(f"{{ref}}`{label}`" for label in chosen)
-        out.append(f"| {name} | {refs} | about {sum(EXERCISES[x][1] for x in chosen)} min | {purpose} |")
+        out.append(
+            f"| {name} | {refs} | about {sum(EXERCISES[x][1] for x in chosen)} min | {purpose} |"
+        )
     return "\n".join(out)
 
 
@@ -164,8 +300,14 @@ def splice(text, block):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--write", action="store_true", help="rewrite the generated block of instructors.md")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--write",
+        action="store_true",
+        help="rewrite the generated block of instructors.md",
+    )
     args = ap.parse_args(argv)
     text = GUIDE.read_text(encoding="utf-8")
     new = splice(text, render(chapters()))
@@ -174,9 +316,18 @@ def main(argv=None):
         print(f"updated {GUIDE}")
         return 0
     if new != text:
-        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), "instructors.md",
-                                                   "generated"))
-        print("instructors.md is out of date: run python scripts/instructor_guide.py --write", file=sys.stderr)
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                text.splitlines(True),
+                new.splitlines(True),
+                "instructors.md",
+                "generated",
+            )
+        )
+        print(
+            "instructors.md is out of date: run python scripts/instructor_guide.py --write",
+            file=sys.stderr,
+        )
         return 1
     print("instructors.md is up to date")
     return 0

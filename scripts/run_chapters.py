@@ -31,7 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE_SIMD = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 PROFILES = {
     "default": {},
-    "other-cpu": {"NPY_DISABLE_CPU_FEATURES": BASELINE_SIMD, "OPENBLAS_CORETYPE": "Prescott"},
+    "other-cpu": {
+        "NPY_DISABLE_CPU_FEATURES": BASELINE_SIMD,
+        "OPENBLAS_CORETYPE": "Prescott",
+    },
     "busy": {},
 }
 BUSY_PROCESSES = {"busy": 2}
@@ -50,7 +53,9 @@ def profile_env(name: str) -> tuple[dict, int]:
             env.update(PROFILES[part])
             busy = max(busy, BUSY_PROCESSES.get(part, 0))
         else:
-            raise SystemExit(f"unknown profile {part!r}; expected one of {', '.join(PROFILES)} or seed-K")
+            raise SystemExit(
+                f"unknown profile {part!r}; expected one of {', '.join(PROFILES)} or seed-K"
+            )
     return env, busy
 
 
@@ -67,7 +72,9 @@ def kernel_env(extra: dict) -> dict:
 @contextmanager
 def busy_processes(n: int):
     """``n`` processes that spin on the CPU for as long as the block runs."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)
+    ]
     try:
         yield
     finally:
@@ -76,7 +83,9 @@ def busy_processes(n: int):
             p.wait()
 
 
-def execute(path: str, env: dict, out: str | None, keep_going: bool, timeout: int = 600):
+def execute(
+    path: str, env: dict, out: str | None, keep_going: bool, timeout: int = 600
+):
     """Execute one notebook in a fresh kernel; returns (name, seconds, [failing cells as text])."""
     import nbformat
     from nbclient import NotebookClient
@@ -86,8 +95,13 @@ def execute(path: str, env: dict, out: str | None, keep_going: bool, timeout: in
     os.environ.update(env)
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=keep_going,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=keep_going,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     t0 = time.perf_counter()
     failures = []
     try:
@@ -98,21 +112,40 @@ def execute(path: str, env: dict, out: str | None, keep_going: bool, timeout: in
     for i, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and keep_going:
-                first = cell.source.strip().splitlines()[0][:80] if cell.source.strip() else ""
-                failures.append(f"cell {i} ({first}): {output['ename']}: {output['evalue'][:300]}")
+                first = (
+                    cell.source.strip().splitlines()[0][:80]
+                    if cell.source.strip()
+                    else ""
+                )
+                failures.append(
+                    f"cell {i} ({first}): {output['ename']}: {output['evalue'][:300]}"
+                )
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, Path(out) / path.name)
     return path.name, seconds, failures
 
 
-def run(profile: str, chapters: list[Path], *, jobs: int = 2, out: Path | None = None, keep_going=False):
+def run(
+    profile: str,
+    chapters: list[Path],
+    *,
+    jobs: int = 2,
+    out: Path | None = None,
+    keep_going=False,
+):
     """Execute ``chapters`` under ``profile``; returns {chapter name: (seconds, failures)}."""
     extra, busy = profile_env(profile)
     env = kernel_env(extra)
     results = {}
-    with busy_processes(busy), ProcessPoolExecutor(max(1, min(jobs, len(chapters)))) as pool:
-        futures = [pool.submit(execute, str(p), env, str(out) if out else None, keep_going) for p in chapters]
+    with (
+        busy_processes(busy),
+        ProcessPoolExecutor(max(1, min(jobs, len(chapters)))) as pool,
+    ):
+        futures = [
+            pool.submit(execute, str(p), env, str(out) if out else None, keep_going)
+            for p in chapters
+        ]
         for f in futures:
             name, seconds, failures = f.result()
             results[name] = (seconds, failures)
@@ -120,27 +153,58 @@ def run(profile: str, chapters: list[Path], *, jobs: int = 2, out: Path | None =
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", action="append", required=True,
-                        help="a profile (repeatable; 'all' = seed-1, seed-2, other-cpu, busy)")
-    parser.add_argument("--only", default="", help="run the chapters whose file name contains this text")
-    parser.add_argument("--jobs", type=int, default=2, help="chapters executed at once (default 2)")
-    parser.add_argument("--out", type=Path, help="write the executed notebooks to OUT/<profile>/")
-    parser.add_argument("--keep-going", action="store_true", help="run every cell and report every failing one")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--profile",
+        action="append",
+        required=True,
+        help="a profile (repeatable; 'all' = seed-1, seed-2, other-cpu, busy)",
+    )
+    parser.add_argument(
+        "--only", default="", help="run the chapters whose file name contains this text"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="chapters executed at once (default 2)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="write the executed notebooks to OUT/<profile>/"
+    )
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="run every cell and report every failing one",
+    )
     args = parser.parse_args(argv)
-    profiles = [p for name in args.profile
-                for p in (["seed-1", "seed-2", "other-cpu", "busy"] if name == "all" else [name])]
-    chapters = [p for p in sorted((ROOT / "chapters").glob("*.ipynb")) if args.only in p.name]
+    profiles = [
+        p
+        for name in args.profile
+        for p in (
+            ["seed-1", "seed-2", "other-cpu", "busy"] if name == "all" else [name]
+        )
+    ]
+    chapters = [
+        p for p in sorted((ROOT / "chapters").glob("*.ipynb")) if args.only in p.name
+    ]
     if not chapters:
         raise SystemExit(f"no chapter matches {args.only!r}")
     failed = 0
     for profile in profiles:
         t0 = time.perf_counter()
-        results = run(profile, chapters, jobs=args.jobs, out=args.out / profile if args.out else None,
-                      keep_going=args.keep_going)
+        results = run(
+            profile,
+            chapters,
+            jobs=args.jobs,
+            out=args.out / profile if args.out else None,
+            keep_going=args.keep_going,
+        )
         print(f"== {profile}: {time.perf_counter() - t0:.0f} s", flush=True)
         for name, (seconds, failures) in results.items():
-            print(f"  {name:40s} {seconds:6.1f} s  {'ok' if not failures else 'FAILED'}", flush=True)
+            print(
+                f"  {name:40s} {seconds:6.1f} s  {'ok' if not failures else 'FAILED'}",
+                flush=True,
+            )
             for line in failures:
                 print(f"      {line}", flush=True)
             failed += bool(failures)

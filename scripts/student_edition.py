@@ -100,21 +100,35 @@ class Report:
     directives: int = 0
     listings_hidden: int = 0
     support_cells: list = field(default_factory=list)
-    removed_code: list = field(default_factory=list)  # source lines of the solution blocks
-    removed_text: list = field(default_factory=list)  # text of the removed directives and cells
+    removed_code: list = field(
+        default_factory=list
+    )  # source lines of the solution blocks
+    removed_text: list = field(
+        default_factory=list
+    )  # text of the removed directives and cells
 
     def __str__(self):
-        return (f"{self.chapter}: {self.stubs} solution code block(s) stubbed, {self.directives} solution "
-                f"directive(s) removed, {self.listings_hidden} answer listing(s) cut to their signature, "
-                f"{len(self.support_cells)} solution-only hidden cell(s) removed")
+        return (
+            f"{self.chapter}: {self.stubs} solution code block(s) stubbed, {self.directives} solution "
+            f"directive(s) removed, {self.listings_hidden} answer listing(s) cut to their signature, "
+            f"{len(self.support_cells)} solution-only hidden cell(s) removed"
+        )
 
 
-EXERCISE_LABEL = re.compile(r"^ {0,3}(?:`{3,}|:{3,})\{exercise\}.*\n(?:\s*:[\w-]+:.*\n)*?\s*:label:\s*(\S+)", re.M)
+EXERCISE_LABEL = re.compile(
+    r"^ {0,3}(?:`{3,}|:{3,})\{exercise\}.*\n(?:\s*:[\w-]+:.*\n)*?\s*:label:\s*(\S+)",
+    re.M,
+)
 
 
 def exercise_labels(nb):
     """The labels of the chapter's `{exercise}` directives."""
-    return {m for cell in nb.cells if cell.cell_type == "markdown" for m in EXERCISE_LABEL.findall(cell.source)}
+    return {
+        m
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for m in EXERCISE_LABEL.findall(cell.source)
+    }
 
 
 def hide_answer_listings(source, where, labels):
@@ -127,28 +141,49 @@ def hide_answer_listings(source, where, labels):
     try:
         tree = ast.parse(MAGIC.sub(lambda m: m.group(1) + "pass", source))
     except SyntaxError as err:
-        raise StudentEditionError(f"{where}: cannot parse the cell to find its answer listings ({err})") from None
+        raise StudentEditionError(
+            f"{where}: cannot parse the cell to find its answer listings ({err})"
+        ) from None
     calls = []
     for node in ast.walk(tree):
-        answer = next((k for k in getattr(node, "keywords", ()) if k.arg == "answer_to"), None)
+        answer = next(
+            (k for k in getattr(node, "keywords", ()) if k.arg == "answer_to"), None
+        )
         if not isinstance(node, ast.Call) or answer is None:
             continue
-        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        name = (
+            node.func.attr
+            if isinstance(node.func, ast.Attribute)
+            else getattr(node.func, "id", None)
+        )
         if name != "show_source":
-            raise StudentEditionError(f"{where}, line {node.lineno}: answer_to= marks show_source(...) listings, "
-                                      f"not {name}(...)")
-        if not (isinstance(answer.value, ast.Constant) and isinstance(answer.value.value, str)):
-            raise StudentEditionError(f"{where}, line {node.lineno}: answer_to must be a string literal (an "
-                                      "exercise label), so the student edition can check it")
+            raise StudentEditionError(
+                f"{where}, line {node.lineno}: answer_to= marks show_source(...) listings, "
+                f"not {name}(...)"
+            )
+        if not (
+            isinstance(answer.value, ast.Constant)
+            and isinstance(answer.value.value, str)
+        ):
+            raise StudentEditionError(
+                f"{where}, line {node.lineno}: answer_to must be a string literal (an "
+                "exercise label), so the student edition can check it"
+            )
         if answer.value.value not in labels:
-            raise StudentEditionError(f"{where}, line {node.lineno}: answer_to={answer.value.value!r} is not an "
-                                      f"exercise of this chapter (its exercises: {', '.join(sorted(labels))})")
+            raise StudentEditionError(
+                f"{where}, line {node.lineno}: answer_to={answer.value.value!r} is not an "
+                f"exercise of this chapter (its exercises: {', '.join(sorted(labels))})"
+            )
         if any(k.arg == "body" for k in node.keywords):
-            raise StudentEditionError(f"{where}, line {node.lineno}: body= is set by the student edition; "
-                                      "mark the listing with answer_to= only")
+            raise StudentEditionError(
+                f"{where}, line {node.lineno}: body= is set by the student edition; "
+                "mark the listing with answer_to= only"
+            )
         calls.append((node.end_lineno, node.end_col_offset))
     lines = source.split("\n")
-    for line, col in sorted(calls, reverse=True):          # from the end, so earlier positions stay valid
+    for line, col in sorted(
+        calls, reverse=True
+    ):  # from the end, so earlier positions stay valid
         text = lines[line - 1]
         assert text[col - 1] == ")", (where, text)
         lines[line - 1] = text[: col - 1] + ", body=False" + text[col - 1 :]
@@ -171,8 +206,10 @@ def stub_solutions(source, where, keep_markers=False, otter=False):
         indent = line[: len(line) - len(line.lstrip())]
         if s == BEGIN:
             if opened:
-                raise StudentEditionError(f"{where}, line {k}: nested '{BEGIN}' (the block opened on line "
-                                          f"{opened} is not closed yet)")
+                raise StudentEditionError(
+                    f"{where}, line {k}: nested '{BEGIN}' (the block opened on line "
+                    f"{opened} is not closed yet)"
+                )
             opened, n = k, n + 1
             if otter:
                 out.append(indent + "# BEGIN SOLUTION NO PROMPT")
@@ -180,22 +217,36 @@ def stub_solutions(source, where, keep_markers=False, otter=False):
                 out += [line] if keep_markers else [indent + stub for stub in STUB]
         elif s == END:
             if not opened:
-                raise StudentEditionError(f"{where}, line {k}: '{END}' without a '{BEGIN}' before it")
+                raise StudentEditionError(
+                    f"{where}, line {k}: '{END}' without a '{BEGIN}' before it"
+                )
             opened = None
             if otter:  # Otter keeps the lines of a prompt string (not its delimiters) in the student version
-                out += [indent + x for x in ("# END SOLUTION", '""" # BEGIN PROMPT', *STUB, '"""; # END PROMPT')]
+                out += [
+                    indent + x
+                    for x in (
+                        "# END SOLUTION",
+                        '""" # BEGIN PROMPT',
+                        *STUB,
+                        '"""; # END PROMPT',
+                    )
+                ]
             else:
                 out += [line] if keep_markers else []
         elif MARKERISH.match(line):
-            raise StudentEditionError(f"{where}, line {k}: malformed marker {s!r}; write '{BEGIN}' or '{END}' "
-                                      "alone on its line")
+            raise StudentEditionError(
+                f"{where}, line {k}: malformed marker {s!r}; write '{BEGIN}' or '{END}' "
+                "alone on its line"
+            )
         else:
             if opened:
                 removed.append(line)
             if keep_markers or otter or not opened:
                 out.append(line)
     if opened:
-        raise StudentEditionError(f"{where}, line {opened}: '{BEGIN}' is never closed by '{END}'")
+        raise StudentEditionError(
+            f"{where}, line {opened}: '{BEGIN}' is never closed by '{END}'"
+        )
     return "\n".join(out), n, removed
 
 
@@ -220,19 +271,27 @@ def _strip_directives(lines, start, end, where, removed):
         name = d["name"] if d else None
         j = _closing(lines, i + 1, end, fence[0], len(fence))
         if name in ("solution-start", "solution-end"):
-            raise StudentEditionError(f"{where}, line {i + 1}: gated {{{name}}} directive; the book uses the "
-                                      "plain {solution} directive (the gated form breaks hide_solutions)")
+            raise StudentEditionError(
+                f"{where}, line {i + 1}: gated {{{name}}} directive; the book uses the "
+                "plain {solution} directive (the gated form breaks hide_solutions)"
+            )
         if name == "solution":
             if j is None:
-                raise StudentEditionError(f"{where}, line {i + 1}: this {{solution}} directive is never closed "
-                                          f"(no line {fence[0] * len(fence)} after it)")
-            removed.append("\n".join(lines[i: j + 1]))
+                raise StudentEditionError(
+                    f"{where}, line {i + 1}: this {{solution}} directive is never closed "
+                    f"(no line {fence[0] * len(fence)} after it)"
+                )
+            removed.append("\n".join(lines[i : j + 1]))
             i = j + 1
             while i < end and not lines[i].strip() and (not out or not out[-1].strip()):
                 i += 1  # no double blank line where the solution was
             continue
         j = end if j is None else j
-        body = _strip_directives(lines, i + 1, j, where, removed) if name else lines[i + 1: j]
+        body = (
+            _strip_directives(lines, i + 1, j, where, removed)
+            if name
+            else lines[i + 1 : j]
+        )
         out += [lines[i], *body] + ([lines[j]] if j < end else [])
         i = j + 1
     return out
@@ -241,7 +300,9 @@ def _strip_directives(lines, start, end, where, removed):
 def strip_solution_directives(text, where):
     """Markdown ``text`` without its {solution} directives; returns (text, removed directive texts)."""
     removed = []
-    lines = _strip_directives(text.split("\n"), 0, len(text.split("\n")), where, removed)
+    lines = _strip_directives(
+        text.split("\n"), 0, len(text.split("\n")), where, removed
+    )
     while lines and not lines[-1].strip():
         lines.pop()
     return "\n".join(lines), removed
@@ -256,7 +317,9 @@ def _names(source):
     stored, loaded = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            (stored if isinstance(node.ctx, (ast.Store, ast.Del)) else loaded).add(node.id)
+            (stored if isinstance(node.ctx, (ast.Store, ast.Del)) else loaded).add(
+                node.id
+            )
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             stored.add(node.name)
         elif isinstance(node, ast.alias):
@@ -280,24 +343,34 @@ def _drop_support_cells(nb, path, used_in_solutions, report):
         hidden = "remove-cell" in cell.metadata.get("tags", [])
         glued = set(GLUE_DEF.findall(cell.source))
         needs_dropped = (loaded & dropped_names) - defined
-        for_solutions = glued & solution_only or needs_dropped  # glues solution numbers, or checks them
+        for_solutions = (
+            glued & solution_only or needs_dropped
+        )  # glues solution numbers, or checks them
         if hidden and for_solutions and not glued & used_elsewhere:
             report.support_cells.append(f"cell {index} (id {cell.get('id', '?')})")
             report.removed_text.append(cell.source)
             dropped_names |= stored - defined
             continue
         if needs_dropped:
-            raise StudentEditionError(f"{_where(path, index, cell)}: uses {sorted(needs_dropped)}, computed only "
-                                      "in a hidden cell that glues numbers for the solutions (which the student "
-                                      "edition removes)")
+            raise StudentEditionError(
+                f"{_where(path, index, cell)}: uses {sorted(needs_dropped)}, computed only "
+                "in a hidden cell that glues numbers for the solutions (which the student "
+                "edition removes)"
+            )
         defined |= stored
         kept.append(cell)
     nb.cells = kept
 
 
 def _nbgrader_metadata(cell, grade_id, *, solution):
-    meta = {"grade": not solution, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
-            "solution": solution, "task": False}
+    meta = {
+        "grade": not solution,
+        "grade_id": grade_id,
+        "locked": not solution,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if not solution:
         meta["points"] = 1
     cell.metadata["nbgrader"] = meta
@@ -330,9 +403,15 @@ def exercise_names(nb):
         if cell.cell_type != "code":
             continue
         if any(line.strip() == BEGIN for line in cell.source.split("\n")):
-            checked = _checked_name(nb.cells[index + 1]) if index + 1 < len(nb.cells) else None
+            checked = (
+                _checked_name(nb.cells[index + 1])
+                if index + 1 < len(nb.cells)
+                else None
+            )
             defs = re.findall(r"^def (\w+)\(", cell.source, re.M)
-            names[index] = unique(checked or (defs[0] if defs else f"exercise-{cell.get('id', index)}"))
+            names[index] = unique(
+                checked or (defs[0] if defs else f"exercise-{cell.get('id', index)}")
+            )
         elif (name := _checked_name(cell)) is not None:
             names[index] = unique(f"check_{name}")
     return names
@@ -348,22 +427,38 @@ def _otter_test(call, name):
     Otter passes the learner's global variables named like the function's parameters, so the parameters are the
     names the call reads (``ex``, ``gradient_descent``). The checker prints its message; the assertion repeats it.
     """
-    read = sorted((n.lineno, n.col_offset, n.id) for n in ast.walk(ast.parse(call)) if isinstance(n, ast.Name))
+    read = sorted(
+        (n.lineno, n.col_offset, n.id)
+        for n in ast.walk(ast.parse(call))
+        if isinstance(n, ast.Name)
+    )
     params = list(dict.fromkeys(variable for *_, variable in read))
     args, function = ", ".join(params), "test_" + name.replace("-", "_")
-    return (f"def {function}({args}):\n    result = {call}\n    assert result, result.message\n\n\n"
-            f"{function}({args})")
+    return (
+        f"def {function}({args}):\n    result = {call}\n    assert result, result.message\n\n\n"
+        f"{function}({args})"
+    )
 
 
 def _otter_question(solution, checker, name, where):
     """The cells of one Otter Assign question: the solution cell and the checker cell, with their boundary cells."""
     m = checker is not None and CHECK_CALL.match(checker.source)
     if not m:
-        raise StudentEditionError(f"{where}: an Otter question needs the checker cell of this exercise right after "
-                                  "its solution cell (a cell like `ex.check_name(name);`)")
+        raise StudentEditionError(
+            f"{where}: an Otter question needs the checker cell of this exercise right after "
+            "its solution cell (a cell like `ex.check_name(name);`)"
+        )
     test = nbformat.v4.new_code_cell(_otter_test(m["call"], name))
-    return [_raw(f"# BEGIN QUESTION\nname: {name}\npoints: 1"), _raw("# BEGIN SOLUTION"), solution,
-            _raw("# END SOLUTION"), _raw("# BEGIN TESTS"), test, _raw("# END TESTS"), _raw("# END QUESTION")]
+    return [
+        _raw(f"# BEGIN QUESTION\nname: {name}\npoints: 1"),
+        _raw("# BEGIN SOLUTION"),
+        solution,
+        _raw("# END SOLUTION"),
+        _raw("# BEGIN TESTS"),
+        test,
+        _raw("# END TESTS"),
+        _raw("# END QUESTION"),
+    ]
 
 
 def make_student_notebook(nb, path="notebook", *, nbgrader=False, otter=False):
@@ -380,23 +475,33 @@ def make_student_notebook(nb, path="notebook", *, nbgrader=False, otter=False):
     used_in_solutions, cells, question = set(), [], None
     for index, cell in enumerate(nb.cells):
         where = _where(path, index, cell)
-        if question is not None:  # an Otter question: this cell must be the checker of its solution cell
-            cells += _otter_question(question, cell, names[index - 1], _where(path, index - 1, question))
+        if (
+            question is not None
+        ):  # an Otter question: this cell must be the checker of its solution cell
+            cells += _otter_question(
+                question, cell, names[index - 1], _where(path, index - 1, question)
+            )
             question = None
             continue
         if cell.cell_type == "markdown":
             cell.source, removed = strip_solution_directives(cell.source, where)
             report.directives += len(removed)
             report.removed_text += removed
-            used_in_solutions |= {a or b for text in removed for a, b in GLUE_USE.findall(text)}
+            used_in_solutions |= {
+                a or b for text in removed for a, b in GLUE_USE.findall(text)
+            }
         elif cell.cell_type == "code":
             cell.source, hidden = hide_answer_listings(cell.source, where, labels)
             report.listings_hidden += hidden
-            cell.source, n, lines = stub_solutions(cell.source, where, keep_markers=nbgrader, otter=otter)
+            cell.source, n, lines = stub_solutions(
+                cell.source, where, keep_markers=nbgrader, otter=otter
+            )
             report.stubs += n
             if n:
                 report.removed_code.append(lines)
-                tags = [t for t in cell.metadata.get("tags", []) if t not in HIDING_TAGS]
+                tags = [
+                    t for t in cell.metadata.get("tags", []) if t not in HIDING_TAGS
+                ]
                 cell.metadata["tags"] = tags
                 if not tags:
                     del cell.metadata["tags"]
@@ -412,7 +517,9 @@ def make_student_notebook(nb, path="notebook", *, nbgrader=False, otter=False):
         if question is None:
             cells.append(cell)
     if question is not None:  # a solution cell at the very end: no checker after it
-        cells += _otter_question(question, None, None, _where(path, len(nb.cells) - 1, question))
+        cells += _otter_question(
+            question, None, None, _where(path, len(nb.cells) - 1, question)
+        )
     nb.cells = cells
     _drop_support_cells(nb, path, used_in_solutions, report)
     if otter:
@@ -428,7 +535,9 @@ def read_notebook(path):
         nbformat.validate(nb)
     except Exception as exc:  # JSON errors, schema errors, unreadable files
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise StudentEditionError(f"{path}: not a valid notebook ({type(exc).__name__}: {text})") from None
+        raise StudentEditionError(
+            f"{path}: not a valid notebook ({type(exc).__name__}: {text})"
+        ) from None
     return nb
 
 
@@ -438,30 +547,59 @@ def write_student_edition(chapters, out, *, force=False, nbgrader=False, otter=F
     With ``nbgrader`` (``otter``) it writes nbgrader source (Otter Assign master) notebooks instead.
     """
     chapters, out = Path(chapters).resolve(), Path(out).resolve()
-    if out in (chapters, ROOT) or chapters.is_relative_to(out) or out.is_relative_to(chapters):
-        raise StudentEditionError(f"refusing to write the student edition to {out}: it holds the sources")
+    if (
+        out in (chapters, ROOT)
+        or chapters.is_relative_to(out)
+        or out.is_relative_to(chapters)
+    ):
+        raise StudentEditionError(
+            f"refusing to write the student edition to {out}: it holds the sources"
+        )
     if out.exists():
         if not force:
             raise StudentEditionError(f"{out} exists; use --force to replace it")
         if any(out.iterdir()) and not (out / STAMP).exists():
-            raise StudentEditionError(f"{out} exists and was not written by this script; remove it yourself")
+            raise StudentEditionError(
+                f"{out} exists and was not written by this script; remove it yourself"
+            )
     sources = sorted(chapters.glob("*.ipynb"))
     if not sources:
         raise StudentEditionError(f"no notebooks in {chapters}")
     # every notebook is checked before anything is written
-    results = [make_student_notebook(read_notebook(p), p.relative_to(chapters.parent), nbgrader=nbgrader,
-                                     otter=otter) for p in sources]
+    results = [
+        make_student_notebook(
+            read_notebook(p),
+            p.relative_to(chapters.parent),
+            nbgrader=nbgrader,
+            otter=otter,
+        )
+        for p in sources
+    ]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     for src, (nb, _) in zip(sources, results):
         nbformat.write(nb, tmp / src.name)
-    (tmp / STAMP).write_text("written by scripts/student_edition.py; --force replaces this folder\n")
+    (tmp / STAMP).write_text(
+        "written by scripts/student_edition.py; --force replaces this folder\n"
+    )
     if nbgrader or otter:
-        readme = INSTRUCTOR_README.format(**(
-            dict(what="nbgrader source notebooks", what_long="nbgrader *source* notebooks",
-                 tool="`nbgrader generate_assignment`", flag="--nbgrader") if nbgrader else
-            dict(what="Otter Assign master notebooks", what_long="Otter Assign *master* notebooks",
-                 tool="`otter assign`", flag="--otter")))
+        readme = INSTRUCTOR_README.format(
+            **(
+                dict(
+                    what="nbgrader source notebooks",
+                    what_long="nbgrader *source* notebooks",
+                    tool="`nbgrader generate_assignment`",
+                    flag="--nbgrader",
+                )
+                if nbgrader
+                else dict(
+                    what="Otter Assign master notebooks",
+                    what_long="Otter Assign *master* notebooks",
+                    tool="`otter assign`",
+                    flag="--otter",
+                )
+            )
+        )
     else:
         readme = README
     (tmp / "README.md").write_text(readme)
@@ -472,19 +610,40 @@ def write_student_edition(chapters, out, *, force=False, nbgrader=False, otter=F
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(ROOT / "student"), help="output folder (default: student/)")
-    ap.add_argument("--chapters", default=str(ROOT / "chapters"), help="source notebooks (default: chapters/)")
-    ap.add_argument("--force", action="store_true", help="replace an existing student edition")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--out", default=str(ROOT / "student"), help="output folder (default: student/)"
+    )
+    ap.add_argument(
+        "--chapters",
+        default=str(ROOT / "chapters"),
+        help="source notebooks (default: chapters/)",
+    )
+    ap.add_argument(
+        "--force", action="store_true", help="replace an existing student edition"
+    )
     mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--nbgrader", action="store_true",
-                      help="keep the markers and add nbgrader metadata (nbgrader source notebooks)")
-    mode.add_argument("--otter", action="store_true",
-                      help="write Otter Assign master notebooks (Otter's v1 format)")
+    mode.add_argument(
+        "--nbgrader",
+        action="store_true",
+        help="keep the markers and add nbgrader metadata (nbgrader source notebooks)",
+    )
+    mode.add_argument(
+        "--otter",
+        action="store_true",
+        help="write Otter Assign master notebooks (Otter's v1 format)",
+    )
     args = ap.parse_args(argv)
     try:
-        reports = write_student_edition(args.chapters, args.out, force=args.force, nbgrader=args.nbgrader,
-                                        otter=args.otter)
+        reports = write_student_edition(
+            args.chapters,
+            args.out,
+            force=args.force,
+            nbgrader=args.nbgrader,
+            otter=args.otter,
+        )
     except StudentEditionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -45,9 +45,22 @@ def _close_figures():
 def built(tmp_path_factory):
     """Build the book once, strictly (warnings are errors), into a temporary folder: (html folder, build log)."""
     out = tmp_path_factory.mktemp("book")
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--out", str(out), "--force"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    assert proc.returncode == 0, f"strict build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_book.py"),
+            "--out",
+            str(out),
+            "--force",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert proc.returncode == 0, (
+        f"strict build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+    )
     return out / "_build" / "html", proc.stdout + proc.stderr
 
 
@@ -56,11 +69,19 @@ def built(tmp_path_factory):
 # kernel); the tests that share the strict build go to one worker, so the book is built once; so do the tests that
 # share the student build. Every other test is a group of its own. The longest groups come first, so that the two
 # workers finish at about the same time; without xdist the same order is used.
-_SHARED = {"tests/test_book_build.py": "book", "tests/test_browser.py": "book",
-           "tests/test_student_edition.py::test_student_": "student"}
+_SHARED = {
+    "tests/test_book_build.py": "book",
+    "tests/test_browser.py": "book",
+    "tests/test_student_edition.py::test_student_": "student",
+}
 _PROFILE_TEST = "tests/test_profiles.py::test_every_chapter_holds_its_claims_under"
-_LONG_FIRST = ("book", "student", "tests/test_binder.py", f"{_PROFILE_TEST}[other-cpu]",
-               f"{_PROFILE_TEST}[seed-2+busy]")
+_LONG_FIRST = (
+    "book",
+    "student",
+    "tests/test_binder.py",
+    f"{_PROFILE_TEST}[other-cpu]",
+    f"{_PROFILE_TEST}[seed-2+busy]",
+)
 
 
 def _group(nodeid):

@@ -11,7 +11,9 @@ def _linear_net(rng):
     layers = []
     for n_in, n_out in [(5, 7), (7, 4), (4, 3)]:
         lin = Linear(n_in, n_out, rng=rng)
-        lin.params["b"][...] = rng.normal(size=n_out)  # non-zero biases: they must fold too
+        lin.params["b"][...] = rng.normal(
+            size=n_out
+        )  # non-zero biases: they must fold too
         layers += [lin, Activation("identity")]
     return Sequential(layers[:-1])
 
@@ -24,7 +26,9 @@ def test_collapse_linear_reproduces_the_network_and_folds_the_biases():
     assert W.shape == (5, 3) and b.shape == (3,)
     assert_allclose(X @ W + b, net.forward(X), rtol=1e-12, atol=1e-12)
     # independent formula: b = b1 W2 W3 + b2 W3 + b3
-    (W1, b1), (W2, b2), (W3, b3) = [(lay.W, lay.b) for lay in net.layers if isinstance(lay, Linear)]
+    (W1, b1), (W2, b2), (W3, b3) = [
+        (lay.W, lay.b) for lay in net.layers if isinstance(lay, Linear)
+    ]
     assert_allclose(W, W1 @ W2 @ W3, rtol=1e-13)
     assert_allclose(b, b1 @ W2 @ W3 + b2 @ W3 + b3, rtol=1e-13)
 
@@ -65,7 +69,9 @@ def test_forward_activations_matches_a_hand_built_stack_and_relu_variance_halves
     # non-zero mean of ReLU outputs), so average the ratio over 10 draws: standard error ~0.013.
     ratios = []
     for seed in range(10):
-        m2 = [np.mean(o**2) for o in S.forward_activations("relu", 3, X[:1000], rng=seed)]
+        m2 = [
+            np.mean(o**2) for o in S.forward_activations("relu", 3, X[:1000], rng=seed)
+        ]
         ratios += [m2[1] / m2[0], m2[2] / m2[1]]
     assert abs(np.mean(ratios) - 0.5) < 0.05
 
@@ -93,8 +99,17 @@ def test_forward_activations_bad_input():
 def test_dead_unit_masks():
     W1 = np.array([[1.0, -1.0, 1.0], [1.0, -1.0, -1.0]])
     W2 = np.ones((3, 1))
-    net = Sequential([Linear(2, 3, init=W1), Activation("relu"), Linear(3, 1, init=W2), Activation("sigmoid")])
-    X = np.array([[1.0, 1.0], [2.0, 0.5]])  # unit 1 has net = -(x1 + x2) < 0 on both rows
+    net = Sequential(
+        [
+            Linear(2, 3, init=W1),
+            Activation("relu"),
+            Linear(3, 1, init=W2),
+            Activation("sigmoid"),
+        ]
+    )
+    X = np.array(
+        [[1.0, 1.0], [2.0, 0.5]]
+    )  # unit 1 has net = -(x1 + x2) < 0 on both rows
     masks = S.dead_unit_masks(net, X)
     assert [m.tolist() for m in masks] == [[False, True, False], [False]]
     soft = Sequential([Linear(2, 3, init=W1), Activation("softmax")])
@@ -119,11 +134,18 @@ def test_time_activation():
 
 
 def test_markdown_table():
-    t = S.markdown_table(["f", "zero-centred", "cost"], [["$a \\| b$", True, 1.23456], ["x|y", False, 7]],
-                         align="lcr")
+    t = S.markdown_table(
+        ["f", "zero-centred", "cost"],
+        [["$a \\| b$", True, 1.23456], ["x|y", False, 7]],
+        align="lcr",
+    )
     md = t._repr_markdown_()
-    assert md.splitlines() == ["| f | zero-centred | cost |", "|:--|:-:|--:|",
-                               "| $a \\\\| b$ | yes | 1.23 |", "| x\\|y | no | 7 |"]
+    assert md.splitlines() == [
+        "| f | zero-centred | cost |",
+        "|:--|:-:|--:|",
+        "| $a \\\\| b$ | yes | 1.23 |",
+        "| x\\|y | no | 7 |",
+    ]
     assert repr(t) == md
 
 

@@ -8,11 +8,22 @@ from bookcode import activations as A
 
 # (name, params) pairs covering every activation and both parameter regimes
 ELEMENTWISE = [
-    ("identity", {}), ("sigmoid", {}), ("tanh", {}), ("relu", {}), ("leaky_relu", {}),
-    ("leaky_relu", {"alpha": 0.2}), ("elu", {}), ("elu", {"alpha": 0.5}), ("softplus", {}),
+    ("identity", {}),
+    ("sigmoid", {}),
+    ("tanh", {}),
+    ("relu", {}),
+    ("leaky_relu", {}),
+    ("leaky_relu", {"alpha": 0.2}),
+    ("elu", {}),
+    ("elu", {"alpha": 0.5}),
+    ("softplus", {}),
 ]
-EXTREME = np.array([-1e4, -1e3, -745.0, -740.0, -40.0, -1e-310, 0.0, 1e-310, 40.0, 740.0, 1e3, 1e4])
-with np.errstate(under="ignore"):  # float32/16: the subnormal 1e-310 becomes 0, 1e4 stays representable
+EXTREME = np.array(
+    [-1e4, -1e3, -745.0, -740.0, -40.0, -1e-310, 0.0, 1e-310, 40.0, 740.0, 1e3, 1e4]
+)
+with np.errstate(
+    under="ignore"
+):  # float32/16: the subnormal 1e-310 becomes 0, 1e4 stays representable
     EXTREMES = {dt: EXTREME.astype(dt) for dt in (np.float64, np.float32, np.float16)}
 
 
@@ -52,7 +63,9 @@ def test_sigmoid_matches_naive_formula_and_symmetry():
     assert_allclose(A.sigmoid(x), naive_sigmoid(x), rtol=1e-14, atol=0)
     assert_allclose(A.sigmoid(x) + A.sigmoid(-x), 1.0, rtol=1e-15)
     # σ(x)σ(-x), not σ(1 - σ): the naive 1 - σ(x) cancels catastrophically for large x
-    assert_allclose(A.sigmoid_derivative(x), naive_sigmoid(x) * naive_sigmoid(-x), rtol=1e-13)
+    assert_allclose(
+        A.sigmoid_derivative(x), naive_sigmoid(x) * naive_sigmoid(-x), rtol=1e-13
+    )
     assert A.sigmoid_derivative(0.0) == 0.25
 
 
@@ -69,8 +82,14 @@ def test_piecewise_linear_and_elu_against_definitions():
     x = np.linspace(-5, 5, 101)
     assert_array_equal(A.identity(x), x)
     assert_array_equal(A.relu(x), x * (x > 0))
-    assert_allclose(A.leaky_relu(x, alpha=0.3), np.array([v if v > 0 else 0.3 * v for v in x]))
-    assert_allclose(A.elu(x, alpha=0.5), np.array([v if v > 0 else 0.5 * (np.exp(v) - 1) for v in x]), rtol=1e-14)
+    assert_allclose(
+        A.leaky_relu(x, alpha=0.3), np.array([v if v > 0 else 0.3 * v for v in x])
+    )
+    assert_allclose(
+        A.elu(x, alpha=0.5),
+        np.array([v if v > 0 else 0.5 * (np.exp(v) - 1) for v in x]),
+        rtol=1e-14,
+    )
 
 
 def test_softplus_against_naive_formula_and_identities():
@@ -78,7 +97,9 @@ def test_softplus_against_naive_formula_and_identities():
     assert_allclose(A.softplus(x), np.log(1 + np.exp(x)), rtol=1e-12, atol=1e-13)
     assert_allclose(A.softplus(x) - A.softplus(-x), x, atol=1e-13)
     assert_array_equal(A.softplus_derivative(x), A.sigmoid(x))
-    assert_allclose(A.softplus(-40.0), np.exp(-40.0), rtol=1e-15)  # naive log(1 + e^x) gives 0 here
+    assert_allclose(
+        A.softplus(-40.0), np.exp(-40.0), rtol=1e-15
+    )  # naive log(1 + e^x) gives 0 here
 
 
 def test_softmax_against_naive_formula_rows_sum_and_shift_invariance():
@@ -93,12 +114,21 @@ def test_softmax_against_naive_formula_rows_sum_and_shift_invariance():
 def test_logsumexp_against_naive_and_limits():
     x = np.random.default_rng(2).normal(scale=5, size=(3, 4, 5))
     for axis in (-1, 0, 1):
-        assert_allclose(A.logsumexp(x, axis=axis), np.log(np.exp(x).sum(axis=axis)), rtol=1e-13)
+        assert_allclose(
+            A.logsumexp(x, axis=axis), np.log(np.exp(x).sum(axis=axis)), rtol=1e-13
+        )
     assert_allclose(A.logsumexp(x, axis=None), np.log(np.exp(x).sum()), rtol=1e-13)
     assert A.logsumexp(x, axis=1, keepdims=True).shape == (3, 1, 5)
     assert_allclose(A.logsumexp([1e4, 1e4]), 1e4 + np.log(2), rtol=1e-15)
-    rows = A.logsumexp([[np.inf, 1e4], [-np.inf, -np.inf], [np.nan, 1.0], [-np.inf, 0.0]])
-    assert rows[0] == np.inf and rows[1] == -np.inf and np.isnan(rows[2]) and rows[3] == 0.0
+    rows = A.logsumexp(
+        [[np.inf, 1e4], [-np.inf, -np.inf], [np.nan, 1.0], [-np.inf, 0.0]]
+    )
+    assert (
+        rows[0] == np.inf
+        and rows[1] == -np.inf
+        and np.isnan(rows[2])
+        and rows[3] == 0.0
+    )
 
 
 # --- derivatives against central differences ----------------------------------------------
@@ -114,21 +144,28 @@ def test_derivative_matches_central_differences(name, params, x_smooth):
 def test_vjp_of_elementwise_is_dy_times_derivative(name, params, x_smooth):
     f = A.get(name, **params)
     dy = np.random.default_rng(3).normal(size=x_smooth.shape)
-    assert max_rel_err(f.vjp(x_smooth, f(x_smooth), dy), dy * central_diff(f, x_smooth)) < 1e-7
+    assert (
+        max_rel_err(f.vjp(x_smooth, f(x_smooth), dy), dy * central_diff(f, x_smooth))
+        < 1e-7
+    )
 
 
 def test_kink_conventions():
     assert A.relu_derivative(0.0) == 0.0
     assert A.leaky_relu_derivative(0.0, alpha=0.2) == 0.2
     assert A.elu_derivative(0.0, alpha=0.5) == 0.5
-    assert A.elu_derivative(0.0) == 1.0  # alpha = 1: ELU is differentiable at 0 with slope 1
+    assert (
+        A.elu_derivative(0.0) == 1.0
+    )  # alpha = 1: ELU is differentiable at 0 with slope 1
     assert A.elu_derivative(1e-12) == 1.0 and A.relu_derivative(1e-300) == 1.0
 
 
 def test_softmax_jacobian_matches_central_differences():
     x = np.random.default_rng(4).normal(size=5)
     h = 1e-5
-    fd = np.column_stack([(A.softmax(x + h * e) - A.softmax(x - h * e)) / (2 * h) for e in np.eye(5)])
+    fd = np.column_stack(
+        [(A.softmax(x + h * e) - A.softmax(x - h * e)) / (2 * h) for e in np.eye(5)]
+    )
     assert max_rel_err(A.softmax_jacobian(x), fd) < 1e-7
 
 
@@ -145,7 +182,9 @@ def test_softmax_vjp_equals_dy_times_explicit_jacobian():
 def test_logsumexp_gradient_is_softmax():
     x = np.random.default_rng(6).normal(size=4)
     h = 1e-5
-    fd = np.array([(A.logsumexp(x + h * e) - A.logsumexp(x - h * e)) / (2 * h) for e in np.eye(4)])
+    fd = np.array(
+        [(A.logsumexp(x + h * e) - A.logsumexp(x - h * e)) / (2 * h) for e in np.eye(4)]
+    )
     assert max_rel_err(fd, A.softmax(x)) < 1e-7
 
 
@@ -173,7 +212,9 @@ def test_extreme_values_are_the_mathematical_limits(strict):
     assert_array_equal(A.elu(x, alpha=0.5), [-0.5, 1e4])
     assert_array_equal(A.tanh_derivative(x), [0.0, 0.0])
     assert_allclose(A.softmax([1e4, -1e4, 1e4]), [0.5, 0.0, 0.5])
-    assert 0 < A.sigmoid(-740.0) < np.finfo(np.float64).tiny  # a subnormal, not flushed to 0
+    assert (
+        0 < A.sigmoid(-740.0) < np.finfo(np.float64).tiny
+    )  # a subnormal, not flushed to 0
 
 
 def test_sigmoid_keeps_subnormal_results():
@@ -206,7 +247,9 @@ def test_integers_become_float64():
 # --- metadata ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,params", ELEMENTWISE + [("leaky_relu", {"alpha": 0.0}), ("softmax", {})])
+@pytest.mark.parametrize(
+    "name,params", ELEMENTWISE + [("leaky_relu", {"alpha": 0.0}), ("softmax", {})]
+)
 def test_range_contains_outputs_and_is_tight(name, params):
     f = A.get(name, **params)
     lo, hi = f.range
@@ -236,7 +279,16 @@ def test_repr_and_params():
 
 
 def test_get_names_aliases_and_objects():
-    assert set(A.available()) == {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax"}
+    assert set(A.available()) == {
+        "identity",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "elu",
+        "softplus",
+        "softmax",
+    }
     assert A.get("linear").name == "identity" and A.get("Logistic").name == "sigmoid"
     for spelling in ("leakyrelu", "leaky-relu", "Leaky_ReLU", "LEAKY RELU"):
         assert A.get(spelling).name == "leaky_relu"
@@ -252,7 +304,9 @@ def test_get_errors():
         A.get("sigmoid", alpha=0.1)
     with pytest.raises(TypeError, match="'elu' accepts only alpha; got beta"):
         A.get("elu", beta=1.0)
-    with pytest.raises(ValueError, match="leaky_relu: alpha must be a finite number >= 0, got -0.1"):
+    with pytest.raises(
+        ValueError, match="leaky_relu: alpha must be a finite number >= 0, got -0.1"
+    ):
         A.get("leaky_relu", alpha=-0.1)
     with pytest.raises(ValueError, match="elu: alpha .* got nan"):
         A.get("elu", alpha=float("nan"))
@@ -269,17 +323,28 @@ def test_bad_inputs():
         A.sigmoid(["a", "b"])
     with pytest.raises(ValueError, match="leaky_relu_derivative: alpha"):
         A.leaky_relu_derivative([1.0], alpha=-1)
-    with pytest.raises(NotImplementedError, match=r"not element-wise.*\.vjp\(x, y, dy\).*softmax_jacobian"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"not element-wise.*\.vjp\(x, y, dy\).*softmax_jacobian",
+    ):
         A.get("softmax").derivative([1.0, 2.0])
     with pytest.raises(ValueError, match="softmax: expected x with at least one entry"):
         A.softmax(1.0)
     with pytest.raises(ValueError, match="softmax: expected x with at least one entry"):
         A.softmax(np.zeros((2, 0)))
-    with pytest.raises(ValueError, match=r"softmax_jacobian: expected one non-empty vector .* \(2, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"softmax_jacobian: expected one non-empty vector .* \(2, 2\)"
+    ):
         A.softmax_jacobian(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="logsumexp: expected a non-empty array"):
         A.logsumexp([])
-    with pytest.raises(ValueError, match=r"relu.vjp: expected dy with the shape of x \(3,\), got \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"relu.vjp: expected dy with the shape of x \(3,\), got \(2,\)",
+    ):
         A.get("relu").vjp(np.ones(3), None, np.ones(2))
-    with pytest.raises(ValueError, match=r"softmax_vjp: expected dy with the shape of y \(3,\), got \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"softmax_vjp: expected dy with the shape of y \(3,\), got \(2,\)",
+    ):
         A.softmax_vjp(np.ones(3) / 3, np.ones(2))

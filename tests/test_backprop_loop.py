@@ -7,13 +7,21 @@ import pytest
 from numpy.testing import assert_allclose
 
 from bookcode import losses, network
-from bookcode.experiments.backprop_loop import SCALAR_ACTIVATIONS, forward_loop, gradients_loop
+from bookcode.experiments.backprop_loop import (
+    SCALAR_ACTIVATIONS,
+    forward_loop,
+    gradients_loop,
+)
 from bookcode.gradcheck import TOLERANCE, numerical_gradient, rel_error
 
 
 def _params(rng, n=3, m=4, l=2):
-    return (rng.standard_normal((n, m)), 0.3 * rng.standard_normal(m),
-            rng.standard_normal((m, l)), 0.3 * rng.standard_normal(l))
+    return (
+        rng.standard_normal((n, m)),
+        0.3 * rng.standard_normal(m),
+        rng.standard_normal((m, l)),
+        0.3 * rng.standard_normal(l),
+    )
 
 
 def test_scalar_activations_match_their_derivatives():
@@ -21,34 +29,55 @@ def test_scalar_activations_match_their_derivatives():
         for x in (-30.0, -1.3, 0.0, 0.7, 25.0):
             h = 1e-6
             numeric = (f(x + h) - f(x - h)) / (2 * h)
-            assert math.isclose(df(f(x)), numeric, rel_tol=1e-6, abs_tol=1e-9), (name, x)
-    assert SCALAR_ACTIVATIONS["sigmoid"][0](-800.0) == 0.0  # no overflow warning for large |x|
+            assert math.isclose(df(f(x)), numeric, rel_tol=1e-6, abs_tol=1e-9), (
+                name,
+                x,
+            )
+    assert (
+        SCALAR_ACTIVATIONS["sigmoid"][0](-800.0) == 0.0
+    )  # no overflow warning for large |x|
 
 
 def test_forward_loop_matches_the_formula():
     rng = np.random.default_rng(0)
     W1, b1, W2, b2 = _params(rng)
     x = rng.standard_normal(3)
-    net1, y1, net2, y2 = forward_loop(x, W1, b1, W2, b2, hidden="tanh", output="identity")
+    net1, y1, net2, y2 = forward_loop(
+        x, W1, b1, W2, b2, hidden="tanh", output="identity"
+    )
     assert_allclose(net1, x @ W1 + b1, rtol=1e-13)
     assert_allclose(y1, np.tanh(x @ W1 + b1), rtol=1e-13)
     assert_allclose(net2, np.tanh(x @ W1 + b1) @ W2 + b2, rtol=1e-13)
     assert_allclose(y2, net2, rtol=0)
 
 
-@pytest.mark.parametrize("hidden, output", [("sigmoid", "sigmoid"), ("tanh", "identity"), ("tanh", "sigmoid")])
+@pytest.mark.parametrize(
+    "hidden, output",
+    [("sigmoid", "sigmoid"), ("tanh", "identity"), ("tanh", "sigmoid")],
+)
 @pytest.mark.parametrize("average", [False, True])
 def test_gradients_loop_passes_a_finite_difference_check(hidden, output, average):
     rng = np.random.default_rng(1)
     params = list(_params(rng))
     X, T = rng.standard_normal((5, 3)), rng.uniform(0, 1, (5, 2))
-    E, grads = gradients_loop(X, T, *params, hidden=hidden, output=output, average=average)
+    E, grads = gradients_loop(
+        X, T, *params, hidden=hidden, output=output, average=average
+    )
     for name, p in zip(("W1", "b1", "W2", "b2"), params):
         numeric = numerical_gradient(
-            lambda: gradients_loop(X, T, *params, hidden=hidden, output=output, average=average)[0], p)
+            lambda: gradients_loop(
+                X, T, *params, hidden=hidden, output=output, average=average
+            )[0],
+            p,
+        )
         assert grads[name].shape == p.shape
         assert rel_error(grads[name], numeric) < TOLERANCE, name
-    y = network.mlp([3, 4, 2], hidden, output_activation=None if output == "identity" else output, rng=0)
+    y = network.mlp(
+        [3, 4, 2],
+        hidden,
+        output_activation=None if output == "identity" else output,
+        rng=0,
+    )
     for (_, p, _), q in zip(y.parameters(), params):
         p[...] = q
     Y = y.forward(X)
@@ -86,7 +115,9 @@ def test_bad_input_is_rejected():
     rng = np.random.default_rng(5)
     W1, b1, W2, b2 = _params(rng)
     X, T = rng.standard_normal((4, 3)), np.zeros((4, 2))
-    with pytest.raises(ValueError, match=r"W1 of shape \(2, n_hidden\) for X with 2 columns"):
+    with pytest.raises(
+        ValueError, match=r"W1 of shape \(2, n_hidden\) for X with 2 columns"
+    ):
         gradients_loop(X[:, :2], T, W1, b1, W2, b2)
     with pytest.raises(ValueError, match=r"W2 of shape \(4, n_out\)"):
         gradients_loop(X, T, W1, b1, W2[:3], b2)

@@ -3,7 +3,13 @@ import pytest
 from numpy.testing import assert_allclose
 
 from bookcode.batchnorm import BatchNorm, batchnorm_backward, batchnorm_forward
-from bookcode.gradcheck import TOLERANCE, check_layer, check_network, numerical_gradient, rel_error
+from bookcode.gradcheck import (
+    TOLERANCE,
+    check_layer,
+    check_network,
+    numerical_gradient,
+    rel_error,
+)
 from bookcode.layers import Activation, Linear
 from bookcode.network import Sequential
 
@@ -50,7 +56,11 @@ def test_eval_gradcheck_and_formula():
     bn.training = False
     X = rng.standard_normal((5, 4))
     Y = bn.forward(X)
-    assert_allclose(Y, bn.gamma * (X - bn.running_mean) / np.sqrt(bn.running_var + bn.eps) + bn.beta, rtol=1e-12)
+    assert_allclose(
+        Y,
+        bn.gamma * (X - bn.running_mean) / np.sqrt(bn.running_var + bn.eps) + bn.beta,
+        rtol=1e-12,
+    )
     report = check_layer(bn, X, rng=2)
     assert report.max_error < TOLERANCE, report
     # in eval mode each row is processed on its own: one example gives the same answer as inside the batch
@@ -65,7 +75,9 @@ def test_functional_backward_matches_finite_differences():
     _, cache = batchnorm_forward(X, gamma, beta)
     dX, dgamma, dbeta = batchnorm_backward(R, cache)
     for arr, analytic in ((X, dX), (gamma, dgamma), (beta, dbeta)):
-        numeric = numerical_gradient(lambda: np.sum(batchnorm_forward(X, gamma, beta)[0] * R), arr)
+        numeric = numerical_gradient(
+            lambda: np.sum(batchnorm_forward(X, gamma, beta)[0] * R), arr
+        )
         assert rel_error(analytic, numeric) < TOLERANCE
 
 
@@ -96,7 +108,14 @@ def test_running_averages_use_unbiased_variance():
 
 def test_sequential_train_eval_switches_mode():
     rng = np.random.default_rng(4)
-    net = Sequential([Linear(3, 4, rng=rng, bias=False), BatchNorm(4), Activation("sigmoid"), Linear(4, 2, rng=rng)])
+    net = Sequential(
+        [
+            Linear(3, 4, rng=rng, bias=False),
+            BatchNorm(4),
+            Activation("sigmoid"),
+            Linear(4, 2, rng=rng),
+        ]
+    )
     X = rng.standard_normal((10, 3))
     net.forward(X)
     net.eval()

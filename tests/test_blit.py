@@ -21,12 +21,14 @@ X = np.linspace(0, 1, 50)
 def make():
     """A figure like an explorer's: two axes, fixed limits, a changing line, title, legend and a static curve."""
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(4, 2), layout="none")
-    fig.subplots_adjust(wspace=0.6)  # axes whose drawings overlap could differ in the overlap (blit docstring)
-    ax0.plot(X, X ** 2, color="0.6", label="fixed")
-    line, = ax0.plot(X, X, color="C1", label="a = ?")
+    fig.subplots_adjust(
+        wspace=0.6
+    )  # axes whose drawings overlap could differ in the overlap (blit docstring)
+    ax0.plot(X, X**2, color="0.6", label="fixed")
+    (line,) = ax0.plot(X, X, color="C1", label="a = ?")
     ax0.set(xlim=(0, 1), ylim=(-2, 2), xlabel="x", ylabel="y")
     leg = ax0.legend(loc="lower left", fontsize=7)
-    dots, = ax1.semilogy(X, np.exp(X), ".")
+    (dots,) = ax1.semilogy(X, np.exp(X), ".")
     ax1.set_ylim(0.1, 100)
     title = ax0.set_title("")
 
@@ -56,7 +58,9 @@ def test_blitted_frames_equal_a_full_redraw(a):
     ref_update(a=a)
     full = rgba(figure_to_png(ref_fig, dpi=50, colors=None, optimize=False))
     assert blitted.shape == full.shape
-    np.testing.assert_array_equal(blitted, full)  # Agg is deterministic: the same pixels
+    np.testing.assert_array_equal(
+        blitted, full
+    )  # Agg is deterministic: the same pixels
 
 
 def test_background_is_renewed_when_the_axes_change():
@@ -78,7 +82,11 @@ def test_background_is_renewed_when_the_axes_change():
     frames.render({"a": 1.0})
     frames.render({"a": 0.3})
     assert frames.full_renders == 1
-    for key, value, expected in (("ylim", (-3, 3), 2), ("ticks", [0, 0.25, 1], 3), ("label", "time", 4)):
+    for key, value, expected in (
+        ("ylim", (-3, 3), 2),
+        ("ticks", [0, 0.25, 1], 3),
+        ("label", "time", 4),
+    ):
         state[key] = value
         png = frames.render({"a": 0.7})
         assert frames.full_renders == expected, key
@@ -89,7 +97,9 @@ def test_background_is_renewed_when_the_axes_change():
             ref_fig.axes[0].set_xticks(state["ticks"])
         if "label" in state:
             ref_fig.axes[0].set_xlabel(state["label"])
-        np.testing.assert_array_equal(rgba(png), rgba(figure_to_png(ref_fig, dpi=40, colors=None, optimize=False)))
+        np.testing.assert_array_equal(
+            rgba(png), rgba(figure_to_png(ref_fig, dpi=40, colors=None, optimize=False))
+        )
         frames.render({"a": 0.2})  # unchanged axes again: blitted
         assert frames.full_renders == expected
 
@@ -110,7 +120,11 @@ def test_an_artist_no_longer_returned_stays_in_the_picture():
     centre = lambda png: tuple(rgba(png)[30, 30, :3])  # noqa: E731
     assert centre(frames.render({"show": "red"})) == (255, 0, 0)
     assert centre(frames.render({"show": "blue"})) == (0, 0, 255)
-    assert centre(frames.render({"show": "red"})) == (255, 0, 0)  # now drawn in the background
+    assert centre(frames.render({"show": "red"})) == (
+        255,
+        0,
+        0,
+    )  # now drawn in the background
     assert frames.full_renders == 2 and not square.get_animated()
 
 
@@ -128,7 +142,7 @@ def test_bad_input_is_explained():
     with pytest.raises(ValueError, match="not one of its texts"):
         BlitFrames(fig, lambda a: [leg.get_texts()[0]]).render({"a": 1})
     other, ax = plt.subplots()
-    stray, = ax.plot([0, 1])
+    (stray,) = ax.plot([0, 1])
     with pytest.raises(ValueError, match="direct child"):
         BlitFrames(fig, lambda a: [stray]).render({"a": 1})
     plt.close("all")
@@ -144,15 +158,30 @@ def test_explorer_with_a_figure_live_and_static():
         calls.append(a)
         return update(a)
 
-    e = explorer(draw, {"a": [0.5, 1.0, 1.5]}, figure=fig, dpi=40, live_ranges={"a": (0.1, 2.0, 0.1)})
-    assert plt.get_fignums() == []  # the explorer owns the figure: the notebook does not show it twice
+    e = explorer(
+        draw,
+        {"a": [0.5, 1.0, 1.5]},
+        figure=fig,
+        dpi=40,
+        live_ranges={"a": (0.1, 2.0, 0.1)},
+    )
+    assert (
+        plt.get_fignums() == []
+    )  # the explorer owns the figure: the notebook does not show it twice
     e.update(a=1.23)
     ref_fig, ref_update = make()
     ref_update(a=1.23)
-    np.testing.assert_array_equal(rgba(e.image.value), rgba(figure_to_png(ref_fig, dpi=40, colors=None, optimize=False)))
+    np.testing.assert_array_equal(
+        rgba(e.image.value),
+        rgba(figure_to_png(ref_fig, dpi=40, colors=None, optimize=False)),
+    )
     assert e.frames.full_renders == 1 and calls == [0.5, 1.23]
     fig2, update2 = make()
-    s = explorer(lambda a: update2(a), {"a": [0.5, 1.0, 1.5]}, figure=fig2, dpi=40, static=True)
+    s = explorer(
+        lambda a: update2(a), {"a": [0.5, 1.0, 1.5]}, figure=fig2, dpi=40, static=True
+    )
     frames = [rgba(img.value) for img in s.stack.children]
     assert len(frames) == 3 and s.frames.full_renders == 1
-    assert not np.array_equal(frames[0], frames[1]) and not np.array_equal(frames[1], frames[2])
+    assert not np.array_equal(frames[0], frames[1]) and not np.array_equal(
+        frames[1], frames[2]
+    )

@@ -15,7 +15,6 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
-
 from _book import ROOT, chapter_notebooks, glued_values, toc_files
 
 pytestmark = pytest.mark.slow
@@ -35,23 +34,43 @@ def test_chapter_pages_execute_and_embed_static_explorers(built):
     for nb in chapter_notebooks():
         page = html / "chapters" / (nb.stem + ".html")
         text = page.read_text(encoding="utf-8")
-        assert "Traceback (most recent call last)" not in text, f"{page.name}: an error trace is in the page"
+        assert "Traceback (most recent call last)" not in text, (
+            f"{page.name}: an error trace is in the page"
+        )
         assert "&lt;Figure size" not in text and "<Figure size" not in text, (
             f"{page.name}: a figure was rendered as text (kernel without the inline backend?)"
         )
-        assert "application/vnd.jupyter.widget-state+json" in text, f"{page.name}: no embedded widget state"
-        assert "StackModel" in text and "LinkModel" in text, f"{page.name}: explorer frames are not linked to sliders"
+        assert "application/vnd.jupyter.widget-state+json" in text, (
+            f"{page.name}: no embedded widget state"
+        )
+        assert "StackModel" in text and "LinkModel" in text, (
+            f"{page.name}: explorer frames are not linked to sliders"
+        )
         size = page.stat().st_size
-        assert size <= PAGE_LIMIT, f"{page.name} weighs {size / 1e6:.2f} MB (limit 3 MB)"
+        assert size <= PAGE_LIMIT, (
+            f"{page.name} weighs {size / 1e6:.2f} MB (limit 3 MB)"
+        )
 
 
 # --- the HTML as an offline product -----------------------------------------------------------------------------
 
 # attributes through which a page makes the browser load something (anchors <a href> only link)
-LOADING = {"script": ("src",), "link": ("href",), "img": ("src", "srcset"), "iframe": ("src",), "frame": ("src",),
-           "source": ("src", "srcset"), "video": ("src", "poster"), "audio": ("src",), "track": ("src",),
-           "embed": ("src",), "object": ("data",), "input": ("src",), "image": ("href", "xlink:href"),
-           "use": ("href", "xlink:href")}
+LOADING = {
+    "script": ("src",),
+    "link": ("href",),
+    "img": ("src", "srcset"),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "source": ("src", "srcset"),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "track": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "input": ("src",),
+    "image": ("href", "xlink:href"),
+    "use": ("href", "xlink:href"),
+}
 CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""")
 
 
@@ -65,8 +84,11 @@ class _Refs(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         for name in LOADING.get(tag, ()):
-            for value in ([v.strip().split()[0] for v in attrs[name].split(",") if v.strip()]
-                          if name == "srcset" and attrs.get(name) else [attrs.get(name)]):
+            for value in (
+                [v.strip().split()[0] for v in attrs[name].split(",") if v.strip()]
+                if name == "srcset" and attrs.get(name)
+                else [attrs.get(name)]
+            ):
                 if value:
                     self.refs.append((tag, name, value, attrs))
         if attrs.get("style"):
@@ -89,17 +111,28 @@ def _parse(page):
 
 def _pages(html):
     """The site's pages (not the theme's template snippets under _static/)."""
-    return sorted(p for p in html.rglob("*.html") if p.relative_to(html).parts[0] not in ("_static", "_sources"))
+    return sorted(
+        p
+        for p in html.rglob("*.html")
+        if p.relative_to(html).parts[0] not in ("_static", "_sources")
+    )
 
 
 def _offsite(url):
-    return bool(urlsplit(url).scheme in ("http", "https", "ftp", "ws", "wss") or url.startswith("//"))
+    return bool(
+        urlsplit(url).scheme in ("http", "https", "ftp", "ws", "wss")
+        or url.startswith("//")
+    )
 
 
 def _local_file(html, page, url):
     """The file in the built site that a same-site ``url`` on ``page`` refers to."""
     path = unquote(urlsplit(url).path)
-    return (html / path.lstrip("/")) if path.startswith("/") else (page.parent / path).resolve()
+    return (
+        (html / path.lstrip("/"))
+        if path.startswith("/")
+        else (page.parent / path).resolve()
+    )
 
 
 def _css_urls(text):
@@ -124,20 +157,30 @@ def test_pages_load_nothing_from_other_sites(built):
                     bad.append(where + " (missing file)")
                 elif target.suffix == ".css":
                     stylesheets.add(target)
-        bad += [f"{page.relative_to(html)}: inline CSS url({u})" for css in parsed.css for u in _css_urls(css)
-                if _offsite(u)]
+        bad += [
+            f"{page.relative_to(html)}: inline CSS url({u})"
+            for css in parsed.css
+            for u in _css_urls(css)
+            if _offsite(u)
+        ]
     seen = set()
-    while stylesheets:  # the stylesheets the pages load, and what they @import or url() in turn
+    while (
+        stylesheets
+    ):  # the stylesheets the pages load, and what they @import or url() in turn
         sheet = stylesheets.pop()
         seen.add(sheet)
         for u in _css_urls(sheet.read_text(encoding="utf-8", errors="replace")):
             if _offsite(u):
                 bad.append(f"{sheet.relative_to(html)}: url({u})")
-            elif urlsplit(u).scheme not in ("data", "blob") and u.split("?")[0].endswith(".css"):
+            elif urlsplit(u).scheme not in ("data", "blob") and u.split("?")[
+                0
+            ].endswith(".css"):
                 target = _local_file(html, sheet, u)
                 if target.exists() and target not in seen:
                     stylesheets.add(target)
-    assert not bad, "pages load resources from other sites (or missing files):\n" + "\n".join(bad)
+    assert not bad, (
+        "pages load resources from other sites (or missing files):\n" + "\n".join(bad)
+    )
 
 
 def test_integrity_attributes_match_the_files_served(built):
@@ -148,13 +191,17 @@ def test_integrity_attributes_match_the_files_served(built):
             if "integrity" not in attrs:
                 continue
             data = _local_file(html, page, url).read_bytes()
-            for value in attrs["integrity"].split():  # SRI allows several hashes; one must match
+            for value in attrs[
+                "integrity"
+            ].split():  # SRI allows several hashes; one must match
                 algo, _, want = value.partition("-")
                 got = base64.b64encode(hashlib.new(algo, data).digest()).decode()
                 if got == want:
                     break
             else:
-                pytest.fail(f"{page.relative_to(html)}: integrity of {url} does not match the file served")
+                pytest.fail(
+                    f"{page.relative_to(html)}: integrity of {url} does not match the file served"
+                )
             checked += 1
     print(f"{checked} integrity attributes checked")
 
@@ -169,9 +216,12 @@ def test_chapters_load_mathjax_and_widgets_from_the_book_and_link_to_binder(buil
         scripts = [url for tag, _, url, _ in _parse(page).refs if tag == "script"]
         for asset in ("tex-chtml.js", "require.js", "embed-amd.js"):
             found = [u for u in scripts if urlsplit(u).path.endswith("/" + asset)]
-            assert found and all("_static/" in u for u in found), f"{page.name} does not load {asset} from _static/"
-        assert f'href="{binder}?urlpath=lab/tree/{name}.ipynb"' in page.read_text(encoding="utf-8"), \
-            f"{page.name}: no Binder launch button opening {name}.ipynb"
+            assert found and all("_static/" in u for u in found), (
+                f"{page.name} does not load {asset} from _static/"
+            )
+        assert f'href="{binder}?urlpath=lab/tree/{name}.ipynb"' in page.read_text(
+            encoding="utf-8"
+        ), f"{page.name}: no Binder launch button opening {name}.ipynb"
 
 
 def test_vendored_files_are_the_registry_files_with_their_licences(built):
@@ -180,25 +230,51 @@ def test_vendored_files_are_the_registry_files_with_their_licences(built):
     html, _ = built
     cache = Path(os.environ.get("BOOK_VENDOR_CACHE") or ROOT / ".vendor-cache")
     packages = sorted((html / "_static" / "npm").iterdir())
-    assert {p.name.rsplit("-", 1)[0] for p in packages} == {"mathjax", "requirejs", "html-manager"}
+    assert {p.name.rsplit("-", 1)[0] for p in packages} == {
+        "mathjax",
+        "requirejs",
+        "html-manager",
+    }
     for folder in packages:
         prov = json.loads((folder / "PROVENANCE.json").read_text())
-        assert prov["licence_files"] and all((folder / f).is_file() for f in prov["licence_files"]), folder.name
-        assert any(f.startswith("LICENSE") for f in prov["licence_files"]), f"{folder.name}: no LICENSE file"
-        tarball = cache / f"{prov['name'].replace('@', '').replace('/', '-')}-{prov['version']}.tgz"
-        digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-        assert digest == prov["integrity"], f"{tarball.name}: sha512 differs from the registry's integrity"
-        served = {f.relative_to(folder).as_posix(): f for f in folder.rglob("*") if f.is_file()}
+        assert prov["licence_files"] and all(
+            (folder / f).is_file() for f in prov["licence_files"]
+        ), folder.name
+        assert any(f.startswith("LICENSE") for f in prov["licence_files"]), (
+            f"{folder.name}: no LICENSE file"
+        )
+        tarball = (
+            cache
+            / f"{prov['name'].replace('@', '').replace('/', '-')}-{prov['version']}.tgz"
+        )
+        digest = (
+            "sha512-"
+            + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+        )
+        assert digest == prov["integrity"], (
+            f"{tarball.name}: sha512 differs from the registry's integrity"
+        )
+        served = {
+            f.relative_to(folder).as_posix(): f
+            for f in folder.rglob("*")
+            if f.is_file()
+        }
         served.pop("PROVENANCE.json")
         if "LICENSE.txt" in prov["licence_files"]:
-            served.pop("LICENSE.txt")  # the licence text book_ext adds for packages that ship none
+            served.pop(
+                "LICENSE.txt"
+            )  # the licence text book_ext adds for packages that ship none
         with tarfile.open(tarball) as tar:
             for member in tar:
                 rel = member.name.split("/", 1)[1]
                 if member.isfile() and rel in served:
-                    same = tar.extractfile(member).read() == served.pop(rel).read_bytes()
+                    same = (
+                        tar.extractfile(member).read() == served.pop(rel).read_bytes()
+                    )
                     assert same, f"{folder.name}/{rel} differs from the registry's file"
-        assert not served, f"{folder.name}: files not in {tarball.name}: {sorted(served)[:5]}"
+        assert not served, (
+            f"{folder.name}: files not in {tarball.name}: {sorted(served)[:5]}"
+        )
 
 
 def test_chapter1_glued_values_are_deterministic():
@@ -212,7 +288,12 @@ def test_chapter1_glued_values_are_deterministic():
     try:
         for _ in range(2):
             nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+            NotebookClient(
+                nb,
+                timeout=300,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
+            ).execute()
             runs.append(glued_values(nb))
     finally:
         if env_before is not None:
@@ -227,7 +308,9 @@ def test_chapter1_glued_values_are_deterministic():
 def _book_html():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("book_html_under_test", ROOT / "book_ext" / "book_html.py")
+    spec = importlib.util.spec_from_file_location(
+        "book_html_under_test", ROOT / "book_ext" / "book_html.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -235,9 +318,24 @@ def _book_html():
 
 
 def test_build_without_registry_or_cache_stops_with_a_clear_message(tmp_path):
-    env = dict(os.environ, BOOK_VENDOR_CACHE=str(tmp_path / "empty-cache"), npm_config_registry="http://127.0.0.1:9")
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--out", str(tmp_path)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        BOOK_VENDOR_CACHE=str(tmp_path / "empty-cache"),
+        npm_config_registry="http://127.0.0.1:9",
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_book.py"),
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "cannot download mathjax@3.2.2 from the npm registry" in log, log[-3000:]
@@ -246,7 +344,9 @@ def test_build_without_registry_or_cache_stops_with_a_clear_message(tmp_path):
 
 
 @pytest.mark.parametrize("tamper", ["registry integrity", "tarball bytes"])
-def test_a_tarball_is_used_only_if_it_matches_the_pinned_integrity(tmp_path, monkeypatch, tamper):
+def test_a_tarball_is_used_only_if_it_matches_the_pinned_integrity(
+    tmp_path, monkeypatch, tamper
+):
     """A fake registry on localhost serves requirejs with a wrong integrity in its metadata, or wrong bytes."""
     import functools
     import threading
@@ -257,12 +357,23 @@ def test_a_tarball_is_used_only_if_it_matches_the_pinned_integrity(tmp_path, mon
     book_html = _book_html()
     pkg = book_html.REQUIREJS
     tarball = b"not the real tarball"
-    meta = {"dist": {"integrity": pkg.integrity if tamper == "tarball bytes" else book_html.sri(tarball, "sha512")}}
+    meta = {
+        "dist": {
+            "integrity": pkg.integrity
+            if tamper == "tarball bytes"
+            else book_html.sri(tarball, "sha512")
+        }
+    }
 
     class Registry(BaseHTTPRequestHandler):
         def do_GET(self, base):
-            body = tarball if self.path.endswith(".tgz") else json.dumps(
-                {"dist": {**meta["dist"], "tarball": f"{base}/r.tgz"}}).encode()
+            body = (
+                tarball
+                if self.path.endswith(".tgz")
+                else json.dumps(
+                    {"dist": {**meta["dist"], "tarball": f"{base}/r.tgz"}}
+                ).encode()
+            )
             self.send_response(200)
             self.end_headers()
             self.wfile.write(body)
@@ -276,11 +387,15 @@ def test_a_tarball_is_used_only_if_it_matches_the_pinned_integrity(tmp_path, mon
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         monkeypatch.setenv("npm_config_registry", base)
-        (tmp_path / pkg.tarball_name).write_bytes(b"a corrupt cached copy")  # not used: its hash is wrong
+        (tmp_path / pkg.tarball_name).write_bytes(
+            b"a corrupt cached copy"
+        )  # not used: its hash is wrong
         match = "pins" if tamper == "registry integrity" else "downloaded tarball has"
         with pytest.raises(ExtensionError, match=match):
             book_html.fetch(pkg, tmp_path)
     finally:
         server.shutdown()
         server.server_close()
-    assert (tmp_path / pkg.tarball_name).read_bytes() == b"a corrupt cached copy"  # nothing bad was cached
+    assert (
+        tmp_path / pkg.tarball_name
+    ).read_bytes() == b"a corrupt cached copy"  # nothing bad was cached

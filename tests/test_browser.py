@@ -20,14 +20,19 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from _book import ROOT, toc_files
 
 pytestmark = pytest.mark.slow
-CHAPTERS = [f for f in toc_files() if f.startswith("chapters/")]  # the chapter pages the book has
+CHAPTERS = [
+    f for f in toc_files() if f.startswith("chapters/")
+]  # the chapter pages the book has
 
-CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM") or "/usr/bin/chromium")  # the Makefile passes its CHROMIUM, ...
-CHROMEDRIVER = Path(os.environ.get("BOOK_CHROMEDRIVER") or "/usr/bin/chromedriver")  # ... and CHROMEDRIVER
+CHROMIUM = Path(
+    os.environ.get("BOOK_CHROMIUM") or "/usr/bin/chromium"
+)  # the Makefile passes its CHROMIUM, ...
+CHROMEDRIVER = Path(
+    os.environ.get("BOOK_CHROMEDRIVER") or "/usr/bin/chromedriver"
+)  # ... and CHROMEDRIVER
 SHOTS = ROOT / "_build" / "screenshots"
 SEARCH_TERM, SEARCH_HIT = "steepest", "chapters/01_gradient_descent"
 WAIT = 30  # seconds for a page to load, typeset and render its widgets
@@ -80,7 +85,9 @@ class _Quiet(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site(built):
     html, _ = built
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield html, f"http://127.0.0.1:{server.server_address[1]}/"
@@ -92,28 +99,47 @@ def site(built):
 def browser():
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
-        pytest.fail(f"{', '.join(missing)} missing: the browser test needs Debian's chromium and chromium-driver "
-                    "(`make test` installs them as root; or: apt-get install -y chromium chromium-driver)")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium must never download a browser or a driver
+        pytest.fail(
+            f"{', '.join(missing)} missing: the browser test needs Debian's chromium and chromium-driver "
+            "(`make test` installs them as root; or: apt-get install -y chromium chromium-driver)"
+        )
+    os.environ["SE_OFFLINE"] = (
+        "true"  # Selenium must never download a browser or a driver
+    )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="book-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-default-apps", "--disable-extensions", f"--user-data-dir={profile}",
-                 "--window-size=1280,1000",
-                 # the page may reach this machine only: other names do not resolve, other addresses go to a dead proxy
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
-                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=localhost;127.0.0.1"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,1000",
+        # the page may reach this machine only: other names do not resolve, other addresses go to a dead proxy
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+        "--proxy-server=http://127.0.0.1:9",
+        "--proxy-bypass-list=localhost;127.0.0.1",
+    ):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    options.set_capability(
+        "goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"}
+    )
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.set_script_timeout(WAIT)
     driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})  # every page weighed in full
+    driver.execute_cdp_cmd(
+        "Network.setCacheDisabled", {"cacheDisabled": True}
+    )  # every page weighed in full
     try:
         yield driver
     finally:
@@ -137,7 +163,9 @@ def visit(driver, url, allowed_prefixes):
         assert "error" not in state, f"{url}: MathJax failed: {state['error']}"
         if state["ready"] and state["rendered"] >= state["views"]:
             break
-        assert time.monotonic() < deadline, f"{url}: widgets not rendered after {WAIT} s: {state}"
+        assert time.monotonic() < deadline, (
+            f"{url}: widgets not rendered after {WAIT} s: {state}"
+        )
         time.sleep(0.2)
     time.sleep(0.5)  # let late requests (fonts) and errors arrive
     return collect(driver, allowed_prefixes)
@@ -162,11 +190,17 @@ def collect(driver, allowed_prefixes):
 
 def check_math(driver, where):
     math = driver.execute_script(MATH_JS)
-    assert math["typeset"] == math["math"], f"{where}: {math['math'] - math['typeset']} formulas not typeset"
-    assert math["errors"] == 0, f"{where}: {math['errors']} MathJax errors (mjx-merror) in the page"
+    assert math["typeset"] == math["math"], (
+        f"{where}: {math['math'] - math['typeset']} formulas not typeset"
+    )
+    assert math["errors"] == 0, (
+        f"{where}: {math['errors']} MathJax errors (mjx-merror) in the page"
+    )
     prose = driver.execute_script(PROSE_JS)
     for raw in ("$$", "\\frac", "\\begin{"):
-        assert raw not in prose, f"{where}: raw TeX {raw!r} visible: ...{prose[prose.find(raw) - 80:][:200]}..."
+        assert raw not in prose, (
+            f"{where}: raw TeX {raw!r} visible: ...{prose[prose.find(raw) - 80 :][:200]}..."
+        )
     return math["containers"]
 
 
@@ -175,22 +209,34 @@ def check_explorers(driver, where, shots_prefix=None):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    explorers = [box for box in driver.find_elements(By.CSS_SELECTOR, ".widget-subarea")
-                 if box.find_elements(By.CSS_SELECTOR, ".noUi-handle")]
+    explorers = [
+        box
+        for box in driver.find_elements(By.CSS_SELECTOR, ".widget-subarea")
+        if box.find_elements(By.CSS_SELECTOR, ".noUi-handle")
+    ]
     for i, box in enumerate(explorers):
         handles = box.find_elements(By.CSS_SELECTOR, ".noUi-handle")
         readouts = box.find_elements(By.CSS_SELECTOR, ".widget-readout")
         for j, handle in enumerate(handles):
-            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", handle)
+            driver.execute_script(
+                "arguments[0].scrollIntoView({block: 'center'})", handle
+            )
             before = _shown(driver, box, lambda shown: True)
-            assert len(before) == 1, f"{where}: explorer {i} shows {len(before)} images, expected one frame"
+            assert len(before) == 1, (
+                f"{where}: explorer {i} shows {len(before)} images, expected one frame"
+            )
             text = readouts[j].text
-            at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+            at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute(
+                "aria-valuemax"
+            )
             handle.send_keys(Keys.ARROW_LEFT if at_end else Keys.ARROW_RIGHT)
             after = _shown(driver, box, lambda shown: shown != before)
-            assert readouts[j].text != text, f"{where}: explorer {i}, slider {j} did not move"
-            assert len(after) == 1 and after != before, \
+            assert readouts[j].text != text, (
+                f"{where}: explorer {i}, slider {j} did not move"
+            )
+            assert len(after) == 1 and after != before, (
                 f"{where}: explorer {i}, slider {j} moved ({text} -> {readouts[j].text}) but the figure did not change"
+            )
         if shots_prefix:
             box.screenshot(str(SHOTS / f"{shots_prefix}-explorer{i + 1}.png"))
     return len(explorers)
@@ -201,7 +247,9 @@ def _shown(driver, box, done, timeout=5):
     deadline = time.monotonic() + timeout
     while True:
         shown = driver.execute_script(SHOWN_JS, box)
-        if (all(width > 0 for width, _, _ in shown) and done(shown)) or time.monotonic() > deadline:
+        if (
+            all(width > 0 for width, _, _ in shown) and done(shown)
+        ) or time.monotonic() > deadline:
             return shown
         time.sleep(0.1)
 
@@ -209,9 +257,17 @@ def _shown(driver, box, done, timeout=5):
 def screenshot(driver, path):
     """The whole page, not just the window."""
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 30000), "scale": 1}
-    data = driver.execute_cdp_cmd("Page.captureScreenshot",
-                                  {"format": "png", "captureBeyondViewport": True, "clip": clip})["data"]
+    clip = {
+        "x": 0,
+        "y": 0,
+        "width": size["width"],
+        "height": min(size["height"], 30000),
+        "scale": 1,
+    }
+    data = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True, "clip": clip},
+    )["data"]
     path.write_bytes(base64.b64decode(data))
 
 
@@ -230,11 +286,20 @@ def test_every_page_works_offline_in_a_browser(site, browser):
             assert formulas > 0, f"{where}: a chapter without typeset math"
             explorers = check_explorers(browser, where, shots_prefix=Path(name).name)
             assert explorers >= 1, f"{where}: no explorer with a slider"
-            errors, offsite, _, _ = collect(browser, allowed)  # anything moving the sliders logged
-            problems += [f"{where} (after moving sliders): {e}" for e in errors + offsite]
+            errors, offsite, _, _ = collect(
+                browser, allowed
+            )  # anything moving the sliders logged
+            problems += [
+                f"{where} (after moving sliders): {e}" for e in errors + offsite
+            ]
         screenshot(browser, SHOTS / (Path(name).name + ".png"))
-        report[where] = {"html_bytes": (html / where).stat().st_size, "bytes_received": received, "requests": n,
-                         "formulas": formulas, "explorers": explorers}
+        report[where] = {
+            "html_bytes": (html / where).stat().st_size,
+            "bytes_received": received,
+            "requests": n,
+            "formulas": formulas,
+            "explorers": explorers,
+        }
     (SHOTS / "pages.json").write_text(json.dumps(report, indent=2) + "\n")
     assert not problems, "\n".join(problems)
 
@@ -244,30 +309,50 @@ def test_search_finds_a_chapter(site, browser):
     from selenium.webdriver.common.by import By
 
     chapter = html / (SEARCH_HIT + ".html")
-    assert SEARCH_TERM in chapter.read_text(encoding="utf-8").lower(), "pick a search term the chapter contains"
-    errors, offsite, _, _ = visit(browser, f"{base}search.html?q={SEARCH_TERM}",
-                                  (base, f"blob:{base.rstrip('/')}/", "data:", "about:"))
+    assert SEARCH_TERM in chapter.read_text(encoding="utf-8").lower(), (
+        "pick a search term the chapter contains"
+    )
+    errors, offsite, _, _ = visit(
+        browser,
+        f"{base}search.html?q={SEARCH_TERM}",
+        (base, f"blob:{base.rstrip('/')}/", "data:", "about:"),
+    )
     assert not errors and not offsite, errors + offsite
     deadline = time.monotonic() + WAIT
-    while not (links := browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")):
+    while not (
+        links := browser.find_elements(
+            By.CSS_SELECTOR, "#search-results ul.search li a"
+        )
+    ):
         assert time.monotonic() < deadline, f"no search results for {SEARCH_TERM!r}"
         time.sleep(0.2)
     hrefs = [a.get_attribute("href") for a in links]
-    assert any(SEARCH_HIT + ".html" in h for h in hrefs), f"{SEARCH_HIT} not among the results {hrefs}"
+    assert any(SEARCH_HIT + ".html" in h for h in hrefs), (
+        f"{SEARCH_HIT} not among the results {hrefs}"
+    )
     screenshot(browser, SHOTS / "search.png")
 
 
 def test_chapters_work_from_file_urls(site, browser):
     """Opened as files (no server, no network): math typeset, sliders change the figure, no console errors."""
     html, _ = site
-    if any("integrity=" in script for name in CHAPTERS
-           for script in re.findall(r"<script[^>]*>", (html / f"{name}.html").read_text("utf-8"))):
-        pytest.skip("book_html_sri is on: browsers refuse integrity-checked scripts on file:// pages (no CORS)")
+    if any(
+        "integrity=" in script
+        for name in CHAPTERS
+        for script in re.findall(
+            r"<script[^>]*>", (html / f"{name}.html").read_text("utf-8")
+        )
+    ):
+        pytest.skip(
+            "book_html_sri is on: browsers refuse integrity-checked scripts on file:// pages (no CORS)"
+        )
     allowed = (html.as_uri() + "/", "blob:null/", "data:", "about:")
     problems = []
     for name in CHAPTERS:
         where = f"file://.../{name}.html"
-        errors, offsite, _, _ = visit(browser, (html / f"{name}.html").as_uri(), allowed)
+        errors, offsite, _, _ = visit(
+            browser, (html / f"{name}.html").as_uri(), allowed
+        )
         assert check_math(browser, where) > 0
         assert check_explorers(browser, where) >= 1
         errors2, offsite2, _, _ = collect(browser, allowed)

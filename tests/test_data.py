@@ -54,24 +54,31 @@ def test_spirals_radius_is_exact_and_noise_moves_only_the_angle():
     _check_xy(X, y, n * k)
     assert np.bincount(y).tolist() == [n] * k
     for j in range(k):
-        assert_allclose(np.linalg.norm(X[y == j], axis=1), np.linspace(0, 1, n), atol=1e-12)
+        assert_allclose(
+            np.linalg.norm(X[y == j], axis=1), np.linspace(0, 1, n), atol=1e-12
+        )
     X0, _ = data.spirals(n_per_class=n, n_classes=k, noise=0.0)
     for j in range(k):  # the cs231n definition, written as in the course notes
         r, t = np.linspace(0.0, 1, n), np.linspace(j * 4, (j + 1) * 4, n)
         assert_allclose(X0[y == j], np.c_[r * np.sin(t), r * np.cos(t)], atol=1e-12)
     angle = lambda Z: np.arctan2(Z[:, 0], Z[:, 1])  # noqa: E731 - x = r sin t, y = r cos t
-    d = np.angle(np.exp(1j * (angle(X[1:]) - angle(X0[1:]))))  # wrapped difference, skip r = 0
+    d = np.angle(
+        np.exp(1j * (angle(X[1:]) - angle(X0[1:])))
+    )  # wrapped difference, skip r = 0
     d = d[np.linalg.norm(X0[1:], axis=1) > 0]
     assert_allclose(np.std(d), 0.3, rtol=0.2)
 
 
-@pytest.mark.parametrize("make", [
-    lambda s: data.two_moons(60, 0.1, rng=s),
-    lambda s: data.spirals(20, 3, 0.2, rng=s),
-    lambda s: data.linearly_separable(30, 0.5, rng=s),
-    lambda s: data.regression_1d(30, 0.1, rng=s),
-    lambda s: data.xor(5, 0.1, rng=s),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: data.two_moons(60, 0.1, rng=s),
+        lambda s: data.spirals(20, 3, 0.2, rng=s),
+        lambda s: data.linearly_separable(30, 0.5, rng=s),
+        lambda s: data.regression_1d(30, 0.1, rng=s),
+        lambda s: data.xor(5, 0.1, rng=s),
+    ],
+)
 def test_same_seed_same_data_different_seed_different_data(make):
     a, b, c = make(7), make(np.random.default_rng(7)), make(8)
     for u, v, w in zip(a, b, c):
@@ -170,7 +177,9 @@ def test_digits_split_is_stratified_and_complete(raw_digits):
     X, target = raw_digits
     split = data.digits(test_size=0.3, standardize=False, rng=5)
     both = np.concatenate([split.X_train, split.X_test])
-    assert_array_equal(np.sort(both.view("V512").ravel()), np.sort(X.view("V512").ravel()))
+    assert_array_equal(
+        np.sort(both.view("V512").ravel()), np.sort(X.view("V512").ravel())
+    )
     expected = np.bincount(target) * 0.3
     assert np.all(np.abs(np.bincount(split.y_test) - expected) <= 1)
 
@@ -218,7 +227,9 @@ def test_minibatches_cover_every_index_once_and_keep_the_last_partial_batch():
     again = list(data.minibatches(23, 5, rng=0))
     assert all(np.array_equal(u, v) for u, v in zip(batches, again))
     assert not np.array_equal(np.concatenate(batches), np.arange(23))
-    assert_array_equal(np.concatenate(list(data.minibatches(7, 10, shuffle=False))), np.arange(7))
+    assert_array_equal(
+        np.concatenate(list(data.minibatches(7, 10, shuffle=False))), np.arange(7)
+    )
 
 
 def test_minibatches_bad_input_fails_at_call_time():
@@ -234,12 +245,14 @@ def test_minibatches_bad_input_fails_at_call_time():
 def test_sgd_batches_walk_through_permutations_and_skip_leftovers(N, batch_size):
     steps = 9
     batches = list(data.sgd_batches(N, batch_size, steps, rng=3))
-    gen = np.random.default_rng(3)  # the same stream, by hand: a new permutation when a batch no longer fits
+    gen = np.random.default_rng(
+        3
+    )  # the same stream, by hand: a new permutation when a batch no longer fits
     order, pos, expected = gen.permutation(N), 0, []
     for _ in range(steps):
         if pos + batch_size > N:
             order, pos = gen.permutation(N), 0
-        expected.append(order[pos:pos + batch_size])
+        expected.append(order[pos : pos + batch_size])
         pos += batch_size
     assert len(batches) == steps
     for got, want in zip(batches, expected):
@@ -248,7 +261,7 @@ def test_sgd_batches_walk_through_permutations_and_skip_leftovers(N, batch_size)
         assert all(len(b) == batch_size for b in batches)
         per_epoch = N // batch_size  # within one permutation no row repeats
         for k in range(0, steps - per_epoch + 1, per_epoch):
-            chunk = np.concatenate(batches[k:k + per_epoch])
+            chunk = np.concatenate(batches[k : k + per_epoch])
             assert len(np.unique(chunk)) == len(chunk)
 
 

@@ -24,7 +24,9 @@ def test_start_is_copied_not_modified_and_dtype_kept():
     assert np.array_equal(w0, before)
     assert path.dtype == np.float32
     assert_allclose(path[-1], before * 0.8**3, rtol=1e-6)
-    assert gradient_descent(lambda w: w, [1, 2], 0.5, 0).tolist() == [[1.0, 2.0]]  # n_steps=0, int start
+    assert gradient_descent(lambda w: w, [1, 2], 0.5, 0).tolist() == [
+        [1.0, 2.0]
+    ]  # n_steps=0, int start
 
 
 def test_eigen_coordinates_shrink_by_one_minus_lr_lambda():
@@ -32,7 +34,9 @@ def test_eigen_coordinates_shrink_by_one_minus_lr_lambda():
     lr = 0.15
     path = gradient_descent(bowl.gradient, [1.0, 1.0], lr, 20)
     Z = path @ bowl.eigenvectors  # eigen-coordinates of every iterate
-    assert_allclose(Z[1:] / Z[:-1], np.broadcast_to(1 - lr * bowl.eigenvalues, (20, 2)), rtol=1e-9)
+    assert_allclose(
+        Z[1:] / Z[:-1], np.broadcast_to(1 - lr * bowl.eigenvalues, (20, 2)), rtol=1e-9
+    )
 
 
 def test_stability_bound():
@@ -53,9 +57,13 @@ def test_divergence_guard_stops_before_nonfinite_values():
         return np.array([np.inf]) if len(calls) == 3 else w
 
     path = gradient_descent(grad, [1.0], 0.5, 50)
-    assert_allclose(path[:, 0], [1.0, 0.5, 0.25])  # w_3 would be -inf: not kept, run stopped
+    assert_allclose(
+        path[:, 0], [1.0, 0.5, 0.25]
+    )  # w_3 would be -inf: not kept, run stopped
     assert len(calls) == 3
-    path = gradient_descent(lambda w: -w, [1.0], 1.0, 100, max_norm=1e3)  # doubles every step
+    path = gradient_descent(
+        lambda w: -w, [1.0], 1.0, 100, max_norm=1e3
+    )  # doubles every step
     assert_allclose(path[:, 0], 2.0 ** np.arange(len(path)))
     assert path[-1, 0] > 1e3 and path[-2, 0] <= 1e3
 
@@ -93,7 +101,9 @@ def test_bad_inputs():
         gradient_descent(g, [1.0], 0.1, 2.5)
     with pytest.raises(ValueError, match="w0 must be finite"):
         gradient_descent(g, [np.nan], 0.1, 3)
-    with pytest.raises(ValueError, match=r"gradient has shape \(3,\), expected the shape of w, \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"gradient has shape \(3,\), expected the shape of w, \(2,\)"
+    ):
         gradient_descent(lambda w: np.ones(3), [1.0, 2.0], 0.1, 3)
     with pytest.raises(TypeError, match="grad_batch must be callable"):
         minibatch_descent(None, [0.0], 4, 0.1, 2, 1, rng=0)

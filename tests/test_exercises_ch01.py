@@ -4,14 +4,23 @@ import functools
 
 import numpy as np
 import pytest
-
-from bookcode.experiments import descent
-from bookcode import gradcheck
-from bookcode.exercises import (CheckResult, Hint, book_implementation, call_learner, learner_array, matches,
-                                relative_difference, run_checks, sign_or_zero)
-from bookcode.layers import Linear
-from bookcode.exercises.ch01 import check_central_difference, check_gradient_descent
 from _checkers import assert_rejected_with_hint
+
+from bookcode import gradcheck
+from bookcode.exercises import (
+    CheckResult,
+    Hint,
+    book_implementation,
+    call_learner,
+    learner_array,
+    matches,
+    relative_difference,
+    run_checks,
+    sign_or_zero,
+)
+from bookcode.exercises.ch01 import check_central_difference, check_gradient_descent
+from bookcode.experiments import descent
+from bookcode.layers import Linear
 
 
 # ------------------------------------------------------------------ gradient_descent and mutants
@@ -24,7 +33,9 @@ def gd_reference(grad, w0, lr, n_steps):
     return np.array(path)
 
 
-def gd_list_of_arrays(grad, w0, lr, n_steps):  # also correct: a list of rows is accepted
+def gd_list_of_arrays(
+    grad, w0, lr, n_steps
+):  # also correct: a list of rows is accepted
     w = np.array(w0, dtype=float)
     path = [w]
     for _ in range(n_steps):
@@ -58,7 +69,11 @@ def gd_no_start(grad, w0, lr, n_steps):
 
 
 def gd_one_short(grad, w0, lr, n_steps):
-    return gd_reference(grad, w0, lr, n_steps)[:-1] if n_steps else gd_reference(grad, w0, lr, 0)[:0]
+    return (
+        gd_reference(grad, w0, lr, n_steps)[:-1]
+        if n_steps
+        else gd_reference(grad, w0, lr, 0)[:0]
+    )
 
 
 def gd_one_extra(grad, w0, lr, n_steps):
@@ -123,14 +138,18 @@ def gd_raises(grad, w0, lr, n_steps):
 
 
 def gd_float32(grad, w0, lr, n_steps):  # single precision: right to 7 digits only
-    return gd_reference(grad, np.asarray(w0, dtype=np.float32), np.float32(lr), n_steps).astype(np.float32)
+    return gd_reference(
+        grad, np.asarray(w0, dtype=np.float32), np.float32(lr), n_steps
+    ).astype(np.float32)
 
 
 def stub(*args, **kwargs):
     raise NotImplementedError
 
 
-def gd_lists_not_done(grad, w0, lr, n_steps):  # a partial solution: the list case is left for later
+def gd_lists_not_done(
+    grad, w0, lr, n_steps
+):  # a partial solution: the list case is left for later
     if isinstance(w0, list):
         raise NotImplementedError
     return gd_reference(grad, w0, lr, n_steps)
@@ -152,8 +171,10 @@ GD_MUTANTS = [
     (gd_returns_none, "returned None"),
     (gd_raises, "raised TypeError"),
     (gd_float32, "returned float32 numbers"),
-    (descent.gradient_descent,
-     "bookcode.experiments.descent.gradient_descent — that is the book's implementation: write your own"),
+    (
+        descent.gradient_descent,
+        "bookcode.experiments.descent.gradient_descent — that is the book's implementation: write your own",
+    ),
 ]
 
 
@@ -164,14 +185,18 @@ def test_gradient_descent_reference_passes(learner, capsys):
     assert "all 4 checks passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("mutant, hint", GD_MUTANTS, ids=[m.__name__ for m, _ in GD_MUTANTS])
+@pytest.mark.parametrize(
+    "mutant, hint", GD_MUTANTS, ids=[m.__name__ for m, _ in GD_MUTANTS]
+)
 def test_gradient_descent_mutants_get_their_hint(mutant, hint, capsys):
     result = check_gradient_descent(mutant)
     assert_rejected_with_hint(result, hint, capsys.readouterr().out)
 
 
 def test_each_gradient_descent_mutant_is_told_something_different():
-    messages = [check_gradient_descent(m).message.split("failed.")[-1] for m, _ in GD_MUTANTS]
+    messages = [
+        check_gradient_descent(m).message.split("failed.")[-1] for m, _ in GD_MUTANTS
+    ]
     assert len(set(messages)) == len(messages)
 
 
@@ -189,7 +214,9 @@ def cd_reference(f, w, eps=1e-6):
     return g
 
 
-def cd_restore_by_arithmetic(f, w, eps=1e-6):  # also correct (w comes back up to rounding)
+def cd_restore_by_arithmetic(
+    f, w, eps=1e-6
+):  # also correct (w comes back up to rounding)
     g = np.zeros(w.size)
     for i in range(w.size):
         w[i] += eps
@@ -302,7 +329,9 @@ def test_central_difference_reference_passes(learner):
     assert check_central_difference(learner).passed
 
 
-@pytest.mark.parametrize("mutant, hint", CD_MUTANTS, ids=[m.__name__ for m, _ in CD_MUTANTS])
+@pytest.mark.parametrize(
+    "mutant, hint", CD_MUTANTS, ids=[m.__name__ for m, _ in CD_MUTANTS]
+)
 def test_central_difference_mutants_get_their_hint(mutant, hint, capsys):
     result = check_central_difference(mutant)
     assert_rejected_with_hint(result, hint, capsys.readouterr().out)
@@ -320,7 +349,11 @@ def test_stub_is_not_attempted(check, capsys):
 def test_a_partial_solution_is_attempted_and_told_which_case_is_missing(capsys):
     result = check_gradient_descent(gd_lists_not_done)
     assert not result.passed and result.attempted
-    assert "check 3 of 4" in result.message and "raised NotImplementedError here, after passing checks 1–2" in result.message
+    assert (
+        "check 3 of 4" in result.message
+        and "raised NotImplementedError here, after passing checks 1–2"
+        in result.message
+    )
 
 
 def test_run_checks_reports_first_failure_and_survives_checker_errors():
@@ -333,8 +366,17 @@ def test_run_checks_reports_first_failure_and_survives_checker_errors():
     def broken(fn):
         return 1 / np.array([])[0]  # IndexError inside the check itself
 
-    r = run_checks("demo", lambda: None, [("first", ok), ("second", bad), ("third", broken)], quiet=True)
-    assert not r.passed and "check 2 of 3 (second)" in r.message and "the hint" in r.message
+    r = run_checks(
+        "demo",
+        lambda: None,
+        [("first", ok), ("second", bad), ("third", broken)],
+        quiet=True,
+    )
+    assert (
+        not r.passed
+        and "check 2 of 3 (second)" in r.message
+        and "the hint" in r.message
+    )
     r = run_checks("demo", lambda: None, [("first", ok), ("third", broken)], quiet=True)
     assert "could not check your function's output (IndexError" in r.message
     r = run_checks("demo", "not a function", [("first", ok)], quiet=True)
@@ -350,40 +392,70 @@ def test_call_learner_and_learner_array():
     with pytest.raises(Hint, match="not an array of numbers"):
         learner_array({"a": 1})
     np.testing.assert_array_equal(learner_array([[1, 2]]), [[1.0, 2.0]])
-    with pytest.raises(Hint, match="returned float16 numbers, which keep only about 3 significant digits"):
+    with pytest.raises(
+        Hint,
+        match="returned float16 numbers, which keep only about 3 significant digits",
+    ):
         learner_array(np.ones(2, dtype=np.float16))
     assert learner_array(np.float64(2.5)) == 2.5 and learner_array(3) == 3.0
 
 
 def test_matches_uses_the_gradient_check_tolerance_and_never_matches_nan():
     a = np.array([[1.0, -2.0], [3.0, 0.5]])
-    assert relative_difference(a, a) == 0.0 and relative_difference(np.zeros(3), np.zeros(3)) == 0.0
+    assert (
+        relative_difference(a, a) == 0.0
+        and relative_difference(np.zeros(3), np.zeros(3)) == 0.0
+    )
     assert relative_difference(a, -a) == 1.0  # ‖2a‖ / (2‖a‖)
-    assert matches(a, a * (1 + 1e-9)) and not matches(a, a * (1 + 1e-6))  # tolerance 1e-7 (gradcheck.TOLERANCE)
-    assert not matches(a, a.T) and not matches(a, a.ravel())  # a transposed answer is not right by accident
+    assert matches(a, a * (1 + 1e-9)) and not matches(
+        a, a * (1 + 1e-6)
+    )  # tolerance 1e-7 (gradcheck.TOLERANCE)
+    assert not matches(a, a.T) and not matches(
+        a, a.ravel()
+    )  # a transposed answer is not right by accident
     nan = a.copy()
     nan[0, 0] = np.nan
-    assert np.isnan(relative_difference(nan, a)) and not matches(nan, a) and not matches(nan, nan)
+    assert (
+        np.isnan(relative_difference(nan, a))
+        and not matches(nan, a)
+        and not matches(nan, nan)
+    )
 
 
 def test_sign_or_zero_names_the_two_answers_a_relative_error_cannot_tell_apart():
     a = np.array([[1.0, -2.0], [3.0, 0.5]])
     assert relative_difference(-a, a) == relative_difference(np.zeros_like(a), a) == 1.0
     assert sign_or_zero(-a, a) == "sign" and sign_or_zero(np.zeros_like(a), a) == "zero"
-    assert sign_or_zero(a, a) is None and sign_or_zero(-0.5 * a, a) is None and sign_or_zero(-a.T, a) is None
-    assert sign_or_zero(np.zeros(2), np.zeros(2)) is None  # a zero reference: nothing to name
+    assert (
+        sign_or_zero(a, a) is None
+        and sign_or_zero(-0.5 * a, a) is None
+        and sign_or_zero(-a.T, a) is None
+    )
+    assert (
+        sign_or_zero(np.zeros(2), np.zeros(2)) is None
+    )  # a zero reference: nothing to name
 
 
-def _learner_using_the_book(grad, w0, lr, n_steps):  # the learner's own function may call bookcode inside
+def _learner_using_the_book(
+    grad, w0, lr, n_steps
+):  # the learner's own function may call bookcode inside
     return descent.gradient_descent(grad, w0, lr, n_steps)
 
 
 def test_book_implementation_recognises_bookcode_functions_methods_and_partials():
-    assert book_implementation(descent.gradient_descent) == "bookcode.experiments.descent.gradient_descent"
-    assert book_implementation(functools.partial(descent.gradient_descent, lr=0.1)) == \
-        "bookcode.experiments.descent.gradient_descent"
+    assert (
+        book_implementation(descent.gradient_descent)
+        == "bookcode.experiments.descent.gradient_descent"
+    )
+    assert (
+        book_implementation(functools.partial(descent.gradient_descent, lr=0.1))
+        == "bookcode.experiments.descent.gradient_descent"
+    )
     assert book_implementation(Linear.backward) == "bookcode.layers.Linear.backward"
-    assert book_implementation(Linear(2, 3, rng=0).backward) == "bookcode.layers.Linear.backward"
+    assert (
+        book_implementation(Linear(2, 3, rng=0).backward)
+        == "bookcode.layers.Linear.backward"
+    )
     assert book_implementation(Linear) == "bookcode.layers.Linear"
     for own in (gd_reference, _learner_using_the_book, lambda w: w, np.tanh, print):
         assert book_implementation(own) is None
@@ -395,8 +467,20 @@ def test_the_book_implementation_is_refused_before_any_case_runs(capsys):
 
     r = run_checks("demo", descent.gradient_descent, [("first", never)])
     assert not r.passed and r.attempted
-    assert r.message == ("\u2718 demo: you passed bookcode.experiments.descent.gradient_descent — that is the book's "
-                         "implementation: write your own, then check it here.")
+    assert r.message == (
+        "\u2718 demo: you passed bookcode.experiments.descent.gradient_descent — that is the book's "
+        "implementation: write your own, then check it here."
+    )
     assert capsys.readouterr().out.strip() == r.message
-    r = run_checks("demo", gd_reference, [("first", never)], quiet=True, others=(gradcheck.numerical_gradient,))
-    assert not r.passed and "bookcode.gradcheck.numerical_gradient — that is the book's implementation" in r.message
+    r = run_checks(
+        "demo",
+        gd_reference,
+        [("first", never)],
+        quiet=True,
+        others=(gradcheck.numerical_gradient,),
+    )
+    assert (
+        not r.passed
+        and "bookcode.gradcheck.numerical_gradient — that is the book's implementation"
+        in r.message
+    )

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-
-from bookcode.experiments import perceptron
-from bookcode.exercises.ch02 import check_delta_rule_step
 from _checkers import assert_rejected_with_hint
+
+from bookcode.exercises.ch02 import check_delta_rule_step
+from bookcode.experiments import perceptron
 
 
 def reference(W, b, X, T, lr, f, f_prime):
@@ -15,14 +15,18 @@ def reference(W, b, X, T, lr, f, f_prime):
     return W - lr * X.T @ delta, b - lr * delta.sum(axis=0)
 
 
-def note_convention(W, b, X, T, lr, f, f_prime):  # also correct: the source note's sign, δ = (t − y) f′
+def note_convention(
+    W, b, X, T, lr, f, f_prime
+):  # also correct: the source note's sign, δ = (t − y) f′
     net = X @ W + b
     d = (T - f(net)) * f_prime(net)
     N = len(X)
     return W + lr * X.T @ d / N, b + lr * np.mean(d, axis=0)
 
 
-def einsum_loop(W, b, X, T, lr, f, f_prime):  # also correct: an explicit loop over examples, lists out
+def einsum_loop(
+    W, b, X, T, lr, f, f_prime
+):  # also correct: an explicit loop over examples, lists out
     W_new, b_new = W.copy(), b.copy()
     for x, t in zip(X, T):
         net = x @ W + b
@@ -77,7 +81,9 @@ def transposed(W, b, X, T, lr, f, f_prime):
     return W - lr * (delta.T @ X), b - lr * delta.sum(axis=0)
 
 
-def transposed_square_only(W, b, X, T, lr, f, f_prime):  # right shapes, wrong orientation when W is square
+def transposed_square_only(
+    W, b, X, T, lr, f, f_prime
+):  # right shapes, wrong orientation when W is square
     W_new, b_new = reference(W, b, X, T, lr, f, f_prime)
     return (W + (W_new - W).T if W.shape[0] == W.shape[1] else W_new), b_new
 
@@ -126,7 +132,9 @@ def raises(W, b, X, T, lr, f, f_prime):
     return f(X, W)  # wrong call: TypeError inside the learner's code
 
 
-def half_step(W, b, X, T, lr, f, f_prime):  # an unrecognised mistake gets the generic hint
+def half_step(
+    W, b, X, T, lr, f, f_prime
+):  # an unrecognised mistake gets the generic hint
     return reference(W, b, X, T, lr / 2, f, f_prime)
 
 
@@ -178,12 +186,16 @@ def test_mutants_get_their_hint(mutant, hint, capsys):
 
 
 def test_sum_is_only_caught_with_a_batch_and_transpose_only_with_square_W():
-    assert "check 2 of 3" in check_delta_rule_step(summed).message  # N = 1 cannot tell sum from mean
+    assert (
+        "check 2 of 3" in check_delta_rule_step(summed).message
+    )  # N = 1 cannot tell sum from mean
     assert "check 3 of 3" in check_delta_rule_step(transposed_square_only).message
 
 
 def test_each_mutant_is_told_something_different():
-    messages = [check_delta_rule_step(m).message.split("failed.")[-1] for m, _ in MUTANTS]
+    messages = [
+        check_delta_rule_step(m).message.split("failed.")[-1] for m, _ in MUTANTS
+    ]
     assert len(set(messages)) == len(messages)
 
 

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from _checkers import assert_rejected_with_hint
 
 from bookcode.exercises.ch03 import check_linear_backward, check_two_layer_backprop
 from bookcode.layers import Linear
 from bookcode.network import Sequential
-from _checkers import assert_rejected_with_hint
 
 
 def stub(*args, **kwargs):
@@ -90,7 +90,9 @@ def lb_dW_with_W(X, W, dY):  # confuses dW with a product involving W
     return dY @ W.T, W * (X.T @ dY), dY.sum(axis=0)
 
 
-def lb_square_only_bug(X, W, dY):  # right unless W is square, where it uses W instead of W.T
+def lb_square_only_bug(
+    X, W, dY
+):  # right unless W is square, where it uses W instead of W.T
     dX = dY @ W if W.shape[0] == W.shape[1] else dY @ W.T
     return dX, X.T @ dY, dY.sum(axis=0)
 
@@ -157,7 +159,10 @@ LB_MUTANTS = [
     (lb_db_sign, "db has the right size but the opposite sign"),
     (lb_all_sign, "dX, dW and db all have the right size but the opposite sign"),
     (lb_db_wrong_values, "db has the right shape but the wrong values"),
-    (Linear.backward, "bookcode.layers.Linear.backward — that is the book's implementation: write your own"),
+    (
+        Linear.backward,
+        "bookcode.layers.Linear.backward — that is the book's implementation: write your own",
+    ),
 ]
 
 
@@ -168,14 +173,18 @@ def test_linear_backward_reference_passes(learner, capsys):
     assert "all 3 checks passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("mutant, hint", LB_MUTANTS, ids=[m.__name__ for m, _ in LB_MUTANTS])
+@pytest.mark.parametrize(
+    "mutant, hint", LB_MUTANTS, ids=[m.__name__ for m, _ in LB_MUTANTS]
+)
 def test_linear_backward_mutants_get_their_hint(mutant, hint, capsys):
     result = check_linear_backward(mutant)
     assert_rejected_with_hint(result, hint, capsys.readouterr().out)
 
 
 def test_each_linear_backward_mutant_is_told_something_different():
-    messages = [check_linear_backward(m).message.split("failed.")[-1] for m, _ in LB_MUTANTS]
+    messages = [
+        check_linear_backward(m).message.split("failed.")[-1] for m, _ in LB_MUTANTS
+    ]
     assert len(set(messages)) == len(messages)
 
 
@@ -203,7 +212,9 @@ def tl_via_bookcode(X, T, W1, b1, W2, b2):
         p[...] = q
     loss = losses.get("bce")
     net.backward(loss.grad(net.forward(X), T))
-    return dict(zip(("W1", "b1", "W2", "b2"), (g.copy() for _, _, g in net.parameters())))
+    return dict(
+        zip(("W1", "b1", "W2", "b2"), (g.copy() for _, _, g in net.parameters()))
+    )
 
 
 def tl_mse_habit(X, T, W1, b1, W2, b2):
@@ -258,7 +269,9 @@ def tl_tuple(X, T, W1, b1, W2, b2):
     return tuple(tl_reference(X, T, W1, b1, W2, b2).values())
 
 
-def tl_hidden_wrong_input(X, T, W1, b1, W2, b2):  # dW1 built from the hidden outputs instead of X
+def tl_hidden_wrong_input(
+    X, T, W1, b1, W2, b2
+):  # dW1 built from the hidden outputs instead of X
     H, Y = _forward(X, W1, b1, W2, b2)
     g = tl_reference(X, T, W1, b1, W2, b2)
     d1 = ((Y - T) / len(X) @ W2.T) * (1 - H**2)
@@ -268,12 +281,16 @@ def tl_hidden_wrong_input(X, T, W1, b1, W2, b2):  # dW1 built from the hidden ou
 
 
 def tl_garbage(X, T, W1, b1, W2, b2):
-    return {k: np.ones_like(v) for k, v in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2))}
+    return {
+        k: np.ones_like(v) for k, v in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2))
+    }
 
 
 def tl_bias_mean(X, T, W1, b1, W2, b2):  # averaged the bias gradients over the batch
     H, Y = _forward(X, W1, b1, W2, b2)
-    return _grads(X, W1, b1, W2, b2, H, (Y - T) / len(X), 1 - H**2, bias=lambda d: d.mean(axis=0))
+    return _grads(
+        X, W1, b1, W2, b2, H, (Y - T) / len(X), 1 - H**2, bias=lambda d: d.mean(axis=0)
+    )
 
 
 def tl_b2_extra_mean(X, T, W1, b1, W2, b2):  # an extra 1/N on the output bias only
@@ -283,7 +300,9 @@ def tl_b2_extra_mean(X, T, W1, b1, W2, b2):  # an extra 1/N on the output bias o
 
 
 def tl_float32(X, T, W1, b1, W2, b2):
-    return {k: v.astype(np.float32) for k, v in tl_reference(X, T, W1, b1, W2, b2).items()}
+    return {
+        k: v.astype(np.float32) for k, v in tl_reference(X, T, W1, b1, W2, b2).items()
+    }
 
 
 TL_MUTANTS = [
@@ -300,9 +319,15 @@ TL_MUTANTS = [
     (tl_hidden_wrong_input, "the output layer is right"),
     (tl_garbage, "differ from finite differences"),
     (tl_float32, "returned float32 numbers"),
-    (tl_bias_mean, "the bias gradients b1 and b2 are N times too small: you averaged over the batch"),
+    (
+        tl_bias_mean,
+        "the bias gradients b1 and b2 are N times too small: you averaged over the batch",
+    ),
     (tl_b2_extra_mean, "the bias gradient b2 is N times too small"),
-    (Sequential.backward, "bookcode.network.Sequential.backward — that is the book's implementation"),
+    (
+        Sequential.backward,
+        "bookcode.network.Sequential.backward — that is the book's implementation",
+    ),
 ]
 
 
@@ -313,14 +338,18 @@ def test_two_layer_backprop_reference_passes(learner, capsys):
     assert "all 3 checks passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("mutant, hint", TL_MUTANTS, ids=[m.__name__ for m, _ in TL_MUTANTS])
+@pytest.mark.parametrize(
+    "mutant, hint", TL_MUTANTS, ids=[m.__name__ for m, _ in TL_MUTANTS]
+)
 def test_two_layer_backprop_mutants_get_their_hint(mutant, hint, capsys):
     result = check_two_layer_backprop(mutant)
     assert_rejected_with_hint(result, hint, capsys.readouterr().out)
 
 
 def test_each_two_layer_mutant_is_told_something_different():
-    messages = [check_two_layer_backprop(m).message.split("failed.")[-1] for m, _ in TL_MUTANTS]
+    messages = [
+        check_two_layer_backprop(m).message.split("failed.")[-1] for m, _ in TL_MUTANTS
+    ]
     assert len(set(messages)) == len(messages)
 
 
@@ -337,12 +366,24 @@ def test_not_a_function(check):
     assert not result.passed and "expected your function" in result.message
 
 
-ANSWERS = ["X.T @ dY", "dY @ W.T", "sum(axis=0)", "Σ_n X_ni", "Σ_j dY_nj", "(Y − T)/N", "(Y − T) / N", "δ¹ = (",
-           "W2ᵀ", "Xᵀ δ"]
+ANSWERS = [
+    "X.T @ dY",
+    "dY @ W.T",
+    "sum(axis=0)",
+    "Σ_n X_ni",
+    "Σ_j dY_nj",
+    "(Y − T)/N",
+    "(Y − T) / N",
+    "δ¹ = (",
+    "W2ᵀ",
+    "Xᵀ δ",
+]
 
 
-@pytest.mark.parametrize("check, mutants", [(check_linear_backward, LB_MUTANTS),
-                                            (check_two_layer_backprop, TL_MUTANTS)])
+@pytest.mark.parametrize(
+    "check, mutants",
+    [(check_linear_backward, LB_MUTANTS), (check_two_layer_backprop, TL_MUTANTS)],
+)
 def test_hints_do_not_give_the_answer(check, mutants):
     for mutant, _ in mutants:
         message = " ".join(check(mutant).message.split())

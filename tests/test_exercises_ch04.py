@@ -4,10 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from _checkers import assert_rejected_with_hint
 
 from bookcode import activations
 from bookcode.exercises.ch04 import check_elu
-from _checkers import assert_rejected_with_hint
 
 
 # ------------------------------------------------------------------ reference solutions (all correct)
@@ -21,7 +21,9 @@ def delu_ref(x, alpha=1.0):
     return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0)))
 
 
-def elu_errstate(x, alpha=1.0):  # also correct: the overflow is computed but explicitly silenced
+def elu_errstate(
+    x, alpha=1.0
+):  # also correct: the overflow is computed but explicitly silenced
     with np.errstate(over="ignore"):
         return np.where(x > 0, x, alpha * (np.exp(x) - 1))
 
@@ -36,7 +38,9 @@ def elu_via_bookcode(x, alpha=1.0):  # the learner's own function may call the b
 
 def elu_vectorize(x, alpha=1.0):  # also correct: a loop over the entries, shape kept
     x = np.asarray(x, dtype=float)
-    return np.array([v if v > 0 else alpha * math.expm1(v) for v in x.ravel()]).reshape(x.shape)
+    return np.array([v if v > 0 else alpha * math.expm1(v) for v in x.ravel()]).reshape(
+        x.shape
+    )
 
 
 # ------------------------------------------------------------------------------------- mutants
@@ -114,7 +118,9 @@ def elu_returns_none(x, alpha=1.0):
 
 def elu_log(x, alpha=1.0):  # log(0) at x = 0 warns
     x = np.asarray(x, dtype=float)
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))) + 0 * np.log(np.abs(x))
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))) + 0 * np.log(
+        np.abs(x)
+    )
 
 
 def elu_off_by_a_bit(x, alpha=1.0):
@@ -154,22 +160,39 @@ MUTANTS = [  # (elu, elu_derivative, words of the expected hint)
     (elu_off_by_a_bit, delu_ref, "should be"),
     (elu_float32, delu_ref, "returned float32 numbers"),
     (elu_flat_positive, delu_ref, "for x > 0 your elu returns 0"),
-    (activations.elu, activations.elu_derivative,
-     "you passed bookcode.activations.elu — that is the book's implementation: write your own"),
-    (elu_ref, activations.elu_derivative,
-     "you passed bookcode.activations.elu_derivative — that is the book's implementation: write your own"),
+    (
+        activations.elu,
+        activations.elu_derivative,
+        "you passed bookcode.activations.elu — that is the book's implementation: write your own",
+    ),
+    (
+        elu_ref,
+        activations.elu_derivative,
+        "you passed bookcode.activations.elu_derivative — that is the book's implementation: write your own",
+    ),
 ]
 
 
-@pytest.mark.parametrize("elu, delu", [(elu_ref, delu_ref), (elu_errstate, delu_via_elu),
-                                       (elu_vectorize, delu_ref), (elu_via_bookcode, delu_ref)])
+@pytest.mark.parametrize(
+    "elu, delu",
+    [
+        (elu_ref, delu_ref),
+        (elu_errstate, delu_via_elu),
+        (elu_vectorize, delu_ref),
+        (elu_via_bookcode, delu_ref),
+    ],
+)
 def test_reference_solutions_pass(elu, delu, capsys):
     result = check_elu(elu, delu)
     assert result.passed and bool(result), result.message
     assert "all 5 checks passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("elu, delu, hint", MUTANTS, ids=[f"{e.__name__}-{d.__name__}" for e, d, _ in MUTANTS])
+@pytest.mark.parametrize(
+    "elu, delu, hint",
+    MUTANTS,
+    ids=[f"{e.__name__}-{d.__name__}" for e, d, _ in MUTANTS],
+)
 def test_mutants_get_their_hint(elu, delu, hint, capsys):
     result = check_elu(elu, delu)
     assert_rejected_with_hint(result, hint, capsys.readouterr().out)

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from _checkers import assert_rejected_with_hint
 
 from bookcode import diagnostics
 from bookcode.exercises.ch05 import check_hidden_speeds
-from _checkers import assert_rejected_with_hint
 
 
 def _linears(net):
@@ -14,11 +14,15 @@ def _linears(net):
 
 # ------------------------------------------------------------------------ correct solutions
 def speeds_reference(net):
-    return np.array([np.linalg.norm(g) for key, _, g in net.parameters() if key.endswith(".b")][:-1])
+    return np.array(
+        [np.linalg.norm(g) for key, _, g in net.parameters() if key.endswith(".b")][:-1]
+    )
 
 
 def speeds_from_layers(net):  # also correct: walk the layers, keep a list
-    return [float(np.sqrt(np.sum(layer.grads["b"] ** 2))) for layer in _linears(net)[:-1]]
+    return [
+        float(np.sqrt(np.sum(layer.grads["b"] ** 2))) for layer in _linears(net)[:-1]
+    ]
 
 
 # ---------------------------------------------------------------------------------- mutants
@@ -27,23 +31,33 @@ def speeds_reversed(net):
 
 
 def speeds_with_output(net):
-    return np.array([np.linalg.norm(g) for key, _, g in net.parameters() if key.endswith(".b")])
+    return np.array(
+        [np.linalg.norm(g) for key, _, g in net.parameters() if key.endswith(".b")]
+    )
 
 
 def speeds_drop_first(net):
-    return np.array([np.linalg.norm(g) for key, _, g in net.parameters() if key.endswith(".b")][1:])
+    return np.array(
+        [np.linalg.norm(g) for key, _, g in net.parameters() if key.endswith(".b")][1:]
+    )
 
 
 def speeds_bias_values(net):
-    return np.array([np.linalg.norm(p) for key, p, _ in net.parameters() if key.endswith(".b")][:-1])
+    return np.array(
+        [np.linalg.norm(p) for key, p, _ in net.parameters() if key.endswith(".b")][:-1]
+    )
 
 
 def speeds_weight_values(net):
-    return np.array([np.linalg.norm(p) for key, p, _ in net.parameters() if key.endswith(".W")][:-1])
+    return np.array(
+        [np.linalg.norm(p) for key, p, _ in net.parameters() if key.endswith(".W")][:-1]
+    )
 
 
 def speeds_weight_grads(net):
-    return np.array([np.linalg.norm(g) for key, _, g in net.parameters() if key.endswith(".W")][:-1])
+    return np.array(
+        [np.linalg.norm(g) for key, _, g in net.parameters() if key.endswith(".W")][:-1]
+    )
 
 
 def speeds_both(net):
@@ -55,19 +69,27 @@ def speeds_squared(net):
 
 
 def speeds_l1(net):
-    return np.array([np.abs(g).sum() for key, _, g in net.parameters() if key.endswith(".b")][:-1])
+    return np.array(
+        [np.abs(g).sum() for key, _, g in net.parameters() if key.endswith(".b")][:-1]
+    )
 
 
 def speeds_mean_abs(net):
-    return np.array([np.abs(g).mean() for key, _, g in net.parameters() if key.endswith(".b")][:-1])
+    return np.array(
+        [np.abs(g).mean() for key, _, g in net.parameters() if key.endswith(".b")][:-1]
+    )
 
 
 def speeds_max_abs(net):
-    return np.array([np.abs(g).max() for key, _, g in net.parameters() if key.endswith(".b")][:-1])
+    return np.array(
+        [np.abs(g).max() for key, _, g in net.parameters() if key.endswith(".b")][:-1]
+    )
 
 
 def speeds_one_number(net):
-    return np.linalg.norm(np.concatenate([g for key, _, g in net.parameters() if key.endswith(".b")][:-1]))
+    return np.linalg.norm(
+        np.concatenate([g for key, _, g in net.parameters() if key.endswith(".b")][:-1])
+    )
 
 
 def speeds_mutates(net):
@@ -82,7 +104,9 @@ def speeds_none(net):
 
 
 def speeds_all_layers(net):
-    return [np.linalg.norm(layer.grads["b"]) for layer in net][:-1]  # Activation layers have no "b"
+    return [np.linalg.norm(layer.grads["b"]) for layer in net][
+        :-1
+    ]  # Activation layers have no "b"
 
 
 def speeds_raises(net):
@@ -159,4 +183,6 @@ def test_single_number_for_one_hidden_layer_is_refused():
         return s[0] if s.size == 1 else s
 
     result = check_hidden_speeds(scalar)
-    assert not result.passed and "one entry per hidden layer" in " ".join(result.message.split())
+    assert not result.passed and "one entry per hidden layer" in " ".join(
+        result.message.split()
+    )

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from _checkers import assert_rejected_with_hint
 
 from bookcode import optim
 from bookcode.exercises.ch06 import check_clip_by_global_norm
-from _checkers import assert_rejected_with_hint
 
 
 def reference(grads, max_norm):
@@ -14,7 +14,9 @@ def reference(grads, max_norm):
     return [g * scale for g in grads]
 
 
-def reference_copying(grads, max_norm):  # also correct: explicit copies, a generator of the squares
+def reference_copying(
+    grads, max_norm
+):  # also correct: explicit copies, a generator of the squares
     norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
     if norm <= max_norm:
         return [g.copy() for g in grads]
@@ -23,6 +25,7 @@ def reference_copying(grads, max_norm):  # also correct: explicit copies, a gene
 
 def bookcode_optim(grads, max_norm):  # the learner's own function may call the book's
     from bookcode.optim import clip_by_global_norm
+
     return clip_by_global_norm(grads, max_norm)[0]
 
 
@@ -50,7 +53,9 @@ def in_place_returned(grads, max_norm):  # mutates and returns the same objects
     return grads
 
 
-def aliases_inputs(grads, max_norm):  # correct values, but the caller's own arrays when not clipping
+def aliases_inputs(
+    grads, max_norm
+):  # correct values, but the caller's own arrays when not clipping
     norm = np.sqrt(sum(np.sum(g**2) for g in grads))
     return [g * (max_norm / norm) for g in grads] if norm > max_norm else list(grads)
 
@@ -79,7 +84,9 @@ def always_rescales(grads, max_norm):
     return [g * (max_norm / norm) for g in grads]
 
 
-def python_division(grads, max_norm):  # right except that 0-norm raises ZeroDivisionError
+def python_division(
+    grads, max_norm
+):  # right except that 0-norm raises ZeroDivisionError
     norm = float(np.sqrt(sum(np.sum(g**2) for g in grads)))
     scale = min(1.0, max_norm / norm)
     return [g * scale for g in grads]
@@ -150,13 +157,19 @@ def test_mutants_get_their_hint(mutant, hint, capsys):
 
 
 def test_always_rescaling_zero_gradients_is_told_why():
-    def normalise_then_scale(grads, max_norm):  # right for cases 1-3; 0 / 0 = NaN for zero gradients
+    def normalise_then_scale(
+        grads, max_norm
+    ):  # right for cases 1-3; 0 / 0 = NaN for zero gradients
         norm = np.sqrt(sum(np.sum(g**2) for g in grads))
         with np.errstate(all="ignore"):
             return [g / norm * min(norm, max_norm) for g in grads]
 
     result = check_clip_by_global_norm(normalise_then_scale)
-    assert not result.passed and "check 4 of 4" in result.message and "0 · inf is NaN" in result.message
+    assert (
+        not result.passed
+        and "check 4 of 4" in result.message
+        and "0 · inf is NaN" in result.message
+    )
 
 
 def test_stub_is_not_attempted(capsys):

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from _checkers import assert_rejected_with_hint
 
 from bookcode import init
 from bookcode.exercises.ch07 import check_he_normal
-from _checkers import assert_rejected_with_hint
 
 
 # ------------------------------------------------------------------------ correct solutions
@@ -115,7 +115,10 @@ MUTANTS = [
     (he_none, "returned None"),
     (he_float32, "returned float32 numbers"),
     (he_raises, "raised ValueError"),
-    (init.he_normal, "you passed bookcode.init.he_normal — that is the book's implementation: write your own"),
+    (
+        init.he_normal,
+        "you passed bookcode.init.he_normal — that is the book's implementation: write your own",
+    ),
 ]
 
 
@@ -158,7 +161,12 @@ def test_a_slightly_wrong_variance_is_caught_with_its_distance():
 
 
 def test_hints_do_not_give_the_answer():
-    answers = ["rng.normal(0.0, std", "size=(n_in, n_out)", "np.sqrt(2 / n_in)", "√(2/n_in)"]
+    answers = [
+        "rng.normal(0.0, std",
+        "size=(n_in, n_out)",
+        "np.sqrt(2 / n_in)",
+        "√(2/n_in)",
+    ]
     for mutant, _ in MUTANTS:
         message = " ".join(check_he_normal(mutant).message.split())
         assert not [a for a in answers if a in message], message

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from _checkers import assert_rejected_with_hint
 
 from bookcode import batchnorm
 from bookcode.batchnorm import BatchNorm
 from bookcode.exercises.ch08 import check_batchnorm_backward
-from _checkers import assert_rejected_with_hint
 
 
 def stub(dY, X, gamma, eps=1e-5):
@@ -20,12 +20,31 @@ def _stats(X, eps, ddof=0, with_eps=True):
     return (X - mu) * inv, inv
 
 
-def _compact(dY, X, gamma, eps, *, mean=True, var=True, with_gamma=True, ddof=0, with_eps=True, scale=None):
+def _compact(
+    dY,
+    X,
+    gamma,
+    eps,
+    *,
+    mean=True,
+    var=True,
+    with_gamma=True,
+    ddof=0,
+    with_eps=True,
+    scale=None,
+):
     Xh, inv = _stats(X, eps, ddof, with_eps)
     N = len(X) - ddof if scale is None else scale
     g = gamma if with_gamma else 1.0
-    dX = g * inv * (dY - (dY.sum(axis=0) / (N if ddof == 0 else len(X)) if mean else 0)
-                    - (Xh * (dY * Xh).sum(axis=0) / N if var else 0))
+    dX = (
+        g
+        * inv
+        * (
+            dY
+            - (dY.sum(axis=0) / (N if ddof == 0 else len(X)) if mean else 0)
+            - (Xh * (dY * Xh).sum(axis=0) / N if var else 0)
+        )
+    )
     return dX, (dY * Xh).sum(axis=0), dY.sum(axis=0)
 
 
@@ -33,7 +52,9 @@ def reference(dY, X, gamma, eps=1e-5):
     return _compact(dY, X, gamma, eps)
 
 
-def step_by_step(dY, X, gamma, eps=1e-5):  # the staged derivation of the chapter, one path at a time
+def step_by_step(
+    dY, X, gamma, eps=1e-5
+):  # the staged derivation of the chapter, one path at a time
     N = len(X)
     mu = X.mean(axis=0)
     xc = X - mu
@@ -43,10 +64,16 @@ def step_by_step(dY, X, gamma, eps=1e-5):  # the staged derivation of the chapte
     dxh = dY * gamma
     dvar = np.sum(dxh * xc, axis=0) * -0.5 * s**-3
     dmu = -np.sum(dxh / s, axis=0) + dvar * np.mean(-2 * xc, axis=0)
-    return dxh / s + dvar * 2 * xc / N + dmu / N, np.sum(dY * xh, axis=0), dY.sum(axis=0)
+    return (
+        dxh / s + dvar * 2 * xc / N + dmu / N,
+        np.sum(dY * xh, axis=0),
+        dY.sum(axis=0),
+    )
 
 
-def via_bookcode(dY, X, gamma, eps=1e-5):  # the package's own layer must pass the learner's check
+def via_bookcode(
+    dY, X, gamma, eps=1e-5
+):  # the package's own layer must pass the learner's check
     bn = BatchNorm(X.shape[1], eps=eps)
     bn.params["gamma"][:] = gamma
     bn.forward(X)
@@ -80,7 +107,9 @@ def sums_not_means(dY, X, gamma, eps=1e-5):
 
 def unbiased_variance(dY, X, gamma, eps=1e-5):
     Xh, inv = _stats(X, eps, ddof=1)
-    dX = gamma * inv * (dY - dY.mean(axis=0) - Xh * (dY * Xh).sum(axis=0) / (len(X) - 1))
+    dX = (
+        gamma * inv * (dY - dY.mean(axis=0) - Xh * (dY * Xh).sum(axis=0) / (len(X) - 1))
+    )
     return dX, (dY * Xh).sum(axis=0), dY.sum(axis=0)
 
 
@@ -183,10 +212,14 @@ MUTANTS = [
     (dbeta_sign, "dbeta has the right size but the opposite sign"),
     (dgamma_sign, "dgamma has the right size but the opposite sign"),
     (float32, "returned float32 numbers"),
-    (batchnorm.batchnorm_backward,
-     "you passed bookcode.batchnorm.batchnorm_backward — that is the book's implementation: write your own"),
-    (BatchNorm.backward,
-     "you passed bookcode.batchnorm.BatchNorm.backward — that is the book's implementation: write your own"),
+    (
+        batchnorm.batchnorm_backward,
+        "you passed bookcode.batchnorm.batchnorm_backward — that is the book's implementation: write your own",
+    ),
+    (
+        BatchNorm.backward,
+        "you passed bookcode.batchnorm.BatchNorm.backward — that is the book's implementation: write your own",
+    ),
 ]
 
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from _checkers import assert_rejected_with_hint
 
 from bookcode.exercises.ch09 import check_residual_backward
 from bookcode.residual import Residual
-from _checkers import assert_rejected_with_hint
 
 
 # ------------------------------------------------------------------------ correct solutions
@@ -60,7 +60,9 @@ def backward_mutates_scale(block, dY):
     return dY / block.scale + dX
 
 
-def backward_not_filling_grads(block, dY):  # dX by hand for a Linear (or act → Linear) branch, no backward call
+def backward_not_filling_grads(
+    block, dY
+):  # dX by hand for a Linear (or act → Linear) branch, no backward call
     branch = block.branch
     lin = branch if hasattr(branch, "W") else branch[-1]
     d = (block.scale * dY) @ lin.W.T
@@ -70,7 +72,9 @@ def backward_not_filling_grads(block, dY):  # dX by hand for a Linear (or act �
     return dY + d
 
 
-def backward_twice(block, dY):  # the second call overwrites the grads with unscaled ones
+def backward_twice(
+    block, dY
+):  # the second call overwrites the grads with unscaled ones
     dX = block.branch.backward(block.scale * dY)
     block.branch.backward(dY)
     return dY + dX
@@ -85,7 +89,9 @@ def backward_wrong_shape(block, dY):
 
 
 def backward_raises(block, dY):
-    return block.branch.backward(block.scale * dY.T)  # ValueError inside the learner's call
+    return block.branch.backward(
+        block.scale * dY.T
+    )  # ValueError inside the learner's call
 
 
 def backward_float32(block, dY):
@@ -112,8 +118,10 @@ MUTANTS = [
     (backward_wrong_shape, "must have the shape of dY"),
     (backward_raises, "raised ValueError"),
     (backward_float32, "float32"),
-    (Residual.backward,
-     "you passed bookcode.residual.Residual.backward — that is the book's implementation: write your own"),
+    (
+        Residual.backward,
+        "you passed bookcode.residual.Residual.backward — that is the book's implementation: write your own",
+    ),
 ]
 
 
@@ -139,9 +147,13 @@ def test_stub_is_not_attempted(capsys):
 def test_the_real_residual_backward_passes(capsys):
     from bookcode.residual import Residual
 
-    assert check_residual_backward(lambda block, dY: Residual.backward(block, dY)).passed
+    assert check_residual_backward(
+        lambda block, dY: Residual.backward(block, dY)
+    ).passed
 
 
 def test_each_mutant_class_is_told_something_specific():
-    messages = {check_residual_backward(m).message.split("failed.")[-1] for m, _ in MUTANTS}
+    messages = {
+        check_residual_backward(m).message.split("failed.")[-1] for m, _ in MUTANTS
+    }
     assert len(messages) >= 10

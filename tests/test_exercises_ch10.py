@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from _checkers import assert_rejected_with_hint
 
 from bookcode import monitor
 from bookcode.exercises.ch10 import check_update_ratios
-from _checkers import assert_rejected_with_hint
 
 
 def _weights(net):
@@ -14,12 +14,21 @@ def _weights(net):
 
 # ------------------------------------------------------------------------ correct solutions
 def ratios_reference(net, lr):
-    return np.array([lr * np.linalg.norm(g) / np.linalg.norm(W) for W, g in _weights(net)])
+    return np.array(
+        [lr * np.linalg.norm(g) / np.linalg.norm(W) for W, g in _weights(net)]
+    )
 
 
 def ratios_from_layers(net, lr):  # also correct: walk the layers, keep a list
-    return [float(np.sqrt(np.sum((lr * layer.grads["W"]) ** 2) / np.sum(layer.params["W"] ** 2)))
-            for layer in net.layers if "W" in layer.params]
+    return [
+        float(
+            np.sqrt(
+                np.sum((lr * layer.grads["W"]) ** 2) / np.sum(layer.params["W"] ** 2)
+            )
+        )
+        for layer in net.layers
+        if "W" in layer.params
+    ]
 
 
 # ---------------------------------------------------------------------------------- mutants
@@ -40,11 +49,13 @@ def ratios_not_divided(net, lr):
 
 
 def ratios_after_step(net, lr):
-    return np.array([lr * np.linalg.norm(g) / np.linalg.norm(W - lr * g) for W, g in _weights(net)])
+    return np.array(
+        [lr * np.linalg.norm(g) / np.linalg.norm(W - lr * g) for W, g in _weights(net)]
+    )
 
 
 def ratios_squared(net, lr):
-    return np.array([np.sum((lr * g) ** 2) / np.sum(W ** 2) for W, g in _weights(net)])
+    return np.array([np.sum((lr * g) ** 2) / np.sum(W**2) for W, g in _weights(net)])
 
 
 def ratios_l1(net, lr):
@@ -65,11 +76,21 @@ def ratios_log10(net, lr):
 
 def ratios_bias_grads(net, lr):
     lin = [layer for layer in net.layers if "W" in layer.params]
-    return np.array([lr * np.linalg.norm(layer.grads["b"]) / np.linalg.norm(layer.params["W"]) for layer in lin])
+    return np.array(
+        [
+            lr * np.linalg.norm(layer.grads["b"]) / np.linalg.norm(layer.params["W"])
+            for layer in lin
+        ]
+    )
 
 
 def ratios_with_biases(net, lr):
-    return np.array([lr * np.linalg.norm(g) / max(np.linalg.norm(p), 1e-12) for _, p, g in net.parameters()])
+    return np.array(
+        [
+            lr * np.linalg.norm(g) / max(np.linalg.norm(p), 1e-12)
+            for _, p, g in net.parameters()
+        ]
+    )
 
 
 def ratios_one_number(net, lr):
@@ -90,7 +111,10 @@ def ratios_none(net, lr):
 
 
 def ratios_all_layers(net, lr):
-    return [lr * np.linalg.norm(layer.grads["W"]) / np.linalg.norm(layer.params["W"]) for layer in net]
+    return [
+        lr * np.linalg.norm(layer.grads["W"]) / np.linalg.norm(layer.params["W"])
+        for layer in net
+    ]
 
 
 def ratios_float32(net, lr):
@@ -163,4 +187,6 @@ def test_single_number_for_one_layer_is_refused():
         return r[0] if r.size == 1 else r
 
     result = check_update_ratios(scalar)
-    assert not result.passed and "one entry per weight layer" in " ".join(result.message.split())
+    assert not result.passed and "one entry per weight layer" in " ".join(
+        result.message.split()
+    )

@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from bookcode.gradcheck import TOLERANCE, GradCheckReport, check_gradient, check_layer, numerical_gradient, rel_error
+from bookcode.gradcheck import (
+    TOLERANCE,
+    GradCheckReport,
+    check_gradient,
+    check_layer,
+    numerical_gradient,
+    rel_error,
+)
 from bookcode.layers import Layer
 
 
@@ -16,7 +23,9 @@ def test_numerical_gradient_of_quadratic():
 def test_numerical_gradient_restores_x_and_supports_closures():
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     before = x.copy()
-    g = numerical_gradient(lambda: float(np.sum(x**3)), x)  # f reads x through the closure
+    g = numerical_gradient(
+        lambda: float(np.sum(x**3)), x
+    )  # f reads x through the closure
     assert_allclose(g, 3 * before**2, rtol=1e-8)
     assert np.array_equal(x, before)
 
@@ -26,7 +35,9 @@ def test_rel_error_properties():
     assert rel_error(a, a) == 0.0
     assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
     assert rel_error(a, -a) == pytest.approx(1.0)
-    assert rel_error(1e-9 * a, 1e-9 * (a + 1e-3)) == pytest.approx(rel_error(a, a + 1e-3))  # scale-free
+    assert rel_error(1e-9 * a, 1e-9 * (a + 1e-3)) == pytest.approx(
+        rel_error(a, a + 1e-3)
+    )  # scale-free
 
 
 def test_check_gradient_detects_wrong_gradient():
@@ -56,7 +67,9 @@ class _BrokenLinear(Layer):
 
 
 def test_check_layer_catches_transposed_gradient():
-    report = check_layer(_BrokenLinear(), np.random.default_rng(0).standard_normal((3, 2)), rng=1)
+    report = check_layer(
+        _BrokenLinear(), np.random.default_rng(0).standard_normal((3, 2)), rng=1
+    )
     assert report.errors["dX"] < TOLERANCE
     assert report.errors["W"] > 1e-3
     assert not report.passed and "FAILED" in repr(report)

@@ -28,7 +28,9 @@ def assert_std(W, sigma, dist):
 
 def assert_uniform_bounds(W, a):
     assert np.all(np.abs(W) <= a)
-    assert np.abs(W).max() > 0.999 * a  # the bound is reached, not a smaller one (P(fail) ≈ e^-180)
+    assert (
+        np.abs(W).max() > 0.999 * a
+    )  # the bound is reached, not a smaller one (P(fail) ≈ e^-180)
 
 
 # ------------------------------------------------------------------ shapes and plain initializers
@@ -70,7 +72,9 @@ def test_xavier_uniform_bounds_and_same_variance_as_normal():
 
 @pytest.mark.parametrize("mode, fan", [("fan_in", N_IN), ("fan_out", N_OUT)])
 def test_he_normal_std(mode, fan):
-    assert_std(init.he_normal(N_IN, N_OUT, rng=5, mode=mode), math.sqrt(2.0 / fan), "normal")
+    assert_std(
+        init.he_normal(N_IN, N_OUT, rng=5, mode=mode), math.sqrt(2.0 / fan), "normal"
+    )
 
 
 @pytest.mark.parametrize("mode, fan", [("fan_in", N_IN), ("fan_out", N_OUT)])
@@ -102,7 +106,10 @@ def test_he_preserves_second_moment_through_relu_layer():
 
 
 # ------------------------------------------------------------------ determinism
-@pytest.mark.parametrize("name", ["normal", "uniform", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform"])
+@pytest.mark.parametrize(
+    "name",
+    ["normal", "uniform", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform"],
+)
 def test_determinism_by_seed(name):
     f = init.get(name)
     assert_array_equal(f(4, 3, rng=42), f(4, 3, rng=42))
@@ -121,7 +128,9 @@ def test_gain_closed_forms():
     assert_allclose(init.gain("leaky_relu", 1.0), 1.0)  # slope 1 is the identity
 
 
-@pytest.mark.parametrize("nonlinearity, alpha", [("relu", None), ("leaky_relu", 0.2), ("leaky_relu", -0.5)])
+@pytest.mark.parametrize(
+    "nonlinearity, alpha", [("relu", None), ("leaky_relu", 0.2), ("leaky_relu", -0.5)]
+)
 def test_gain_restores_unit_second_moment_monte_carlo(nonlinearity, alpha):
     """gain² · E[f(z)²] = 1 for z ~ N(0, 1); tolerance 5 standard errors of the sample mean."""
     z = np.random.default_rng(9).standard_normal(400_000)
@@ -144,14 +153,22 @@ def test_get_names_and_aliases():
 def test_linear_uses_init_by_name():
     lin = Linear(N_IN, N_OUT, init="kaiming_uniform", rng=10)
     assert_array_equal(lin.W, init.he_uniform(N_IN, N_OUT, rng=10))
-    assert_std(Linear(N_IN, N_OUT, init="he_normal", rng=11).W, math.sqrt(2.0 / N_IN), "normal")
+    assert_std(
+        Linear(N_IN, N_OUT, init="he_normal", rng=11).W, math.sqrt(2.0 / N_IN), "normal"
+    )
     assert_array_equal(Linear(3, 2, init="zeros").W, np.zeros((3, 2)))
-    with pytest.raises(TypeError, match=r"Linear\(3, 2, init=.xavier_normal.\) draws random weights and needs a seed"):
+    with pytest.raises(
+        TypeError,
+        match=r"Linear\(3, 2, init=.xavier_normal.\) draws random weights and needs a seed",
+    ):
         Linear(3, 2, init="xavier_normal")
 
 
 # ------------------------------------------------------------------ bad inputs
-@pytest.mark.parametrize("name", ["normal", "uniform", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform"])
+@pytest.mark.parametrize(
+    "name",
+    ["normal", "uniform", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform"],
+)
 def test_random_initializers_refuse_missing_rng(name):
     expected = rf"^{name}: this initializer is random and needs a seed; pass rng=<an int seed> or rng=bookcode.rng\(seed\)$"
     with pytest.raises(init.MissingSeed, match=expected):
@@ -188,7 +205,9 @@ def test_bad_scales():
 
 
 def test_bad_gain_inputs():
-    with pytest.raises(ValueError, match="unknown nonlinearity 'swish'.*'relu'.*'selu'"):
+    with pytest.raises(
+        ValueError, match="unknown nonlinearity 'swish'.*'relu'.*'selu'"
+    ):
         init.gain("swish")
     with pytest.raises(ValueError, match="ELU has no closed-form gain"):
         init.gain("elu")
@@ -203,7 +222,10 @@ def test_bad_gain_inputs():
 
 
 def test_get_bad_names():
-    with pytest.raises(ValueError, match="unknown initializer 'lecun'.*'xavier_normal'.*'kaiming_uniform'"):
+    with pytest.raises(
+        ValueError,
+        match="unknown initializer 'lecun'.*'xavier_normal'.*'kaiming_uniform'",
+    ):
         init.get("lecun")
     with pytest.raises(TypeError, match="expected an initializer name"):
         init.get(init.he_normal)

@@ -11,7 +11,12 @@ def test_linear_forward_matches_definition():
     layer = Linear(2, 3, init=W)
     layer.params["b"][:] = [0.1, 0.2, 0.3]
     X = np.array([[1.0, 2.0], [-1.0, 0.5]])
-    expected = np.array([[1 + 6 + 0.1, -2 + 0 + 0.2, 0.5 - 2 + 0.3], [-1 + 1.5 + 0.1, 2 + 0.2, -0.5 - 0.5 + 0.3]])
+    expected = np.array(
+        [
+            [1 + 6 + 0.1, -2 + 0 + 0.2, 0.5 - 2 + 0.3],
+            [-1 + 1.5 + 0.1, 2 + 0.2, -0.5 - 0.5 + 0.3],
+        ]
+    )
     assert_allclose(layer.forward(X), expected)
 
 
@@ -36,13 +41,26 @@ def test_linear_gradcheck(bias):
     assert report.max_error < TOLERANCE, report
 
 
-@pytest.mark.parametrize("name,kw", [("sigmoid", {}), ("tanh", {}), ("relu", {}), ("leaky_relu", {"alpha": 0.1}),
-                                     ("elu", {"alpha": 1.0}), ("softplus", {}), ("softmax", {}), ("identity", {})])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("sigmoid", {}),
+        ("tanh", {}),
+        ("relu", {}),
+        ("leaky_relu", {"alpha": 0.1}),
+        ("elu", {"alpha": 1.0}),
+        ("softplus", {}),
+        ("softmax", {}),
+        ("identity", {}),
+    ],
+)
 def test_activation_layer_gradcheck(name, kw):
     rng = np.random.default_rng(3)
     X = rng.standard_normal((5, 4))
     if name in ("relu", "leaky_relu", "elu"):
-        X = X + np.sign(X) * 0.05  # stay away from the kink, where the derivative is not defined
+        X = (
+            X + np.sign(X) * 0.05
+        )  # stay away from the kink, where the derivative is not defined
     report = check_layer(Activation(name, **kw), X, rng=4)
     assert report.errors.keys() == {"dX"}
     assert report.max_error < TOLERANCE, report
@@ -54,7 +72,9 @@ def test_linear_rejects_bad_input():
         layer.forward(np.ones((4, 2)))
     with pytest.raises(ValueError, match=r"2-D batch"):
         layer.forward(np.ones(3))
-    nan_out = layer.forward(np.array([[1.0, np.nan, 0.0]]))  # layers propagate NaN (IEEE) by design
+    nan_out = layer.forward(
+        np.array([[1.0, np.nan, 0.0]])
+    )  # layers propagate NaN (IEEE) by design
     assert np.isnan(nan_out).all()
     with pytest.raises(TypeError, match="real numbers"):
         layer.forward(np.array([["a", "b", "c"]]))
@@ -103,7 +123,10 @@ def test_repr():
 def test_linear_without_a_seed_names_linear():
     from bookcode.init import MissingSeed
 
-    with pytest.raises(MissingSeed, match=r"^Linear\(3, 4, init='he_normal'\) draws random weights and needs a seed"):
+    with pytest.raises(
+        MissingSeed,
+        match=r"^Linear\(3, 4, init='he_normal'\) draws random weights and needs a seed",
+    ):
         Linear(3, 4, init="he_normal")
     with pytest.raises(TypeError, match="needs a seed"):  # MissingSeed is a TypeError
         Linear(3, 4)

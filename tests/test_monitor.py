@@ -20,9 +20,17 @@ def _net_after_backward(seed=0):
 
 def _hist(**kw):
     """A two-epoch History with healthy defaults; keywords override series."""
-    h = History(epoch=[0, 1], loss=[2.3, 0.5], accuracy=[0.1, 0.95], val_loss=[2.3, 0.6], val_accuracy=[0.1, 0.9],
-                grad_norms=[[0.5, 0.4, 0.3], [0.4, 0.3, 0.2]], update_ratios=[[np.nan] * 3, [1e-3, 2e-3, 1e-3]],
-                act_saturated=[[0.0, 0.0], [0.01, 0.02]], act_dead=[[0.0, 0.0], [0.0, 0.0]])
+    h = History(
+        epoch=[0, 1],
+        loss=[2.3, 0.5],
+        accuracy=[0.1, 0.95],
+        val_loss=[2.3, 0.6],
+        val_accuracy=[0.1, 0.9],
+        grad_norms=[[0.5, 0.4, 0.3], [0.4, 0.3, 0.2]],
+        update_ratios=[[np.nan] * 3, [1e-3, 2e-3, 1e-3]],
+        act_saturated=[[0.0, 0.0], [0.01, 0.02]],
+        act_dead=[[0.0, 0.0], [0.0, 0.0]],
+    )
     for k, v in kw.items():
         setattr(h, k, v)
     return h
@@ -30,7 +38,9 @@ def _hist(**kw):
 
 # ---------------------------------------------------------------------------- update_ratio
 def test_update_ratio_is_the_ratio_of_frobenius_norms():
-    assert_allclose(monitor.update_ratio([[3.0, 0.0], [0.0, 4.0]], [[0.0, 10.0], [0.0, 0.0]]), 0.5)
+    assert_allclose(
+        monitor.update_ratio([[3.0, 0.0], [0.0, 4.0]], [[0.0, 10.0], [0.0, 0.0]]), 0.5
+    )
     assert monitor.update_ratio(np.ones(3), np.zeros(3)) == np.inf
     assert monitor.update_ratio(np.zeros(3), np.zeros(3)) == 0.0
 
@@ -41,7 +51,11 @@ def test_update_ratio_matches_what_sgd_records():
     opt = optim.SGD(0.05)
     opt.step(net)
     for k, p, _ in net.parameters():
-        assert_allclose(monitor.update_ratio(p - before[k], before[k]), opt.last_update_ratios[k], rtol=1e-12)
+        assert_allclose(
+            monitor.update_ratio(p - before[k], before[k]),
+            opt.last_update_ratios[k],
+            rtol=1e-12,
+        )
 
 
 def test_update_ratio_rejects_bad_input():
@@ -102,35 +116,70 @@ def test_gradient_spread_rejects_bad_input():
 def real_run():
     X, y, Xt, yt = data.digits(rng=0, classes=(0, 1, 2))
     net = network.mlp([64, 16, 16, 3], activation="tanh", rng=0)
-    return train.train(net, "softmax_cross_entropy", X, y, optim.SGD(0.05), 2, batch_size=64, X_val=Xt, T_val=yt,
-                       progress=False)
+    return train.train(
+        net,
+        "softmax_cross_entropy",
+        X,
+        y,
+        optim.SGD(0.05),
+        2,
+        batch_size=64,
+        X_val=Xt,
+        T_val=yt,
+        progress=False,
+    )
 
 
 def test_summarize_reads_the_history(real_run):
     s = monitor.summarize(real_run)
     h = real_run
-    assert s["grad_first"] == h.grad_norms[0][0] and s["grad_last"] == h.grad_norms[0][-1]
-    assert_allclose(s["spread_init"], np.log10(max(h.grad_norms[0]) / min(h.grad_norms[0])))
-    assert s["ratio_max"] == max(h.update_ratios[-1]) and s["ratio_min"] == min(h.update_ratios[-1])
+    assert (
+        s["grad_first"] == h.grad_norms[0][0] and s["grad_last"] == h.grad_norms[0][-1]
+    )
+    assert_allclose(
+        s["spread_init"], np.log10(max(h.grad_norms[0]) / min(h.grad_norms[0]))
+    )
+    assert s["ratio_max"] == max(h.update_ratios[-1]) and s["ratio_min"] == min(
+        h.update_ratios[-1]
+    )
     assert_allclose(s["gap"], h.accuracy[-1] - h.val_accuracy[-1])
-    assert s["loss_first"] == h.loss[0] and s["loss_best"] == min(h.loss) and s["diverged_at"] is None
+    assert (
+        s["loss_first"] == h.loss[0]
+        and s["loss_best"] == min(h.loss)
+        and s["diverged_at"] is None
+    )
 
 
 def test_a_healthy_history_has_no_findings():
     assert monitor.diagnose(_hist()) == []
 
 
-@pytest.mark.parametrize("kw, symptom", [
-    (dict(loss=[2.3, 5.0]), "loss rises"),
-    (dict(loss=[2.3, 2.25]), "loss flat"),
-    (dict(grad_norms=[[1e-4, 0.1, 1.0], [1e-4, 0.1, 1.0]]), "first layers get the smallest gradient"),
-    (dict(grad_norms=[[10.0, 0.1, 0.5], [1.0, 1.0, 1.0]]), "last layers get the smallest gradient"),
-    (dict(update_ratios=[[np.nan] * 3, [1e-3, 0.2, 1e-3]]), "updates too large"),
-    (dict(update_ratios=[[np.nan] * 3, [1e-7, 1e-3, 1e-3]]), "some layers barely move"),
-    (dict(act_saturated=[[0.0, 0.0], [0.9, 0.0]]), "saturated units"),
-    (dict(act_dead=[[0.0, 0.0], [0.0, 0.7]]), "dead units"),
-    (dict(accuracy=[0.1, 1.0], val_accuracy=[0.1, 0.7]), "validation much worse than training"),
-])
+@pytest.mark.parametrize(
+    "kw, symptom",
+    [
+        (dict(loss=[2.3, 5.0]), "loss rises"),
+        (dict(loss=[2.3, 2.25]), "loss flat"),
+        (
+            dict(grad_norms=[[1e-4, 0.1, 1.0], [1e-4, 0.1, 1.0]]),
+            "first layers get the smallest gradient",
+        ),
+        (
+            dict(grad_norms=[[10.0, 0.1, 0.5], [1.0, 1.0, 1.0]]),
+            "last layers get the smallest gradient",
+        ),
+        (dict(update_ratios=[[np.nan] * 3, [1e-3, 0.2, 1e-3]]), "updates too large"),
+        (
+            dict(update_ratios=[[np.nan] * 3, [1e-7, 1e-3, 1e-3]]),
+            "some layers barely move",
+        ),
+        (dict(act_saturated=[[0.0, 0.0], [0.9, 0.0]]), "saturated units"),
+        (dict(act_dead=[[0.0, 0.0], [0.0, 0.7]]), "dead units"),
+        (
+            dict(accuracy=[0.1, 1.0], val_accuracy=[0.1, 0.7]),
+            "validation much worse than training",
+        ),
+    ],
+)
 def test_each_rule_fires_alone(kw, symptom):
     found = monitor.diagnose(_hist(**kw))
     assert [f.symptom for f in found] == [symptom]
@@ -145,9 +194,19 @@ def test_thresholds_are_keywords():
 
 def test_a_diverged_run_is_reported_and_located():
     X, y, _, _ = data.digits(standardize=False, rng=0)
-    net = network.mlp([64] + [32] * 10 + [10], activation="relu", init="normal", rng=0)  # the chapter's example
-    h = train.train(net, "softmax_cross_entropy", X, y, optim.SGD(10.0, allow_nonfinite=True), 3, progress=False,
-                    warn_nonfinite=False)
+    net = network.mlp(
+        [64] + [32] * 10 + [10], activation="relu", init="normal", rng=0
+    )  # the chapter's example
+    h = train.train(
+        net,
+        "softmax_cross_entropy",
+        X,
+        y,
+        optim.SGD(10.0, allow_nonfinite=True),
+        3,
+        progress=False,
+        warn_nonfinite=False,
+    )
     assert h.diverged_at is not None
     assert monitor.diagnose(h)[0].symptom == "loss is NaN/inf"
     report = find_nonfinite(net, X, y, "softmax_cross_entropy")

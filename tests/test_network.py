@@ -23,7 +23,9 @@ def test_parameters_keys_and_views():
     net = mlp([3, 4, 2], rng=0)
     keys = [k for k, _, _ in net.parameters()]
     assert keys == ["0.W", "0.b", "2.W", "2.b"]
-    assert net.params["0.W"] is net[0].params["W"]  # views, so optimizers update the layers
+    assert (
+        net.params["0.W"] is net[0].params["W"]
+    )  # views, so optimizers update the layers
     assert net.n_params() == 3 * 4 + 4 + 4 * 2 + 2
 
 
@@ -44,7 +46,14 @@ def test_nested_sequential_gradcheck_and_keys():
     rng = np.random.default_rng(6)
     inner = Sequential([Linear(3, 3, rng=rng), Activation("tanh")])
     net = Sequential([Linear(2, 3, rng=rng), inner, Linear(3, 1, rng=rng)])
-    assert [k for k, _, _ in net.parameters()] == ["0.W", "0.b", "1.0.W", "1.0.b", "2.W", "2.b"]
+    assert [k for k, _, _ in net.parameters()] == [
+        "0.W",
+        "0.b",
+        "1.0.W",
+        "1.0.b",
+        "2.W",
+        "2.b",
+    ]
     report = check_layer(net, rng.standard_normal((4, 2)), rng=7)
     assert report.max_error < TOLERANCE, report
 
@@ -92,7 +101,12 @@ def test_repr_lists_layers():
 def test_mlp_without_a_seed_names_mlp():
     from bookcode.init import MissingSeed
 
-    with pytest.raises(MissingSeed, match=r"^mlp\(\[64, 32, 10\], init='xavier_normal'\) draws random weights and "
-                                          r"needs a seed: pass rng="):
+    with pytest.raises(
+        MissingSeed,
+        match=r"^mlp\(\[64, 32, 10\], init='xavier_normal'\) draws random weights and "
+        r"needs a seed: pass rng=",
+    ):
         mlp([64, 32, 10])
-    assert isinstance(mlp([2, 3, 1], init="zeros"), Sequential)  # a deterministic initializer needs none
+    assert isinstance(
+        mlp([2, 3, 1], init="zeros"), Sequential
+    )  # a deterministic initializer needs none

@@ -35,7 +35,10 @@ class FakeModel:
 def layer(seed=0, n_in=3, n_out=2):
     rng = np.random.default_rng(seed)
     lay = FakeLayer(W=rng.standard_normal((n_in, n_out)), b=rng.standard_normal(n_out))
-    lay.grads = {"W": rng.standard_normal((n_in, n_out)), "b": rng.standard_normal(n_out)}
+    lay.grads = {
+        "W": rng.standard_normal((n_in, n_out)),
+        "b": rng.standard_normal(n_out),
+    }
     return lay
 
 
@@ -47,13 +50,21 @@ def test_one_step_is_w_minus_lr_g_in_place():
     g_W, g_b = lay.grads["W"].copy(), lay.grads["b"].copy()
     opt = optim.SGD(lr=0.1)
     opt.step(lay)
-    assert lay.params["W"] is W and lay.params["b"] is b  # in place: layers see the change
+    assert (
+        lay.params["W"] is W and lay.params["b"] is b
+    )  # in place: layers see the change
     assert_array_equal(W, W0 - 0.1 * g_W)
     assert_array_equal(b, b0 - 0.1 * g_b)
     assert_array_equal(lay.grads["W"], g_W)  # gradients untouched
-    assert_allclose(opt.last_grad_norm, math.sqrt(np.sum(g_W**2) + np.sum(g_b**2)), rtol=1e-14)
+    assert_allclose(
+        opt.last_grad_norm, math.sqrt(np.sum(g_W**2) + np.sum(g_b**2)), rtol=1e-14
+    )
     assert opt.last_clipped is False
-    assert_allclose(opt.last_update_ratios["W"], 0.1 * np.linalg.norm(g_W) / np.linalg.norm(W0), rtol=1e-14)
+    assert_allclose(
+        opt.last_update_ratios["W"],
+        0.1 * np.linalg.norm(g_W) / np.linalg.norm(W0),
+        rtol=1e-14,
+    )
 
 
 def test_model_with_parameters_triples_and_zero_bias_ratio():
@@ -93,7 +104,9 @@ def test_l2_step_is_weight_decay_and_skips_bias():
     lay = layer(3)
     W0, b0 = lay.params["W"].copy(), lay.params["b"].copy()
     optim.SGD(lr, l2=lam).step(lay)
-    assert_allclose(lay.params["W"], (1 - lr * lam) * W0 - lr * lay.grads["W"], rtol=1e-14)
+    assert_allclose(
+        lay.params["W"], (1 - lr * lam) * W0 - lr * lay.grads["W"], rtol=1e-14
+    )
     assert_array_equal(lay.params["b"], b0 - lr * lay.grads["b"])
 
 
@@ -102,8 +115,14 @@ def test_l1_step_uses_subgradient_zero_at_zero():
     lay = FakeLayer(W=[[2.0, -3.0, 0.0]], gamma=[1.0])
     lay.grads = {"W": np.array([[0.1, 0.2, 0.3]]), "gamma": np.array([0.4])}
     optim.SGD(lr, l1=lam).step(lay)
-    assert_allclose(lay.params["W"], [[2.0 - lr * (0.1 + lam), -3.0 - lr * (0.2 - lam), -lr * 0.3]], rtol=1e-14)
-    assert_allclose(lay.params["gamma"], [1.0 - lr * 0.4], rtol=1e-14)  # not in decay=("W",)
+    assert_allclose(
+        lay.params["W"],
+        [[2.0 - lr * (0.1 + lam), -3.0 - lr * (0.2 - lam), -lr * 0.3]],
+        rtol=1e-14,
+    )
+    assert_allclose(
+        lay.params["gamma"], [1.0 - lr * 0.4], rtol=1e-14
+    )  # not in decay=("W",)
 
 
 def test_decay_parameter_selects_names():
@@ -133,7 +152,9 @@ def test_sgd_converges_on_convex_quadratic_and_diverges_above_2_over_L():
         return w, np.array(losses)
 
     w, losses = run(1.9 / L, 400)
-    assert np.all(np.diff(losses[:100]) < 0)  # later steps sit at the round-off floor of E*
+    assert np.all(
+        np.diff(losses[:100]) < 0
+    )  # later steps sit at the round-off floor of E*
     assert_allclose(losses[-1], -0.5 * b @ w_star, rtol=1e-12)
     assert_allclose(w, w_star, rtol=1e-8)
     _, losses = run(2.1 / L, 60)
@@ -160,7 +181,9 @@ def test_step_on_real_linear_layer_and_sequential():
     assert set(opt.last_update_ratios) == {"0.W", "0.b", "2.W", "2.b"}
     for k, p, _ in net.parameters():
         assert_allclose(p, expected[k], rtol=1e-14)
-    assert_allclose(net.layers[2].W, expected["2.W"], rtol=1e-14)  # the layer sees the in-place update
+    assert_allclose(
+        net.layers[2].W, expected["2.W"], rtol=1e-14
+    )  # the layer sees the in-place update
 
 
 # ------------------------------------------------------------------ clipping
@@ -172,8 +195,15 @@ def test_clip_by_global_norm_uses_global_norm_and_keeps_direction():
     # one common factor 6.5/13 = 1/2; per-tensor clipping would leave g1 (norm 5 < 6.5) alone
     assert_allclose(clipped[0], [1.5, 2.0], rtol=1e-15)
     assert_allclose(clipped[1], [[0.0, 6.0]], rtol=1e-15)
-    flat_before, flat_after = np.concatenate([g1, g2.ravel()]), np.concatenate([c.ravel() for c in clipped])
-    cosine = flat_before @ flat_after / (np.linalg.norm(flat_before) * np.linalg.norm(flat_after))
+    flat_before, flat_after = (
+        np.concatenate([g1, g2.ravel()]),
+        np.concatenate([c.ravel() for c in clipped]),
+    )
+    cosine = (
+        flat_before
+        @ flat_after
+        / (np.linalg.norm(flat_before) * np.linalg.norm(flat_after))
+    )
     assert_allclose(cosine, 1.0, rtol=1e-15)
     assert_allclose(np.linalg.norm(flat_after), 6.5, rtol=1e-15)
     assert_array_equal(g1, originals[0])
@@ -240,12 +270,20 @@ def finite_diff(f, params, key, eps=1e-6):
     return out
 
 
-@pytest.mark.parametrize("value, grad", [(optim.l2_penalty, optim.l2_penalty_grad),
-                                         (optim.l1_penalty, optim.l1_penalty_grad)])
+@pytest.mark.parametrize(
+    "value, grad",
+    [
+        (optim.l2_penalty, optim.l2_penalty_grad),
+        (optim.l1_penalty, optim.l1_penalty_grad),
+    ],
+)
 def test_penalty_gradients_match_finite_differences(value, grad):
     rng = np.random.default_rng(7)
-    params = {"0.W": rng.uniform(0.1, 1, (3, 2)) * rng.choice([-1, 1], (3, 2)), "0.b": rng.standard_normal(2),
-              "1.W": rng.uniform(0.1, 1, (2, 2)) * rng.choice([-1, 1], (2, 2))}  # |W| ≥ 0.1 > eps for L1
+    params = {
+        "0.W": rng.uniform(0.1, 1, (3, 2)) * rng.choice([-1, 1], (3, 2)),
+        "0.b": rng.standard_normal(2),
+        "1.W": rng.uniform(0.1, 1, (2, 2)) * rng.choice([-1, 1], (2, 2)),
+    }  # |W| ≥ 0.1 > eps for L1
     lam = 0.3
     analytic = grad(params, lam)
     for key in params:
@@ -254,7 +292,9 @@ def test_penalty_gradients_match_finite_differences(value, grad):
             assert_array_equal(analytic[key], 0.0)
             assert_allclose(numeric, 0.0, atol=1e-12)
         else:
-            rel = np.abs(analytic[key] - numeric) / np.maximum(np.abs(analytic[key]) + np.abs(numeric), 1e-12)
+            rel = np.abs(analytic[key] - numeric) / np.maximum(
+                np.abs(analytic[key]) + np.abs(numeric), 1e-12
+            )
             assert np.max(rel) < 1e-7
 
 
@@ -271,7 +311,10 @@ def test_nonfinite_gradient_raises_naming_key_and_changes_nothing():
     a, c = layer(8), layer(9)
     c.grads["W"][0, 0] = np.nan
     before = [a.params["W"].copy(), c.params["W"].copy()]
-    with pytest.raises(ValueError, match=r"gradient of '1\.W' contains NaN/inf — see bookcode\.diagnostics"):
+    with pytest.raises(
+        ValueError,
+        match=r"gradient of '1\.W' contains NaN/inf — see bookcode\.diagnostics",
+    ):
         optim.SGD(0.1).step(FakeModel(a, c))
     assert_array_equal(a.params["W"], before[0])
     assert_array_equal(c.params["W"], before[1])
@@ -285,9 +328,13 @@ def test_allow_nonfinite_lets_divergence_reach_nan_without_warnings():
         warnings.simplefilter("error")  # no overflow/invalid RuntimeWarnings either
         opt.step(lay)
         assert lay.params["W"][0] == -np.inf
-        lay.grads["W"] = np.array([-np.inf, 1.0])  # μ·inf + (−inf) in the momentum buffer → NaN
+        lay.grads["W"] = np.array(
+            [-np.inf, 1.0]
+        )  # μ·inf + (−inf) in the momentum buffer → NaN
         opt.step(lay)
-    assert math.isinf(opt.last_grad_norm) and not opt.last_clipped  # clipping cannot rescue inf
+    assert (
+        math.isinf(opt.last_grad_norm) and not opt.last_clipped
+    )  # clipping cannot rescue inf
     assert np.isnan(lay.params["W"][0]) and np.isnan(opt.velocity["W"][0])
     assert_allclose(lay.params["W"][1], 2.0 - 0.1 * 1.0 - 0.1 * (0.5 * 1.0 + 1.0))
 
@@ -309,21 +356,32 @@ def test_float32_parameters_keep_dtype():
     assert_allclose(lay.params["W"], [0.75, 1.75])
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(lr=0.0), ValueError, "lr must be a finite number > 0"),
-    (dict(lr=float("nan")), ValueError, "lr must be a finite number > 0"),
-    (dict(lr="0.1"), TypeError, "lr must be a real number"),
-    (dict(lr=0.1, momentum=1.0), ValueError, r"momentum must be in \[0, 1\)"),
-    (dict(lr=0.1, momentum=-0.1), ValueError, r"momentum must be in \[0, 1\)"),
-    (dict(lr=0.1, momentum=True), TypeError, "momentum must be a real number"),
-    (dict(lr=0.1, nesterov=True), ValueError, "nesterov=True needs momentum > 0"),
-    (dict(lr=0.1, clip_value=0.0), ValueError, "clip_value must be a finite number > 0"),
-    (dict(lr=0.1, clip_norm=-1.0), ValueError, "clip_norm must be a finite number > 0"),
-    (dict(lr=0.1, l2=-1e-4), ValueError, "l2 must be a finite number >= 0"),
-    (dict(lr=0.1, l1=float("inf")), ValueError, "l1 must be a finite number >= 0"),
-    (dict(lr=0.1, decay=("W", 1)), TypeError, "decay must contain parameter names"),
-    (dict(lr=0.1, allow_nonfinite=1), TypeError, "must be bool"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(lr=0.0), ValueError, "lr must be a finite number > 0"),
+        (dict(lr=float("nan")), ValueError, "lr must be a finite number > 0"),
+        (dict(lr="0.1"), TypeError, "lr must be a real number"),
+        (dict(lr=0.1, momentum=1.0), ValueError, r"momentum must be in \[0, 1\)"),
+        (dict(lr=0.1, momentum=-0.1), ValueError, r"momentum must be in \[0, 1\)"),
+        (dict(lr=0.1, momentum=True), TypeError, "momentum must be a real number"),
+        (dict(lr=0.1, nesterov=True), ValueError, "nesterov=True needs momentum > 0"),
+        (
+            dict(lr=0.1, clip_value=0.0),
+            ValueError,
+            "clip_value must be a finite number > 0",
+        ),
+        (
+            dict(lr=0.1, clip_norm=-1.0),
+            ValueError,
+            "clip_norm must be a finite number > 0",
+        ),
+        (dict(lr=0.1, l2=-1e-4), ValueError, "l2 must be a finite number >= 0"),
+        (dict(lr=0.1, l1=float("inf")), ValueError, "l1 must be a finite number >= 0"),
+        (dict(lr=0.1, decay=("W", 1)), TypeError, "decay must contain parameter names"),
+        (dict(lr=0.1, allow_nonfinite=1), TypeError, "must be bool"),
+    ],
+)
 def test_sgd_constructor_validation(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         optim.SGD(**kwargs)
@@ -346,7 +404,9 @@ def test_step_bad_models_and_gradients():
     with pytest.raises(ValueError, match="no gradient for 'W'; call backward"):
         opt.step(lay)
     lay.grads["W"] = np.zeros(3)
-    with pytest.raises(ValueError, match=r"gradient of 'W' has shape \(3,\), parameter has \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"gradient of 'W' has shape \(3,\), parameter has \(2,\)"
+    ):
         opt.step(lay)
     lay.params["W"] = [1.0, 2.0]
     with pytest.raises(TypeError, match="parameter 'W' must be a float numpy array"):

@@ -36,7 +36,9 @@ def test_perceptron_first_updates_by_hand():
     assert_allclose(run.W[-1], [0.0, 1.25])
     # errors of the final weights, computed independently
     assert run.errors[-1] == np.sum((X @ np.array([0.0, 1.25]) - 0.5 > 0) != y)
-    assert run.errors[0] == 1  # w = 0, b = 0 predicts 0 everywhere: only the class-1 point is wrong
+    assert (
+        run.errors[0] == 1
+    )  # w = 0, b = 0 predicts 0 everywhere: only the class-1 point is wrong
 
 
 def test_perceptron_converges_within_novikoff_bound_for_any_order_and_lr():
@@ -51,7 +53,9 @@ def test_perceptron_converges_within_novikoff_bound_for_any_order_and_lr():
         assert run.converged and run.errors[-1] == 0 and run.mistakes[-1] == 0
         assert run.total_mistakes <= nb.bound
         assert_array_equal(run.predict(X), y)
-        slow = P.perceptron_fit(X, y, lr=0.01, epochs=500, rng=seed)  # w0 = 0: lr only scales w
+        slow = P.perceptron_fit(
+            X, y, lr=0.01, epochs=500, rng=seed
+        )  # w0 = 0: lr only scales w
         assert_array_equal(slow.mistakes, run.mistakes)
         assert_allclose(slow.W, 0.01 * run.W, rtol=1e-9, atol=1e-12)
 
@@ -61,7 +65,9 @@ def test_perceptron_never_converges_on_xor_and_cycles():
     run = P.perceptron_fit(X, y, epochs=50, trace=True)
     assert not run.converged and run.mistakes.min() >= 1 and run.errors.min() >= 1
     states = np.column_stack([run.trace_W, run.trace_b])
-    assert_array_equal(states[9:], states[5:-4])  # period: one epoch (4 examples), from the 5th update on
+    assert_array_equal(
+        states[9:], states[5:-4]
+    )  # period: one epoch (4 examples), from the 5th update on
     assert not np.array_equal(states[8], states[4])
     shuffled = P.perceptron_fit(X, y, epochs=300, rng=0)
     assert shuffled.mistakes.min() >= 1 and np.abs(shuffled.W).max() <= 3
@@ -70,7 +76,9 @@ def test_perceptron_never_converges_on_xor_and_cycles():
 def test_bias_as_augmented_input_gives_the_same_run():
     X, y = data.linearly_separable(40, margin=0.2, rng=4)
     run = P.perceptron_fit(X, y, epochs=100, rng=1)
-    aug = P.perceptron_fit(np.column_stack([np.ones(40), X]), y, epochs=100, rng=1, bias=False)
+    aug = P.perceptron_fit(
+        np.column_stack([np.ones(40), X]), y, epochs=100, rng=1, bias=False
+    )
     assert_array_equal(aug.mistakes, run.mistakes)
     assert_allclose(aug.W, np.column_stack([run.b, run.W]), rtol=1e-12, atol=1e-12)
     assert np.all(aug.b == 0)
@@ -80,13 +88,17 @@ def test_perceptron_criterion_and_its_gradient_is_the_update():
     X = np.array([[1.0, 2.0], [0.5, -1.0], [-2.0, 0.5]])
     y = np.array([1, 0, 1])
     w, b = np.array([0.3, -0.4]), 0.1
-    net = X @ w + b  # -0.4, 0.65, -0.7: first and third wrong for class 1, second wrong for class 0
+    net = (
+        X @ w + b
+    )  # -0.4, 0.65, -0.7: first and third wrong for class 1, second wrong for class 0
     assert_allclose(P.perceptron_criterion(w, b, X, y), 0.4 + 0.65 + 0.7)
     # on a single misclassified example the perceptron update is minus lr times the criterion's gradient
     for n in range(3):
-        g = gradcheck.numerical_gradient(lambda v: P.perceptron_criterion(v[1:], v[0], X[n:n + 1], y[n:n + 1]),
-                                         np.r_[b, w])
-        run = P.perceptron_fit(X[n:n + 1], y[n:n + 1], lr=0.7, epochs=1, w0=w, b0=b)
+        g = gradcheck.numerical_gradient(
+            lambda v: P.perceptron_criterion(v[1:], v[0], X[n : n + 1], y[n : n + 1]),
+            np.r_[b, w],
+        )
+        run = P.perceptron_fit(X[n : n + 1], y[n : n + 1], lr=0.7, epochs=1, w0=w, b0=b)
         assert_allclose(np.r_[run.b[1], run.W[1]] - np.r_[b, w], -0.7 * g, atol=1e-8)
     assert net[0] < 0 < net[1]
 
@@ -107,8 +119,12 @@ def test_novikoff_bound_without_bias_and_rejects_non_separating():
 # ------------------------------------------------------------------------------------- Delta rule
 def _setup(n_out=2, seed=0, N=6):
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal((3, n_out)), rng.standard_normal(n_out), rng.standard_normal((N, 3)),
-            rng.uniform(0, 1, (N, n_out)))
+    return (
+        rng.standard_normal((3, n_out)),
+        rng.standard_normal(n_out),
+        rng.standard_normal((N, 3)),
+        rng.uniform(0, 1, (N, n_out)),
+    )
 
 
 @pytest.mark.parametrize("f", ["identity", "sigmoid", "tanh", "softplus"])
@@ -120,8 +136,18 @@ def test_delta_rule_gradient_matches_finite_differences(f, reduction):
     def loss(W_, b_):
         return P.delta_rule_gradient(W_, b_, X, T, f, reduction)[2]
 
-    assert gradcheck.rel_error(dW, gradcheck.numerical_gradient(lambda v: loss(v, b), W.copy())) < 1e-7
-    assert gradcheck.rel_error(db, gradcheck.numerical_gradient(lambda v: loss(W, v), b.copy())) < 1e-7
+    assert (
+        gradcheck.rel_error(
+            dW, gradcheck.numerical_gradient(lambda v: loss(v, b), W.copy())
+        )
+        < 1e-7
+    )
+    assert (
+        gradcheck.rel_error(
+            db, gradcheck.numerical_gradient(lambda v: loss(W, v), b.copy())
+        )
+        < 1e-7
+    )
 
 
 def test_delta_rule_gradient_formula_and_loss_value():
@@ -129,7 +155,9 @@ def test_delta_rule_gradient_formula_and_loss_value():
     net = X @ W + b
     Y = sigmoid(net)
     dW, db, E = P.delta_rule_gradient(W, b, X, T, "sigmoid")
-    note_delta = (T - Y) * Y * (1 - Y)  # the source note's learning signal, sign folded in
+    note_delta = (
+        (T - Y) * Y * (1 - Y)
+    )  # the source note's learning signal, sign folded in
     assert_allclose(dW, -X.T @ note_delta / 6, rtol=1e-12)
     assert_allclose(db, -note_delta.sum(axis=0) / 6, rtol=1e-12)
     assert_allclose(E, 0.5 * np.sum((T - Y) ** 2) / 6, rtol=1e-12)
@@ -138,7 +166,9 @@ def test_delta_rule_gradient_formula_and_loss_value():
 def test_delta_rule_gradient_agrees_with_the_layer_protocol():
     W, b, X, T = _setup(seed=3)
     net = P.as_network(W, b, "tanh")
-    report = gradcheck.check_network(net, "half_sse", X, T)  # half_sse sums, like reduction="sum"
+    report = gradcheck.check_network(
+        net, "half_sse", X, T
+    )  # half_sse sums, like reduction="sum"
     assert report.passed, report
     dW, db, _ = P.delta_rule_gradient(W, b, X, T, "tanh", "sum")
     assert_allclose(net.grads["0.W"], dW, rtol=1e-12)
@@ -180,7 +210,9 @@ def test_lms_converges_to_least_squares_below_the_bound_and_diverges_above():
     bound = P.lms_stable_lr(X)
     assert_allclose(bound, 2 / np.linalg.eigvalsh(H).max())
     assert_allclose(P.lms_stable_lr(X, reduction="sum"), bound / 80)
-    assert_allclose(P.lms_stable_lr(X, bias=False), 2 / np.linalg.eigvalsh(X.T @ X / 80).max())
+    assert_allclose(
+        P.lms_stable_lr(X, bias=False), 2 / np.linalg.eigvalsh(X.T @ X / 80).max()
+    )
     sol = np.linalg.lstsq(Xa, T, rcond=None)[0]
     ok = P.delta_rule_fit(X, T, "identity", 0.95 * bound, 2000, classify_at=0.0)
     assert not ok.diverged and np.all(np.diff(ok.loss) <= 1e-15)
@@ -223,26 +255,45 @@ def test_delta_rule_on_xor_gives_one_half_everywhere():
 
 
 # ------------------------------------------------- the fast loops give exactly the straightforward loops' numbers
-def reference_perceptron(X, y, lr, epochs, rng=None, w0=None, b0=0.0, bias=True, stop_when_converged=True):
+def reference_perceptron(
+    X, y, lr, epochs, rng=None, w0=None, b0=0.0, bias=True, stop_when_converged=True
+):
     """perceptron_fit as first written: NumPy per example (the fast version must match it bit for bit)."""
     X, t = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     gen = None if rng is None else np.random.default_rng(rng)
     w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
     b = float(b0) if bias else 0.0
-    Ws, bs, mistakes, errors, tW = [w.copy()], [b], [], [int(np.sum((X @ w + b > 0) != t))], [w.copy()]
+    Ws, bs, mistakes, errors, tW = (
+        [w.copy()],
+        [b],
+        [],
+        [int(np.sum((X @ w + b > 0) != t))],
+        [w.copy()],
+    )
     for _ in range(epochs):
         m = 0
-        for n in (range(len(X)) if gen is None else gen.permutation(len(X))):
+        for n in range(len(X)) if gen is None else gen.permutation(len(X)):
             err = t[n] - (1.0 if X[n] @ w + b > 0 else 0.0)
             if err != 0.0:
                 w = w + (lr * err) * X[n]
                 b = b + lr * err if bias else b
                 m += 1
             tW.append(w)
-        Ws.append(w), bs.append(b), mistakes.append(m), errors.append(int(np.sum((X @ w + b > 0) != t)))
+        (
+            Ws.append(w),
+            bs.append(b),
+            mistakes.append(m),
+            errors.append(int(np.sum((X @ w + b > 0) != t))),
+        )
         if m == 0 and stop_when_converged:
             break
-    return np.array(Ws), np.array(bs), np.array(mistakes), np.array(errors), np.array(tW)
+    return (
+        np.array(Ws),
+        np.array(bs),
+        np.array(mistakes),
+        np.array(errors),
+        np.array(tW),
+    )
 
 
 def reference_delta_rule(X, T, f, lr, epochs, max_norm=1e6, reduction="mean"):
@@ -255,7 +306,12 @@ def reference_delta_rule(X, T, f, lr, epochs, max_norm=1e6, reduction="mean"):
             if not np.linalg.norm(W) <= max_norm:
                 break
         Y = f(X @ W + b)
-        Ws.append(W), losses.append(0.5 * np.sum((T - Y) ** 2) / (len(X) if reduction == "mean" else 1))
+        (
+            Ws.append(W),
+            losses.append(
+                0.5 * np.sum((T - Y) ** 2) / (len(X) if reduction == "mean" else 1)
+            ),
+        )
     return np.array(Ws), np.array(losses)
 
 
@@ -263,28 +319,56 @@ def reference_delta_rule(X, T, f, lr, epochs, max_norm=1e6, reduction="mean"):
 def test_perceptron_fit_is_bit_identical_to_the_numpy_loop(case):
     g = np.random.default_rng(case)
     N, d = int(g.integers(1, 30)), int(g.integers(1, 6))
-    if case % 4 == 0:      # small integers and lr = 1: many net inputs exactly 0, decided by the NumPy fallback
+    if (
+        case % 4 == 0
+    ):  # small integers and lr = 1: many net inputs exactly 0, decided by the NumPy fallback
         X, lr = g.integers(-2, 3, (N, d)).astype(float), 1.0
     else:
-        X, lr = g.standard_normal((N, d)) * 10.0 ** float(g.integers(-100, 100)), float(g.choice([1e-3, 0.37, 1.0]))
+        X, lr = (
+            g.standard_normal((N, d)) * 10.0 ** float(g.integers(-100, 100)),
+            float(g.choice([1e-3, 0.37, 1.0])),
+        )
     y = g.integers(0, 2, N)
-    kw = dict(rng=None if case % 3 == 0 else case, bias=bool(case % 5), stop_when_converged=bool(case % 2),
-              w0=g.standard_normal(d) if case % 6 == 1 else None)
+    kw = dict(
+        rng=None if case % 3 == 0 else case,
+        bias=bool(case % 5),
+        stop_when_converged=bool(case % 2),
+        w0=g.standard_normal(d) if case % 6 == 1 else None,
+    )
     run = P.perceptron_fit(X, y, lr, 30, trace=True, **kw)
     W, b, mistakes, errors, tW = reference_perceptron(X, y, lr, 30, **kw)
-    for got, want in ((run.W, W), (run.b, b), (run.mistakes, mistakes), (run.errors, errors), (run.trace_W, tW)):
-        assert got.shape == want.shape and got.tobytes() == want.astype(got.dtype).tobytes()
+    for got, want in (
+        (run.W, W),
+        (run.b, b),
+        (run.mistakes, mistakes),
+        (run.errors, errors),
+        (run.trace_W, tW),
+    ):
+        assert (
+            got.shape == want.shape
+            and got.tobytes() == want.astype(got.dtype).tobytes()
+        )
 
 
 def test_perceptron_and_delta_rule_are_bit_identical_on_the_chapter_noisy_set():
     X, y = data.linearly_separable(100, margin=0.3, rng=3)
-    y[np.random.default_rng(11).choice(100, size=10, replace=False)] ^= 1   # as in chapters/02_perceptron_delta
+    y[np.random.default_rng(11).choice(100, size=10, replace=False)] ^= (
+        1  # as in chapters/02_perceptron_delta
+    )
     for lr in (0.01, 0.1, 4.0):
         run = P.perceptron_fit(X, y, lr=lr, epochs=60, rng=0, stop_when_converged=False)
-        W, b, mistakes, errors, _ = reference_perceptron(X, y, lr, 60, rng=0, stop_when_converged=False)
-        assert np.array_equal(run.W, W) and np.array_equal(run.b, b) and np.array_equal(run.errors, errors)
+        W, b, mistakes, errors, _ = reference_perceptron(
+            X, y, lr, 60, rng=0, stop_when_converged=False
+        )
+        assert (
+            np.array_equal(run.W, W)
+            and np.array_equal(run.b, b)
+            and np.array_equal(run.errors, errors)
+        )
         for f, T in (("sigmoid", y.astype(float)), ("identity", 2.0 * y - 1)):
-            fit = P.delta_rule_fit(X, T, f, lr, 60, classify_at=0.5 if f == "sigmoid" else 0.0)
+            fit = P.delta_rule_fit(
+                X, T, f, lr, 60, classify_at=0.5 if f == "sigmoid" else 0.0
+            )
             W, loss = reference_delta_rule(X, T, f, lr, 60)
             assert np.array_equal(fit.W, W) and np.array_equal(fit.loss, loss)
 
@@ -358,7 +442,9 @@ def test_delta_rule_fit_many_matches_delta_rule_fit_on_each_set():
 
 def test_delta_rule_fit_many_stops_each_diverging_set_where_delta_rule_fit_does():
     rng = np.random.default_rng(1)
-    X = np.stack([3 * rng.normal(size=(30, 2)), 0.1 * rng.normal(size=(30, 2))])   # LMS bounds ~0.2 and ~2
+    X = np.stack(
+        [3 * rng.normal(size=(30, 2)), 0.1 * rng.normal(size=(30, 2))]
+    )  # LMS bounds ~0.2 and ~2
     T = rng.normal(size=(2, 30))
     runs = P.delta_rule_fit_many(X, T, "identity", 1.5, 200)
     for s, run in enumerate(runs):

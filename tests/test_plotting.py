@@ -28,7 +28,9 @@ def test_use_style_sets_palette_and_figure_size():
     with matplotlib.rc_context():
         plotting.use_style()
         cycle = [c["color"] for c in matplotlib.rcParams["axes.prop_cycle"]]
-        assert [to_hex(c).upper() for c in cycle] == [c.upper() for c in plotting.PALETTE]
+        assert [to_hex(c).upper() for c in cycle] == [
+            c.upper() for c in plotting.PALETTE
+        ]
         assert tuple(matplotlib.rcParams["figure.figsize"]) == (6.4, 4.0)
         assert matplotlib.rcParams["axes.grid"]
         assert plotting.SEQUENTIAL_CMAP in matplotlib.colormaps
@@ -52,8 +54,13 @@ def test_plot_functions_draws_curve_and_derivative():
     assert len(lines) == 4
     assert _legend_texts(ax) == ["sq", "sq′", "sin", "sin′ (numerical)"]
     assert_allclose(lines[1].get_ydata(), 2 * x)
-    assert lines[1].get_linestyle() == "--" and lines[0].get_color() == lines[1].get_color()
-    assert_allclose(lines[3].get_ydata()[1:-1], np.cos(x[1:-1]), atol=2e-3)  # finite-difference fallback
+    assert (
+        lines[1].get_linestyle() == "--"
+        and lines[0].get_color() == lines[1].get_color()
+    )
+    assert_allclose(
+        lines[3].get_ydata()[1:-1], np.cos(x[1:-1]), atol=2e-3
+    )  # finite-difference fallback
     assert ax.get_xlabel() == "x" and "f′(x)" in ax.get_ylabel()
     ax2 = plotting.plot_functions([_Square()], derivatives=False)
     assert len(ax2.get_lines()) == 1 and _legend_texts(ax2) == ["square"]
@@ -74,11 +81,17 @@ def test_plot_curves_stops_at_divergence_and_marks_it():
     curves = {"ok": [3.0, 2.0, 1.0], "blows up": [1.0, 10.0, 1e3, np.inf, np.nan, 5.0]}
     ax = plotting.plot_curves(curves, ylabel="loss", logy=True)
     ok, bad, cross = ax.get_lines()
-    assert_allclose(bad.get_xdata(), [0, 1, 2]) and assert_allclose(bad.get_ydata(), [1, 10, 1e3])
+    assert_allclose(bad.get_xdata(), [0, 1, 2]) and assert_allclose(
+        bad.get_ydata(), [1, 10, 1e3]
+    )
     assert cross.get_marker() == "x"
     assert_allclose(cross.get_xydata(), [[3, 1e3]])
     assert [t.get_text() for t in ax.texts] == ["diverged"]
-    assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss"
+    assert (
+        ax.get_yscale() == "log"
+        and ax.get_xlabel() == "epoch"
+        and ax.get_ylabel() == "loss"
+    )
     assert _legend_texts(ax) == ["ok", "blows up"]
 
 
@@ -86,7 +99,9 @@ def test_plot_curves_finite_curves_have_no_marker_and_nan_from_start_is_marked()
     ax = plotting.plot_curves({"a": [1, 2, 3]}, xlabel="step", ylabel="accuracy")
     assert len(ax.get_lines()) == 1 and not ax.texts and ax.get_xlabel() == "step"
     ax = plotting.plot_curves({"nan": [np.nan, 1.0]})
-    assert [line.get_marker() for line in ax.get_lines()].count("x") == 1 and len(ax.texts) == 1
+    assert [line.get_marker() for line in ax.get_lines()].count("x") == 1 and len(
+        ax.texts
+    ) == 1
 
 
 def test_plot_curves_bad_input():
@@ -99,13 +114,21 @@ def test_plot_curves_bad_input():
 
 
 def test_plot_per_layer_grouped_bars_and_lines():
-    ax = plotting.plot_per_layer({"sigmoid": [1e-1, 1e-2, 1e-3], "relu": [1.0, np.inf, 2.0]}, "gradient norm")
+    ax = plotting.plot_per_layer(
+        {"sigmoid": [1e-1, 1e-2, 1e-3], "relu": [1.0, np.inf, 2.0]}, "gradient norm"
+    )
     bars = ax.patches
     assert len(bars) == 5  # the inf bar is not drawn ...
     assert [t.get_text() for t in ax.texts] == ["inf"]  # ... but labelled
-    assert_allclose(sorted(b.get_x() + b.get_width() / 2 for b in bars), [0.8, 1.2, 1.8, 2.8, 3.2])
+    assert_allclose(
+        sorted(b.get_x() + b.get_width() / 2 for b in bars), [0.8, 1.2, 1.8, 2.8, 3.2]
+    )
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3"]
-    assert ax.get_ylabel() == "gradient norm" and ax.get_xlabel() == "layer" and ax.get_yscale() == "log"
+    assert (
+        ax.get_ylabel() == "gradient norm"
+        and ax.get_xlabel() == "layer"
+        and ax.get_yscale() == "log"
+    )
     ax = plotting.plot_per_layer([0.5, 1.0, 2.0, 4.0], "std", logy=False, kind="line")
     (line,) = ax.get_lines()
     assert_allclose(line.get_xydata(), [[1, 0.5], [2, 1], [3, 2], [4, 4]])
@@ -125,12 +148,16 @@ def test_decision_boundary_regions_match_classes():
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)  # three classes
 
     def predict(Z):  # scores, one column per class
-        return np.column_stack([-Z[:, 0], Z[:, 0], 4 * (Z[:, 1] - 0.5) + np.abs(Z[:, 0])])
+        return np.column_stack(
+            [-Z[:, 0], Z[:, 0], 4 * (Z[:, 1] - 0.5) + np.abs(Z[:, 0])]
+        )
 
     ax = plotting.plot_decision_boundary(predict, X, y, resolution=50)
     (cs,) = [c for c in ax.collections if hasattr(c, "levels")]
     assert len(cs.levels) - 1 == 3
-    assert sum(len(p.vertices) > 0 for p in cs.get_paths()) == 3  # every class has a region
+    assert (
+        sum(len(p.vertices) > 0 for p in cs.get_paths()) == 3
+    )  # every class has a region
     scatters = [c for c in ax.collections if c is not cs]
     assert len(scatters) == 3 and sum(len(s.get_offsets()) for s in scatters) == 60
     assert _legend_texts(ax) == ["class 0", "class 1", "class 2"]
@@ -139,7 +166,9 @@ def test_decision_boundary_regions_match_classes():
 
 def test_decision_boundary_thresholds_single_scores():
     X = np.array([[-1.0, 0.0], [1.0, 0.0]])
-    ax = plotting.plot_decision_boundary(lambda Z: Z[:, 0] * 0.3, X, np.array([0, 1]), threshold=0.0, resolution=20)
+    ax = plotting.plot_decision_boundary(
+        lambda Z: Z[:, 0] * 0.3, X, np.array([0, 1]), threshold=0.0, resolution=20
+    )
     (cs,) = [c for c in ax.collections if hasattr(c, "levels")]
     assert sum(len(p.vertices) > 0 for p in cs.get_paths()) == 2
 
@@ -158,19 +187,29 @@ def test_decision_boundary_bad_input():
 
 def test_layer_histograms_one_panel_per_layer_with_shared_range():
     rng = np.random.default_rng(0)
-    values = [rng.standard_normal((30, 10)) * s for s in (1.0, 0.5, 0.1)] + [np.array([0.0, np.nan])]
+    values = [rng.standard_normal((30, 10)) * s for s in (1.0, 0.5, 0.1)] + [
+        np.array([0.0, np.nan])
+    ]
     fig, axes = plotting.plot_layer_histograms(values, bins=20)
     assert len(axes) == 4 and len(fig.axes) == 4
     assert [a.get_title() for a in axes] == ["layer 1", "layer 2", "layer 3", "layer 4"]
-    steps = [a.patches[0] for a in axes]  # one StepPatch per panel (cheap to draw), not one bar per bin
-    assert [len(a.patches) for a in axes] == [1] * 4 and all(len(p.get_data().values) == 20 for p in steps)
+    steps = [
+        a.patches[0] for a in axes
+    ]  # one StepPatch per panel (cheap to draw), not one bar per bin
+    assert [len(a.patches) for a in axes] == [1] * 4 and all(
+        len(p.get_data().values) == 20 for p in steps
+    )
     assert all(a.get_xlim() == axes[0].get_xlim() for a in axes)
     assert_allclose(axes[0].get_xlim(), (values[0].min(), values[0].max()))
     assert steps[0].get_data().values.sum() == 300
-    assert_allclose(steps[0].get_data().edges, np.linspace(values[0].min(), values[0].max(), 21))
+    assert_allclose(
+        steps[0].get_data().edges, np.linspace(values[0].min(), values[0].max(), 21)
+    )
     assert [t.get_text() for t in axes[3].texts] == ["1 NaN/inf"]
     fig2, axs = plt.subplots(1, 2)
-    _, out = plotting.plot_layer_histograms([np.ones(3), np.zeros(3)], range=(-1, 2), axes=axs)
+    _, out = plotting.plot_layer_histograms(
+        [np.ones(3), np.zeros(3)], range=(-1, 2), axes=axs
+    )
     assert out[0] is axs[0] and axs[1].get_xlim() == (-1.0, 2.0)
 
 
@@ -191,15 +230,23 @@ def _bowl(X, Y):
 def test_contours_with_paths_and_a_diverging_path():
     good = np.array([[-2.0, 1.0], [-1.0, 0.5], [-0.2, 0.1]])
     bad = np.array([[1.0, 1.0], [-3.0, -3.0], [1e250, -1e250], [np.inf, np.nan]])
-    ax = plotting.plot_contours(_bowl, (-3, 3), (-2, 2), levels=12, paths={"GD": good, "large η": bad},
-                                log_levels=True)
+    ax = plotting.plot_contours(
+        _bowl,
+        (-3, 3),
+        (-2, 2),
+        levels=12,
+        paths={"GD": good, "large η": bad},
+        log_levels=True,
+    )
     (cs,) = [c for c in ax.collections if hasattr(c, "levels")]
     assert len(cs.levels) == 12 and np.all(np.diff(np.log(cs.levels)) > 0)
     lines = ax.get_lines()
     assert len(lines) == 6  # path, start, end for each path
     assert_allclose(lines[0].get_xydata(), good)
     assert lines[1].get_marker() == "o" and lines[2].get_marker() == "*"
-    assert_allclose(lines[3].get_xydata(), bad[:2])  # stops before the huge and the NaN points
+    assert_allclose(
+        lines[3].get_xydata(), bad[:2]
+    )  # stops before the huge and the NaN points
     assert lines[5].get_marker() == "x"
     assert _legend_texts(ax) == ["GD", "large η (diverged)"]
     assert ax.get_xlim() == (-3.0, 3.0) and ax.get_ylim() == (-2.0, 2.0)
@@ -207,9 +254,13 @@ def test_contours_with_paths_and_a_diverging_path():
 
 
 def test_contours_linear_levels_without_paths():
-    ax = plotting.plot_contours(_bowl, (-1, 1), (-1, 1), levels=5, resolution=40, xlabel="a", ylabel="b")
+    ax = plotting.plot_contours(
+        _bowl, (-1, 1), (-1, 1), levels=5, resolution=40, xlabel="a", ylabel="b"
+    )
     (cs,) = [c for c in ax.collections if hasattr(c, "levels")]
-    assert_allclose(cs.levels, np.linspace(0, 11, 5), atol=0.02)  # grid min 0 at the centre-ish, max 11
+    assert_allclose(
+        cs.levels, np.linspace(0, 11, 5), atol=0.02
+    )  # grid min 0 at the centre-ish, max 11
     assert ax.get_legend() is None and ax.get_xlabel() == "a" and not ax.get_lines()
 
 
@@ -223,11 +274,15 @@ def test_contours_bad_input():
     with pytest.raises(TypeError, match="f must be callable"):
         plotting.plot_contours(None, (-1, 1), (-1, 1))
     with pytest.raises(ValueError, match="positive"):
-        plotting.plot_contours(lambda X, Y: -_bowl(X, Y), (-1, 1), (-1, 1), log_levels=True)
+        plotting.plot_contours(
+            lambda X, Y: -_bowl(X, Y), (-1, 1), (-1, 1), log_levels=True
+        )
 
 
 def test_figure_to_png_is_valid_small_and_closes_the_figure():
-    ax = plotting.plot_contours(_bowl, (-3, 3), (-2, 2), paths={"p": np.array([[-2.0, 1.0], [0.0, 0.0]])})
+    ax = plotting.plot_contours(
+        _bowl, (-3, 3), (-2, 2), paths={"p": np.array([[-2.0, 1.0], [0.0, 0.0]])}
+    )
     fig = ax.figure
     fig.set_size_inches(6.4, 4.0)
     raw = io.BytesIO()
@@ -235,7 +290,9 @@ def test_figure_to_png_is_valid_small_and_closes_the_figure():
     png = plotting.figure_to_png(fig, dpi=72)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     img = Image.open(io.BytesIO(png))
-    assert img.size == Image.open(raw).size == (int(6.4 * 72), int(4.0 * 72))  # matplotlib truncates
+    assert (
+        img.size == Image.open(raw).size == (int(6.4 * 72), int(4.0 * 72))
+    )  # matplotlib truncates
     assert img.mode == "P" and len(img.getcolors()) <= 96
     assert len(png) < len(raw.getvalue())
     assert not plt.fignum_exists(fig.number)
@@ -253,9 +310,20 @@ def test_figure_to_png_bad_input():
 def test_rgba_to_png_round_trip_and_bad_input():
     rgba = np.zeros((3, 5, 4), dtype=np.uint8)
     rgba[..., 0], rgba[..., 3] = 200, 255
-    img = Image.open(io.BytesIO(plotting.rgba_to_png(rgba, colors=None, optimize=False)))
-    assert img.size == (5, 3) and img.convert("RGBA").getpixel((4, 2)) == (200, 0, 0, 255)
-    for bad in (np.zeros((3, 5, 3), dtype=np.uint8), np.zeros((3, 5, 4)), np.zeros((0, 5, 4), dtype=np.uint8)):
+    img = Image.open(
+        io.BytesIO(plotting.rgba_to_png(rgba, colors=None, optimize=False))
+    )
+    assert img.size == (5, 3) and img.convert("RGBA").getpixel((4, 2)) == (
+        200,
+        0,
+        0,
+        255,
+    )
+    for bad in (
+        np.zeros((3, 5, 3), dtype=np.uint8),
+        np.zeros((3, 5, 4)),
+        np.zeros((0, 5, 4), dtype=np.uint8),
+    ):
         with pytest.raises(ValueError, match=r"\(H, W, 4\) uint8"):
             plotting.rgba_to_png(bad)
     with pytest.raises(ValueError, match="256"):

@@ -4,20 +4,22 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from bookcode.experiments import gradient_flow as gf
 from bookcode import losses
+from bookcode.experiments import gradient_flow as gf
 from bookcode.experiments import precision
 
 
 # ------------------------------------------------------------------------------ formats
-@pytest.mark.parametrize("name, e, m", [("float16", 5, 10), ("bfloat16", 8, 7), ("float32", 8, 23),
-                                        ("float64", 11, 52)])
+@pytest.mark.parametrize(
+    "name, e, m",
+    [("float16", 5, 10), ("bfloat16", 8, 7), ("float32", 8, 23), ("float64", 11, 52)],
+)
 def test_formats_follow_the_ieee_formulas(name, e, m):
     f = precision.float_format(name)
     bias = 2 ** (e - 1) - 1
     assert (f.bits, f.exponent_bits, f.mantissa_bits) == (1 + e + m, e, m)
-    assert f.eps == 2.0 ** -m
-    assert f.max == (2 - 2.0 ** -m) * 2.0 ** bias
+    assert f.eps == 2.0**-m
+    assert f.max == (2 - 2.0**-m) * 2.0**bias
     assert f.smallest_normal == 2.0 ** (1 - bias)
     assert f.smallest_subnormal == 2.0 ** (1 - bias - m)
 
@@ -25,7 +27,9 @@ def test_formats_follow_the_ieee_formulas(name, e, m):
 def test_float16_numbers_quoted_in_the_book():
     f = precision.float_format("float16")
     assert f.max == 65504.0
-    assert_allclose([f.smallest_normal, f.smallest_subnormal], [6.1035e-5, 5.9605e-8], rtol=1e-4)
+    assert_allclose(
+        [f.smallest_normal, f.smallest_subnormal], [6.1035e-5, 5.9605e-8], rtol=1e-4
+    )
     assert [g.name for g in precision.float_formats()] == list(precision.FORMATS)
     assert "65504" in repr(f)
 
@@ -44,10 +48,16 @@ def _bf16_reference(x):
         if not np.isfinite(v) or v == 0:
             out[i] = v
             continue
-        exp = max(np.frexp(abs(v))[1] - 1, -126)      # exponent of the leading bit; subnormals share -126
-        q = 2.0 ** (exp - 7)                         # spacing of bfloat16 numbers there
+        exp = max(
+            np.frexp(abs(v))[1] - 1, -126
+        )  # exponent of the leading bit; subnormals share -126
+        q = 2.0 ** (exp - 7)  # spacing of bfloat16 numbers there
         r = np.round(v / q) * q
-        out[i] = np.copysign(np.inf, v) if abs(r) > precision.float_format("bfloat16").max else r
+        out[i] = (
+            np.copysign(np.inf, v)
+            if abs(r) > precision.float_format("bfloat16").max
+            else r
+        )
     return out
 
 
@@ -56,27 +66,52 @@ def test_to_bfloat16_matches_independent_rounding():
     mags = 10.0 ** rng.uniform(-44, 38.5, 4000)
     x = (mags * rng.choice([-1, 1], mags.size)).astype(np.float32)
     one = np.float32(1.0)
-    ties = np.array([1 + 2**-8, 1 + 3 * 2**-8, -(1 + 2**-8), 3.3895e38, 3.3961e38, 3.4e38, 2**-133, 3 * 2**-134,
-                     1e-45, 0.0, -0.0, np.inf, -np.inf], dtype=np.float32)
+    ties = np.array(
+        [
+            1 + 2**-8,
+            1 + 3 * 2**-8,
+            -(1 + 2**-8),
+            3.3895e38,
+            3.3961e38,
+            3.4e38,
+            2**-133,
+            3 * 2**-134,
+            1e-45,
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+        ],
+        dtype=np.float32,
+    )
     x = np.concatenate([x, ties, [one]])
     got = precision.to_bfloat16(x)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got.astype(np.float64), _bf16_reference(x))
     assert np.all(got.view(np.uint32) & 0xFFFF == 0), "the low 16 bits must be zero"
-    np.testing.assert_array_equal(precision.to_bfloat16(got), got)   # idempotent
+    np.testing.assert_array_equal(precision.to_bfloat16(got), got)  # idempotent
 
 
 def test_to_bfloat16_ties_nan_and_shapes():
-    got = precision.to_bfloat16(np.array([[1 + 2**-8, 1 + 3 * 2**-8]], dtype=np.float32))
-    assert got.shape == (1, 2) and got.tolist() == [[1.0, 1 + 2**-6]]      # ties go to the even neighbour
+    got = precision.to_bfloat16(
+        np.array([[1 + 2**-8, 1 + 3 * 2**-8]], dtype=np.float32)
+    )
+    assert got.shape == (1, 2) and got.tolist() == [
+        [1.0, 1 + 2**-6]
+    ]  # ties go to the even neighbour
     assert np.isnan(precision.to_bfloat16(np.nan))
     assert precision.to_bfloat16(1.0).shape == ()
 
 
 def test_round_to_format():
-    assert_allclose(precision.round_to_format([1e-8, 65519.0, 65520.0], "float16"), [0.0, 65504.0, np.inf])
+    assert_allclose(
+        precision.round_to_format([1e-8, 65519.0, 65520.0], "float16"),
+        [0.0, 65504.0, np.inf],
+    )
     tiny = precision.round_to_format(1e-6, "float16")
-    assert tiny != 0 and abs(tiny - 1e-6) / 1e-6 > 1e-3    # a subnormal: kept, but with few digits
+    assert (
+        tiny != 0 and abs(tiny - 1e-6) / 1e-6 > 1e-3
+    )  # a subnormal: kept, but with few digits
     assert precision.round_to_format(1e-30, "bfloat16") != 0
     assert precision.round_to_format(1.001, "bfloat16") == 1.0
     with pytest.raises(ValueError, match="expected one of"):
@@ -100,7 +135,11 @@ def test_cast_network_copies_and_casts():
     net, X, _ = _deep_sigmoid()
     half = precision.cast_network(net, np.float16)
     for (k, p, g), (_, p16, g16) in zip(net.parameters(), half.parameters()):
-        assert p.dtype == np.float64 and p16.dtype == np.float16 and g16.dtype == np.float16
+        assert (
+            p.dtype == np.float64
+            and p16.dtype == np.float16
+            and g16.dtype == np.float16
+        )
         np.testing.assert_array_equal(p16, p.astype(np.float16))
     assert half.forward(X.astype(np.float16)).dtype == np.float16
     with pytest.raises(TypeError, match="floating dtype"):
@@ -113,17 +152,25 @@ def test_mixed_precision_in_float64_is_plain_backprop():
     net, X, y = _deep_sigmoid()
     ce = losses.get("softmax_cross_entropy")
     ref = _reference(net, X, y, ce)
-    grads, finite = precision.mixed_precision_gradients(net, X, y, ce, scale=1.0, dtype=np.float64)
+    grads, finite = precision.mixed_precision_gradients(
+        net, X, y, ce, scale=1.0, dtype=np.float64
+    )
     assert finite and all(g.dtype == np.float32 for g in grads.values())
-    for k in ref:  # the loss gradient is taken in float32, so agreement is to float32 precision
+    for k in (
+        ref
+    ):  # the loss gradient is taken in float32, so agreement is to float32 precision
         assert np.linalg.norm(grads[k] - ref[k]) <= 1e-6 * np.linalg.norm(ref[k])
 
 
 def test_power_of_two_scaling_is_exact_in_float32():
     net, X, y = _deep_sigmoid(1)
     ce = losses.get("softmax_cross_entropy")
-    g1, _ = precision.mixed_precision_gradients(net, X, y, ce, scale=1.0, dtype=np.float32)
-    g2, _ = precision.mixed_precision_gradients(net, X, y, ce, scale=2.0**12, dtype=np.float32)
+    g1, _ = precision.mixed_precision_gradients(
+        net, X, y, ce, scale=1.0, dtype=np.float32
+    )
+    g2, _ = precision.mixed_precision_gradients(
+        net, X, y, ce, scale=2.0**12, dtype=np.float32
+    )
     for k in g1:
         np.testing.assert_array_equal(g1[k], g2[k])
 
@@ -138,7 +185,7 @@ def test_loss_scaling_rescues_float16_underflow():
     assert precision.underflow_fraction(plain, ref) > 0.2
     assert precision.underflow_fraction(scaled, ref) < 0.01
     err = np.linalg.norm(scaled["0.W"] - ref["0.W"]) / np.linalg.norm(ref["0.W"])
-    assert err < 1e-2                                           # float16 keeps ~3 significant digits
+    assert err < 1e-2  # float16 keeps ~3 significant digits
     _, ok3 = precision.mixed_precision_gradients(net, X, y, ce, scale=2.0**40)
     assert not ok3, "a scale that overflows float16 must be reported"
 
@@ -146,9 +193,13 @@ def test_loss_scaling_rescues_float16_underflow():
 def test_mixed_precision_bad_input():
     net, X, y = _deep_sigmoid()
     with pytest.raises(ValueError, match="scale"):
-        precision.mixed_precision_gradients(net, X, y, "softmax_cross_entropy", scale=0.0)
+        precision.mixed_precision_gradients(
+            net, X, y, "softmax_cross_entropy", scale=0.0
+        )
     with pytest.raises(TypeError, match="floating dtype"):
-        precision.mixed_precision_gradients(net, X, y, "softmax_cross_entropy", dtype=np.int16)
+        precision.mixed_precision_gradients(
+            net, X, y, "softmax_cross_entropy", dtype=np.int16
+        )
     with pytest.raises(ValueError, match="2-D batch"):
         precision.mixed_precision_gradients(net, X[0], y, "softmax_cross_entropy")
 
@@ -168,12 +219,18 @@ def test_underflow_fraction():
 def test_nonfinite_table_follows_ieee_754():
     rows = {r["cause"]: r for r in precision.nonfinite_table()}
     expect = {  # IEEE 754: invalid operation -> NaN; division by zero -> ±inf; overflow -> ±inf
-        "0 / 0": ("nan", ["invalid value"]), "x / 0 for x ≠ 0": ("inf", ["divide by zero"]),
-        "inf − inf": ("nan", ["invalid value"]), "0 · inf": ("nan", ["invalid value"]),
-        "log of 0": ("-inf", ["divide by zero"]), "log of a negative number": ("nan", ["invalid value"]),
-        "sqrt of a negative number": ("nan", ["invalid value"]), "exp overflow, float64": ("inf", ["overflow"]),
-        "exp overflow, float16": ("inf", ["overflow"]), "zero variance, no ε": ("nan", ["invalid value"]),
-        "zero variance, with ε": ("0.0", []), "any arithmetic on NaN": ("nan", []),
+        "0 / 0": ("nan", ["invalid value"]),
+        "x / 0 for x ≠ 0": ("inf", ["divide by zero"]),
+        "inf − inf": ("nan", ["invalid value"]),
+        "0 · inf": ("nan", ["invalid value"]),
+        "log of 0": ("-inf", ["divide by zero"]),
+        "log of a negative number": ("nan", ["invalid value"]),
+        "sqrt of a negative number": ("nan", ["invalid value"]),
+        "exp overflow, float64": ("inf", ["overflow"]),
+        "exp overflow, float16": ("inf", ["overflow"]),
+        "zero variance, no ε": ("nan", ["invalid value"]),
+        "zero variance, with ε": ("0.0", []),
+        "any arithmetic on NaN": ("nan", []),
         "naive softmax of a large logit": ("nan", ["overflow", "invalid value"]),
     }
     for cause, (value, flags) in expect.items():

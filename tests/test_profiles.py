@@ -9,7 +9,6 @@ spinning beside the kernels. A chapter passes when every cell runs, i.e. every c
 import sys
 
 import pytest
-
 from _book import ROOT, chapter_notebooks
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -23,13 +22,21 @@ def test_every_chapter_holds_its_claims_under(profile):
     results = run_chapters.run(profile, chapter_notebooks(), jobs=2)
     assert set(results) == {p.name for p in chapter_notebooks()}
     failed = {name: failures for name, (_, failures) in results.items() if failures}
-    report = "\n".join(f"{name}: {line}" for name, failures in failed.items() for line in failures)
-    assert not failed, f"under the profile {profile!r} (python scripts/run_chapters.py --profile {profile}):\n{report}"
+    report = "\n".join(
+        f"{name}: {line}" for name, failures in failed.items() for line in failures
+    )
+    assert not failed, (
+        f"under the profile {profile!r} (python scripts/run_chapters.py --profile {profile}):\n{report}"
+    )
 
 
 def test_profiles_name_what_they_change():
     env, busy = run_chapters.profile_env("other-cpu+seed-4+busy")
-    assert env["BOOKCODE_SEED_OFFSET"] == "4" and env["OPENBLAS_CORETYPE"] and env["NPY_DISABLE_CPU_FEATURES"]
+    assert (
+        env["BOOKCODE_SEED_OFFSET"] == "4"
+        and env["OPENBLAS_CORETYPE"]
+        and env["NPY_DISABLE_CPU_FEATURES"]
+    )
     assert busy == 2
     assert run_chapters.profile_env("default") == ({}, 0)
     with pytest.raises(SystemExit, match="unknown profile"):

@@ -30,18 +30,37 @@ def test_forward_is_x_plus_scaled_branch():
 @pytest.mark.parametrize("scale", [1.0, 0.25])
 def test_gradcheck_block(scale):
     rng = np.random.default_rng(1)
-    report = check_layer(Residual(_branch(4, rng), scale=scale), rng.standard_normal((6, 4)), rng=2)
+    report = check_layer(
+        Residual(_branch(4, rng), scale=scale), rng.standard_normal((6, 4)), rng=2
+    )
     assert report.max_error < TOLERANCE, report
     assert set(report.errors) == {"dX", "1.W", "1.b"}
 
 
 def test_gradcheck_single_layer_branch_and_stack_with_loss():
     rng = np.random.default_rng(3)
-    inner = Residual(Sequential([Activation("tanh"), Linear(3, 3, rng=rng), Activation("sigmoid"),
-                                 Linear(3, 3, rng=rng)]), scale=0.7)
-    net = Sequential([Linear(2, 3, rng=rng), Residual(Linear(3, 3, rng=rng)), inner,
-                      Residual(Sequential([Residual(Linear(3, 3, rng=rng)), Linear(3, 3, rng=rng)])),
-                      Linear(3, 4, rng=rng)])  # nested blocks; every layer instance used once
+    inner = Residual(
+        Sequential(
+            [
+                Activation("tanh"),
+                Linear(3, 3, rng=rng),
+                Activation("sigmoid"),
+                Linear(3, 3, rng=rng),
+            ]
+        ),
+        scale=0.7,
+    )
+    net = Sequential(
+        [
+            Linear(2, 3, rng=rng),
+            Residual(Linear(3, 3, rng=rng)),
+            inner,
+            Residual(
+                Sequential([Residual(Linear(3, 3, rng=rng)), Linear(3, 3, rng=rng)])
+            ),
+            Linear(3, 4, rng=rng),
+        ]
+    )  # nested blocks; every layer instance used once
     X, labels = rng.standard_normal((7, 2)), rng.integers(0, 4, 7)
     report = check_network(net, losses.get("softmax_cross_entropy"), X, labels)
     assert report.max_error < TOLERANCE, report
@@ -49,7 +68,11 @@ def test_gradcheck_single_layer_branch_and_stack_with_loss():
 
 def test_gradcheck_with_batchnorm_branch():
     rng = np.random.default_rng(4)
-    block = Residual(Sequential([BatchNorm(3), Activation("tanh"), Linear(3, 3, rng=rng, bias=False)]))
+    block = Residual(
+        Sequential(
+            [BatchNorm(3), Activation("tanh"), Linear(3, 3, rng=rng, bias=False)]
+        )
+    )
     report = check_layer(block, rng.standard_normal((8, 3)), rng=5)
     assert report.max_error < TOLERANCE, report
 
@@ -57,7 +80,10 @@ def test_gradcheck_with_batchnorm_branch():
 def test_identity_path_carries_the_gradient_unchanged():
     # with zero branch weights every block is the identity: dE/dx_0 equals dE/dx_L exactly (eq. res-grad-identity)
     rng = np.random.default_rng(6)
-    blocks = [Residual(Sequential([Activation("relu"), Linear(4, 4, init=np.zeros((4, 4)))])) for _ in range(5)]
+    blocks = [
+        Residual(Sequential([Activation("relu"), Linear(4, 4, init=np.zeros((4, 4)))]))
+        for _ in range(5)
+    ]
     net = Sequential(blocks)
     net.forward(rng.standard_normal((3, 4)))
     dY = rng.standard_normal((3, 4))
@@ -100,7 +126,10 @@ def test_parameters_keys_are_views_and_sgd_updates_the_branch():
     SGD(0.1).step(net)
     assert_allclose(block.branch[1].W, W_before - 0.1 * g, rtol=1e-14)
     single = Residual(Linear(3, 3, rng=rng))
-    assert list(single.params) == ["W", "b"] and single.params["W"] is single.branch.params["W"]
+    assert (
+        list(single.params) == ["W", "b"]
+        and single.params["W"] is single.branch.params["W"]
+    )
 
 
 def test_training_flag_and_zero_grad_reach_the_branch():
@@ -115,8 +144,9 @@ def test_training_flag_and_zero_grad_reach_the_branch():
     block.backward(np.ones((4, 3)))
     block.zero_grad()
     assert all(np.all(g == 0) for g in block.grads.values())
-    assert "Residual(" in repr(Residual(Linear(2, 2, rng=0), scale=0.5)) and "scale=0.5" in repr(
-        Residual(Linear(2, 2, rng=0), scale=0.5))
+    assert "Residual(" in repr(
+        Residual(Linear(2, 2, rng=0), scale=0.5)
+    ) and "scale=0.5" in repr(Residual(Linear(2, 2, rng=0), scale=0.5))
 
 
 def test_bad_inputs():

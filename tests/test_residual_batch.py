@@ -27,11 +27,31 @@ def test_batched_equals_layer_path(norm, activation):
 
     def build(i):
         r, s = CONFIGS[i]
-        return deep_mlp(6, 5, 3, 4, residual=r, norm=norm, branch_scale=s, activation=activation, init=init, rng=i)
+        return deep_mlp(
+            6,
+            5,
+            3,
+            4,
+            residual=r,
+            norm=norm,
+            branch_scale=s,
+            activation=activation,
+            init=init,
+            rng=i,
+        )
 
     for monitor in (None, 40):
-        res = batched_runs([build(i) for i in range(3)], X, y, 9, 0.05, batch_size=16, rng=3, record_every=3,
-                           monitor=monitor)
+        res = batched_runs(
+            [build(i) for i in range(3)],
+            X,
+            y,
+            9,
+            0.05,
+            batch_size=16,
+            rng=3,
+            record_every=3,
+            monitor=monitor,
+        )
         ce = losses.get("softmax_cross_entropy")
         rows = slice(None) if monitor is None else slice(0, monitor)
         for i in range(3):
@@ -40,18 +60,33 @@ def test_batched_equals_layer_path(norm, activation):
             net.backward(ce.grad(net.forward(X[rows]), y[rows]))
             assert_allclose(res.grad_x[i], block_grad_norms(net)[:4], rtol=1e-12)
             assert_allclose(res.grad_W[i], gradient_norms(net)[1:-1], rtol=1e-12)
-            steps, values = train_steps(build(i), X, y, 9, 0.05, batch_size=16, rng=3 + i, record_every=3,
-                                        monitor=monitor)
+            steps, values = train_steps(
+                build(i),
+                X,
+                y,
+                9,
+                0.05,
+                batch_size=16,
+                rng=3 + i,
+                record_every=3,
+                monitor=monitor,
+            )
             assert_allclose(res.steps, steps)
             assert_allclose(res.loss[i], values, rtol=1e-11)
 
 
 def test_networks_are_not_modified_and_divergence_is_inf():
     X, y = _data()
-    nets = [deep_mlp(6, 5, 3, 6, residual=True, rng=1), deep_mlp(6, 5, 3, 6, residual=False, rng=2)]
+    nets = [
+        deep_mlp(6, 5, 3, 6, residual=True, rng=1),
+        deep_mlp(6, 5, 3, 6, residual=False, rng=2),
+    ]
     before = [p.copy() for n in nets for _, p, _ in n.parameters()]
     res = batched_runs(nets, X * 1e150, y, 6, 1.0, batch_size=16, rng=0)
-    assert all(np.array_equal(a, p) for a, p in zip(before, [p for n in nets for _, p, _ in n.parameters()]))
+    assert all(
+        np.array_equal(a, p)
+        for a, p in zip(before, [p for n in nets for _, p, _ in n.parameters()])
+    )
     assert res.loss[0, -1] == np.inf
     assert "2 networks, 6 steps" in repr(res)
 
@@ -82,7 +117,18 @@ def test_plain_is_worse_than_residual_at_every_learning_rate():
 
     Xtr, ytr, _, _ = data.digits()
     for lr in (0.005, 0.01, 0.02, 0.05):
-        nets = [deep_mlp(64, 32, 10, 16, residual=r, branch_scale="1/sqrt(L)" if r else 1.0, rng=100 * s + 16)
-                for r in (False, True) for s in range(3)]
+        nets = [
+            deep_mlp(
+                64,
+                32,
+                10,
+                16,
+                residual=r,
+                branch_scale="1/sqrt(L)" if r else 1.0,
+                rng=100 * s + 16,
+            )
+            for r in (False, True)
+            for s in range(3)
+        ]
         final = batched_runs(nets, Xtr, ytr, 40, lr, batch_size=64, rng=0).loss[:, -1]
         assert final[:3].min() > final[3:].max(), (lr, final)

@@ -6,10 +6,15 @@ from numpy.testing import assert_allclose
 
 from bookcode import losses
 from bookcode.batchnorm import BatchNorm
+from bookcode.experiments.residual_study import (
+    block_grad_norms,
+    block_variances,
+    deep_mlp,
+    train_steps,
+)
 from bookcode.gradcheck import TOLERANCE, check_network
 from bookcode.network import Sequential
 from bookcode.residual import Residual
-from bookcode.experiments.residual_study import block_grad_norms, block_variances, deep_mlp, train_steps
 
 
 def test_plain_and_residual_have_the_same_parameters():
@@ -19,7 +24,10 @@ def test_plain_and_residual_have_the_same_parameters():
     for (k1, p1, _), (k2, p2, _) in zip(plain.parameters(), res.parameters()):
         assert k1 == k2
         assert_allclose(p1, p2, rtol=0, atol=0)
-    assert all(isinstance(u, Residual) and u.scale == pytest.approx(1 / np.sqrt(6)) for u in res.layers[1:-2])
+    assert all(
+        isinstance(u, Residual) and u.scale == pytest.approx(1 / np.sqrt(6))
+        for u in res.layers[1:-2]
+    )
     assert not any(isinstance(u, Residual) for u in plain.layers)
 
 
@@ -33,7 +41,9 @@ def test_units_compute_the_equations():
             lin = (unit.branch if residual else unit)[1]
             u = np.maximum(h, 0) @ lin.W + lin.b
             h = h + 0.5 * u if residual else u
-        assert_allclose(net.forward(X), np.maximum(h, 0) @ net[-1].W + net[-1].b, rtol=1e-13)
+        assert_allclose(
+            net.forward(X), np.maximum(h, 0) @ net[-1].W + net[-1].b, rtol=1e-13
+        )
 
 
 def test_bn_units_and_gradcheck():
@@ -41,9 +51,23 @@ def test_bn_units_and_gradcheck():
     unit = net[1].branch
     assert isinstance(unit[0], BatchNorm) and "b" not in unit[2].params
     rng = np.random.default_rng(5)
-    net_t = deep_mlp(3, 4, 2, 3, residual=True, activation="tanh", init="xavier_normal", branch_scale=0.7, rng=6)
-    report = check_network(net_t, losses.get("softmax_cross_entropy"), rng.standard_normal((6, 3)),
-                           rng.integers(0, 2, 6))
+    net_t = deep_mlp(
+        3,
+        4,
+        2,
+        3,
+        residual=True,
+        activation="tanh",
+        init="xavier_normal",
+        branch_scale=0.7,
+        rng=6,
+    )
+    report = check_network(
+        net_t,
+        losses.get("softmax_cross_entropy"),
+        rng.standard_normal((6, 3)),
+        rng.integers(0, 2, 6),
+    )
     assert report.max_error < TOLERANCE, report
 
 
@@ -56,14 +80,18 @@ def test_variance_doubles_per_unnormalised_block():
     ratios = v[1:6] / v[:5]
     assert_allclose(ratios, 2.0, rtol=0.15)
     net_s = deep_mlp(64, 192, 2, 6, residual=True, branch_scale=0.5, rng=8)
-    assert_allclose(block_variances(net_s, X)[1:6] / block_variances(net_s, X)[:5], 1.25, rtol=0.1)
+    assert_allclose(
+        block_variances(net_s, X)[1:6] / block_variances(net_s, X)[:5], 1.25, rtol=0.1
+    )
 
 
 def test_block_grad_norms_match_deltas():
     rng = np.random.default_rng(9)
     net = deep_mlp(4, 5, 3, 3, residual=True, rng=10)
     X = rng.standard_normal((6, 4))
-    net.backward(losses.get("softmax_cross_entropy").grad(net.forward(X), rng.integers(0, 3, 6)))
+    net.backward(
+        losses.get("softmax_cross_entropy").grad(net.forward(X), rng.integers(0, 3, 6))
+    )
     g = block_grad_norms(net)
     assert g.shape == (3 + 2,)
     assert_allclose(g[0], np.linalg.norm(net.deltas[1]))
@@ -74,7 +102,9 @@ def test_train_steps_lowers_the_loss_and_records():
     X = rng.standard_normal((60, 4))
     y = (X[:, 0] > 0).astype(int)
     net = deep_mlp(4, 8, 2, 2, residual=True, rng=12)
-    steps, values = train_steps(net, X, y, 30, 0.05, batch_size=16, rng=0, record_every=10)
+    steps, values = train_steps(
+        net, X, y, 30, 0.05, batch_size=16, rng=0, record_every=10
+    )
     assert list(steps) == [0, 10, 20, 30]
     assert values[-1] < 0.5 * values[0]
 

@@ -2,8 +2,15 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from bookcode.experiments.surfaces import (
+    CriticalPoint,
+    FourWells,
+    LeastSquares,
+    QuadraticBowl,
+    classify,
+    critical_points,
+)
 from bookcode.gradcheck import TOLERANCE, check_gradient, numerical_gradient
-from bookcode.experiments.surfaces import CriticalPoint, FourWells, LeastSquares, QuadraticBowl, classify, critical_points
 
 POINTS = [np.array([0.3, -0.7]), np.array([-1.2, 1.5]), np.array([1.1, 0.05])]
 
@@ -23,13 +30,20 @@ def _surfaces():
 @pytest.mark.parametrize("w", POINTS, ids=lambda w: str(w.tolist()))
 def test_gradient_and_hessian_match_finite_differences(surface, w):
     assert check_gradient(surface.value, surface.gradient, w) < TOLERANCE
-    H_num = np.stack([numerical_gradient(lambda v: surface.gradient(v)[i], w.copy()) for i in range(2)])
+    H_num = np.stack(
+        [
+            numerical_gradient(lambda v: surface.gradient(v)[i], w.copy())
+            for i in range(2)
+        ]
+    )
     assert_allclose(surface.hessian(w), H_num, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("surface", _surfaces(), ids=repr)
 def test_value_and_gradient_are_vectorised_over_grids(surface):
-    grid = np.stack(np.meshgrid(np.linspace(-1, 1, 4), np.linspace(-2, 2, 3)), axis=-1)  # (3, 4, 2)
+    grid = np.stack(
+        np.meshgrid(np.linspace(-1, 1, 4), np.linspace(-2, 2, 3)), axis=-1
+    )  # (3, 4, 2)
     V, G = surface.value(grid), surface.gradient(grid)
     assert V.shape == (3, 4) and G.shape == (3, 4, 2)
     for i, j in np.ndindex(3, 4):
@@ -43,7 +57,9 @@ def test_bowl_from_eigenvalues_and_its_learning_rates():
     bowl = QuadraticBowl.from_eigenvalues([1.0, 10.0], angle=0.4)
     assert_allclose(bowl.eigenvalues, [1.0, 10.0])
     c, s = np.cos(0.4), np.sin(0.4)
-    assert_allclose(bowl.A @ [c, s], 1.0 * np.array([c, s]), atol=1e-12)  # first axis rotated by the angle
+    assert_allclose(
+        bowl.A @ [c, s], 1.0 * np.array([c, s]), atol=1e-12
+    )  # first axis rotated by the angle
     assert bowl.condition_number == pytest.approx(10.0)
     assert bowl.max_stable_lr == pytest.approx(0.2)
     assert bowl.optimal_lr == pytest.approx(2 / 11)
@@ -70,7 +86,9 @@ def test_least_squares_minimum_and_minibatch_gradient():
 
 
 def test_four_wells_critical_points_are_classified_by_hessian():
-    starts = np.stack(np.meshgrid(np.linspace(-2, 2, 9), np.linspace(-2, 2, 9)), -1).reshape(-1, 2)
+    starts = np.stack(
+        np.meshgrid(np.linspace(-2, 2, 9), np.linspace(-2, 2, 9)), -1
+    ).reshape(-1, 2)
     # untilted, uncoupled: minima at (±1, ±1), saddles at (0, ±1), (±1, 0), maximum at 0 (by hand)
     pts = critical_points(FourWells(tilt=(0, 0), coupling=0.0), starts)
     kinds = {tuple(np.round(p.w, 8) + 0.0): p.kind for p in pts}

@@ -10,8 +10,8 @@ import ipywidgets as widgets  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from numpy.testing import assert_allclose  # noqa: E402
 from ipywidgets.widgets.widget_link import Link  # noqa: E402
+from numpy.testing import assert_allclose  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from bookcode.display.plotting import figure_to_png  # noqa: E402
@@ -49,7 +49,9 @@ def _no_env(monkeypatch):
 
 def test_live_builds_sliders_and_redraws():
     draw = Draw()
-    e = explorer(draw, {"a": [1, 2, 3], "b": ["x", "y"]}, labels={"a": "α (red)"}, dpi=20)
+    e = explorer(
+        draw, {"a": [1, 2, 3], "b": ["x", "y"]}, labels={"a": "α (red)"}, dpi=20
+    )
     assert not e.static and e.stack is None and e.links == []
     a, b = e.sliders["a"], e.sliders["b"]
     assert isinstance(a, widgets.SelectionSlider) and not a.continuous_update
@@ -73,11 +75,22 @@ def test_live_builds_sliders_and_redraws():
 def test_live_ranges_give_free_sliders():
     draw = Draw()
     grid = {"a": [0.5, 1.0], "b": ["x", "y"], "c": [2, 4]}
-    e = explorer(lambda a, b, c: draw(a=a, b=b, c=c / 8), grid, dpi=20,
-                 live_ranges={"a": (0.01, 3.0, 0.1, "log"), "c": (0, 8, 1)})
+    e = explorer(
+        lambda a, b, c: draw(a=a, b=b, c=c / 8),
+        grid,
+        dpi=20,
+        live_ranges={"a": (0.01, 3.0, 0.1, "log"), "c": (0, 8, 1)},
+    )
     a, b, c = (e.sliders[k] for k in "abc")
-    assert isinstance(a, widgets.FloatLogSlider) and isinstance(b, widgets.SelectionSlider)
-    assert isinstance(c, widgets.IntSlider) and (c.min, c.max, c.step, c.value) == (0, 8, 1, 2)
+    assert isinstance(a, widgets.FloatLogSlider) and isinstance(
+        b, widgets.SelectionSlider
+    )
+    assert isinstance(c, widgets.IntSlider) and (c.min, c.max, c.step, c.value) == (
+        0,
+        8,
+        1,
+        2,
+    )
     assert_allclose([a.min, a.max, a.value], [np.log10(0.01), np.log10(3.0), 0.5])
     e.update(a=2.37, c=7)  # values that are not on the grid
     assert draw.calls[-1] == {"a": 2.37, "b": "x", "c": 7 / 8}
@@ -112,7 +125,10 @@ def test_static_two_sliders_nested_stacks_and_links():
     e = explorer(draw, {"a": va, "b": vb}, static=True, dpi=20)
     assert e.static and e.image is None and len(draw.calls) == 6
     a, b = e.sliders["a"], e.sliders["b"]
-    assert isinstance(a, widgets.SelectionSlider) and [lab for lab, _ in b.options] == ["x", "y"]
+    assert isinstance(a, widgets.SelectionSlider) and [lab for lab, _ in b.options] == [
+        "x",
+        "y",
+    ]
     outer = e.stack
     assert isinstance(outer, widgets.Stack) and len(outer.children) == 3
     for i, inner in enumerate(outer.children):
@@ -128,7 +144,9 @@ def test_static_two_sliders_nested_stacks_and_links():
         assert ((b, "index"), (inner, "selected_index")) in links
     note = [c for c in e.children if isinstance(c, widgets.HTML)]
     assert len(note) == 1 and "Precomputed frames for 6 combinations" in note[0].value
-    e.update(a=3, b="y")  # Python-side Stacks follow too (in the browser the jslinks do it)
+    e.update(
+        a=3, b="y"
+    )  # Python-side Stacks follow too (in the browser the jslinks do it)
     assert (a.index, b.index, outer.selected_index) == (2, 1, 2)
     assert [inner.selected_index for inner in outer.children] == [1, 1, 1]
     assert plt.get_fignums() == []
@@ -166,40 +184,60 @@ def test_environment_variable_chooses_the_mode(monkeypatch):
 
 
 def test_live_ranges_are_ignored_in_static_mode():
-    e = explorer(Draw(), {"a": [1.0, 2.0]}, static=True, dpi=20, live_ranges={"a": (0.5, 3.0, 0.1)})
-    assert isinstance(e.sliders["a"], widgets.SelectionSlider) and len(e.stack.children) == 2
+    e = explorer(
+        Draw(),
+        {"a": [1.0, 2.0]},
+        static=True,
+        dpi=20,
+        live_ranges={"a": (0.5, 3.0, 0.1)},
+    )
+    assert (
+        isinstance(e.sliders["a"], widgets.SelectionSlider)
+        and len(e.stack.children) == 2
+    )
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(draw=42), TypeError, "draw"),
-    (dict(grid=[("a", [1, 2])]), TypeError, "grid must be a dict"),
-    (dict(grid={}), ValueError, "1 to 3 entries"),
-    (dict(grid={k: [1, 2] for k in "abcd"}), ValueError, "got 4"),
-    (dict(grid={1: [1, 2]}), TypeError, "parameter names"),
-    (dict(grid={"a": []}), ValueError, "empty"),
-    (dict(grid={"a": "xy"}), TypeError, "list of slider values"),
-    (dict(grid={"a": 3}), TypeError, "list of slider values"),
-    (dict(grid={"a": [0.1, 0.1]}), ValueError, "duplicate values"),
-    (dict(grid={"a": [1, 1.0]}), ValueError, "duplicate values"),
-    (dict(grid={"a": [1, None]}), TypeError, "numbers or strings"),
-    (dict(grid={"a": [1, float("nan")]}), ValueError, "finite"),
-    (dict(grid={"a": list(range(9)), "b": list(range(8))}), ValueError, f"at most {MAX_FRAMES} frames"),
-    (dict(labels={"z": "zed"}), ValueError, "unknown name 'z'"),
-    (dict(labels={"a": 3}), TypeError, r"labels\['a'\] must be a string"),
-    (dict(labels=["a"]), TypeError, "labels must be a dict"),
-    (dict(static="yes"), TypeError, "static must be True, False or None"),
-    (dict(live_ranges={"z": (0, 1, 0.1)}), ValueError, "unknown name 'z'"),
-    (dict(live_ranges={"a": (0, 1)}), TypeError, r"\(min, max, step\)"),
-    (dict(live_ranges={"a": (0, 4, 0.1, "lin")}), ValueError, "only be 'log'"),
-    (dict(live_ranges={"a": (3, 0, 0.1)}), ValueError, "min < max"),
-    (dict(live_ranges={"a": (0, 4, 0)}), ValueError, "step"),
-    (dict(live_ranges={"a": (0, 4, 0.1, "log")}), ValueError, "min must be > 0"),
-    (dict(live_ranges={"a": (2, 4, 0.1)}), ValueError, "within live_ranges"),
-    (dict(live_ranges={"a": ("0", 4, 0.1)}), TypeError, "min must be a finite number"),
-    (dict(dpi=0), ValueError, "dpi"),
-    (dict(dpi=7.5), TypeError, "dpi"),
-    (dict(note="yes"), TypeError, "note must be True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(draw=42), TypeError, "draw"),
+        (dict(grid=[("a", [1, 2])]), TypeError, "grid must be a dict"),
+        (dict(grid={}), ValueError, "1 to 3 entries"),
+        (dict(grid={k: [1, 2] for k in "abcd"}), ValueError, "got 4"),
+        (dict(grid={1: [1, 2]}), TypeError, "parameter names"),
+        (dict(grid={"a": []}), ValueError, "empty"),
+        (dict(grid={"a": "xy"}), TypeError, "list of slider values"),
+        (dict(grid={"a": 3}), TypeError, "list of slider values"),
+        (dict(grid={"a": [0.1, 0.1]}), ValueError, "duplicate values"),
+        (dict(grid={"a": [1, 1.0]}), ValueError, "duplicate values"),
+        (dict(grid={"a": [1, None]}), TypeError, "numbers or strings"),
+        (dict(grid={"a": [1, float("nan")]}), ValueError, "finite"),
+        (
+            dict(grid={"a": list(range(9)), "b": list(range(8))}),
+            ValueError,
+            f"at most {MAX_FRAMES} frames",
+        ),
+        (dict(labels={"z": "zed"}), ValueError, "unknown name 'z'"),
+        (dict(labels={"a": 3}), TypeError, r"labels\['a'\] must be a string"),
+        (dict(labels=["a"]), TypeError, "labels must be a dict"),
+        (dict(static="yes"), TypeError, "static must be True, False or None"),
+        (dict(live_ranges={"z": (0, 1, 0.1)}), ValueError, "unknown name 'z'"),
+        (dict(live_ranges={"a": (0, 1)}), TypeError, r"\(min, max, step\)"),
+        (dict(live_ranges={"a": (0, 4, 0.1, "lin")}), ValueError, "only be 'log'"),
+        (dict(live_ranges={"a": (3, 0, 0.1)}), ValueError, "min < max"),
+        (dict(live_ranges={"a": (0, 4, 0)}), ValueError, "step"),
+        (dict(live_ranges={"a": (0, 4, 0.1, "log")}), ValueError, "min must be > 0"),
+        (dict(live_ranges={"a": (2, 4, 0.1)}), ValueError, "within live_ranges"),
+        (
+            dict(live_ranges={"a": ("0", 4, 0.1)}),
+            TypeError,
+            "min must be a finite number",
+        ),
+        (dict(dpi=0), ValueError, "dpi"),
+        (dict(dpi=7.5), TypeError, "dpi"),
+        (dict(note="yes"), TypeError, "note must be True or False"),
+    ],
+)
 def test_bad_inputs(kwargs, exc, match):
     args = dict(draw=Draw(), grid={"a": [1, 2]})
     args.update(kwargs)
@@ -212,7 +250,9 @@ def test_draw_must_return_a_figure(static):
     def returns_axes(a):
         return plt.subplots()[1]
 
-    with pytest.raises(TypeError, match=r"draw\(a=1\) must return a matplotlib.figure.Figure, got Axes"):
+    with pytest.raises(
+        TypeError, match=r"draw\(a=1\) must return a matplotlib.figure.Figure, got Axes"
+    ):
         explorer(returns_axes, {"a": [1, 2]}, static=static)
     with pytest.raises(TypeError, match="got NoneType"):
         explorer(lambda a: None, {"a": [1, 2]}, static=static)

@@ -39,8 +39,25 @@ from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
-_MODULES = ("activations", "losses", "layers", "batchnorm", "residual", "network", "init", "optim", "train",
-            "gradcheck", "data", "diagnostics", "monitor", "seeding", "experiments", "display", "exercises")
+_MODULES = (
+    "activations",
+    "losses",
+    "layers",
+    "batchnorm",
+    "residual",
+    "network",
+    "init",
+    "optim",
+    "train",
+    "gradcheck",
+    "data",
+    "diagnostics",
+    "monitor",
+    "seeding",
+    "experiments",
+    "display",
+    "exercises",
+)
 
 
 def __getattr__(name):
@@ -49,7 +66,9 @@ def __getattr__(name):
         module = _import_module(f"{__name__}.{name}")
         globals()[name] = module
         return module
-    raise AttributeError(f"module 'bookcode' has no attribute {name!r}; submodules: {', '.join(_MODULES)}")
+    raise AttributeError(
+        f"module 'bookcode' has no attribute {name!r}; submodules: {', '.join(_MODULES)}"
+    )
 
 
 def __dir__():

@@ -21,9 +21,13 @@ def as_float_array(x, name="x", *, allow_nonfinite=False, where=None):
     try:
         arr = np.asarray(x)
     except Exception as exc:  # pragma: no cover - numpy raises for ragged input
-        raise TypeError(f"{prefix}{name} must be array-like of numbers, got {type(x).__name__}") from exc
+        raise TypeError(
+            f"{prefix}{name} must be array-like of numbers, got {type(x).__name__}"
+        ) from exc
     if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(f"{prefix}{name} must be an array of real numbers, got dtype {arr.dtype}")
+        raise TypeError(
+            f"{prefix}{name} must be an array of real numbers, got dtype {arr.dtype}"
+        )
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float64)
     if not allow_nonfinite and arr.size and not np.all(np.isfinite(arr)):
@@ -42,7 +46,9 @@ def as_batch(X, n_features=None, name="X", *, where=None, allow_nonfinite=False)
             f"{prefix}expected {name} as a 2-D batch of shape {want} (one example per row), got shape {X.shape}"
         )
     if X.shape[0] == 0:
-        raise ValueError(f"{prefix}{name} is an empty batch (shape {X.shape}); expected at least one row")
+        raise ValueError(
+            f"{prefix}{name} is an empty batch (shape {X.shape}); expected at least one row"
+        )
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"{prefix}expected {name} with {n_features} columns (features), got shape {X.shape}"
@@ -53,7 +59,9 @@ def as_batch(X, n_features=None, name="X", *, where=None, allow_nonfinite=False)
 def check_positive_int(value, name, *, minimum=1):
     """Return ``value`` as int if it is an integer >= ``minimum``; raise otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
+        raise TypeError(
+            f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})"
+        )
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
     return int(value)
@@ -62,11 +70,15 @@ def check_positive_int(value, name, *, minimum=1):
 def check_positive_float(value, name, *, allow_zero=False):
     """Return ``value`` as float if it is a finite real > 0 (or >= 0 with ``allow_zero``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+        raise TypeError(
+            f"{name} must be a real number, got {value!r} ({type(value).__name__})"
+        )
     value = float(value)
     ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
-        raise ValueError(f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value}")
+        raise ValueError(
+            f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value}"
+        )
     return value
 
 
@@ -80,7 +92,9 @@ def as_rng(rng, where=None):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         if rng < 0:
-            raise ValueError(f"{prefix}a seed must be a non-negative integer, got {rng}")
+            raise ValueError(
+                f"{prefix}a seed must be a non-negative integer, got {rng}"
+            )
         from .seeding import rng as seeded
 
         return seeded(int(rng))
@@ -93,7 +107,9 @@ def as_rng(rng, where=None):
 def check_choice(value, choices, name):
     """Return ``value`` if it is one of ``choices``; otherwise raise listing them."""
     if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; expected one of: {', '.join(map(repr, choices))}")
+        raise ValueError(
+            f"unknown {name} {value!r}; expected one of: {', '.join(map(repr, choices))}"
+        )
     return value
 
 
@@ -109,7 +125,9 @@ def check_name(name, known, kind, aliases=None):
     key = (aliases or {}).get(key, key)
     if key not in known:
         extra = f" (aliases: {', '.join(sorted(aliases))})" if aliases else ""
-        raise ValueError(f"unknown {kind} {name!r}; expected one of: {', '.join(known)}{extra}")
+        raise ValueError(
+            f"unknown {kind} {name!r}; expected one of: {', '.join(known)}{extra}"
+        )
     return key
 
 
@@ -117,5 +135,7 @@ def check_callable(f, name, where=None):
     """Return ``f`` if it is callable; raise ``TypeError`` saying what came otherwise."""
     if not callable(f):
         prefix = f"{where}: " if where else ""
-        raise TypeError(f"{prefix}{name} must be callable, got {f!r} ({type(f).__name__})")
+        raise TypeError(
+            f"{prefix}{name} must be callable, got {f!r} ({type(f).__name__})"
+        )
     return f

@@ -26,10 +26,27 @@ import numpy as np
 from ._validate import as_float_array, check_name, check_positive_float
 
 __all__ = [
-    "identity", "identity_derivative", "sigmoid", "sigmoid_derivative", "tanh", "tanh_derivative",
-    "relu", "relu_derivative", "leaky_relu", "leaky_relu_derivative", "elu", "elu_derivative",
-    "softplus", "softplus_derivative", "softmax", "softmax_vjp", "softmax_jacobian", "logsumexp",
-    "ActivationFunction", "get", "available",
+    "identity",
+    "identity_derivative",
+    "sigmoid",
+    "sigmoid_derivative",
+    "tanh",
+    "tanh_derivative",
+    "relu",
+    "relu_derivative",
+    "leaky_relu",
+    "leaky_relu_derivative",
+    "elu",
+    "elu_derivative",
+    "softplus",
+    "softplus_derivative",
+    "softmax",
+    "softmax_vjp",
+    "softmax_jacobian",
+    "logsumexp",
+    "ActivationFunction",
+    "get",
+    "available",
 ]
 
 
@@ -48,7 +65,9 @@ def _keep_nan(d, x):
 
 def _check_vector_axis(x, where):
     if x.ndim == 0 or x.shape[-1] == 0:
-        raise ValueError(f"{where}: expected x with at least one entry along the last axis, got shape {x.shape}")
+        raise ValueError(
+            f"{where}: expected x with at least one entry along the last axis, got shape {x.shape}"
+        )
 
 
 def identity(x):
@@ -191,7 +210,9 @@ def elu_derivative(x, alpha=1.0):
     Implements eq. (elu-derivative) in chapters/04_activations.
     """
     x, alpha = _x(x, "elu_derivative"), _alpha(alpha, "elu_derivative")
-    return np.where(x > 0, 1, alpha * np.exp(np.minimum(x, 0))).astype(x.dtype, copy=False)
+    return np.where(x > 0, 1, alpha * np.exp(np.minimum(x, 0))).astype(
+        x.dtype, copy=False
+    )
 
 
 @np.errstate(under="ignore")
@@ -252,7 +273,9 @@ def softmax_vjp(y, dy):
     y = _x(y, "softmax_vjp")
     dy = as_float_array(dy, "dy", allow_nonfinite=True, where="softmax_vjp")
     if y.shape != dy.shape:
-        raise ValueError(f"softmax_vjp: expected dy with the shape of y {y.shape}, got {dy.shape}")
+        raise ValueError(
+            f"softmax_vjp: expected dy with the shape of y {y.shape}, got {dy.shape}"
+        )
     return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
 
 
@@ -265,7 +288,9 @@ def softmax_jacobian(x):
     """
     x = _x(x, "softmax_jacobian")
     if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"softmax_jacobian: expected one non-empty vector x of shape (K,), got shape {x.shape}")
+        raise ValueError(
+            f"softmax_jacobian: expected one non-empty vector x of shape (K,), got shape {x.shape}"
+        )
     s = softmax(x)
     return np.diag(s) - np.outer(s, s)
 
@@ -288,11 +313,15 @@ def logsumexp(x, axis=-1, keepdims=False):
     """
     x = _x(x, "logsumexp")
     if x.ndim == 0 or x.size == 0:
-        raise ValueError(f"logsumexp: expected a non-empty array with at least one axis, got shape {x.shape}")
+        raise ValueError(
+            f"logsumexp: expected a non-empty array with at least one axis, got shape {x.shape}"
+        )
     m = np.max(x, axis=axis, keepdims=True)
     finite = np.isfinite(m)
     m0 = np.where(finite, m, 0)
-    z = np.where(finite, x - m0, 0)  # <= 0 in finite rows; the others are settled by m below
+    z = np.where(
+        finite, x - m0, 0
+    )  # <= 0 in finite rows; the others are settled by m below
     out = np.where(finite, np.log(np.sum(np.exp(z), axis=axis, keepdims=True)) + m0, m)
     return out if keepdims else np.squeeze(out, axis=axis)
 
@@ -303,8 +332,13 @@ _REGISTRY = {
     "sigmoid": (sigmoid, sigmoid_derivative, {}, lambda: (0.0, 1.0), False),
     "tanh": (tanh, tanh_derivative, {}, lambda: (-1.0, 1.0), True),
     "relu": (relu, relu_derivative, {}, lambda: (0.0, np.inf), False),
-    "leaky_relu": (leaky_relu, leaky_relu_derivative, {"alpha": 0.01},
-                   lambda alpha: (-np.inf if alpha > 0 else 0.0, np.inf), False),
+    "leaky_relu": (
+        leaky_relu,
+        leaky_relu_derivative,
+        {"alpha": 0.01},
+        lambda alpha: (-np.inf if alpha > 0 else 0.0, np.inf),
+        False,
+    ),
     "elu": (elu, elu_derivative, {"alpha": 1.0}, lambda alpha: (-alpha, np.inf), False),
     "softplus": (softplus, softplus_derivative, {}, lambda: (0.0, np.inf), False),
     "softmax": (softmax, None, {}, lambda: (0.0, 1.0), False),
@@ -333,7 +367,11 @@ class ActivationFunction:
         self._f, self._df, defaults, range_, self.zero_centred = _REGISTRY[name]
         unknown = sorted(set(params) - set(defaults))
         if unknown:
-            accepted = f"accepts only {', '.join(defaults)}" if defaults else "takes no parameters"
+            accepted = (
+                f"accepts only {', '.join(defaults)}"
+                if defaults
+                else "takes no parameters"
+            )
             raise TypeError(f"activation {name!r} {accepted}; got {', '.join(unknown)}")
         self.name = name
         self.params = {k: _alpha(params.get(k, v), name) for k, v in defaults.items()}
@@ -362,7 +400,9 @@ class ActivationFunction:
         x = _x(x, where)
         dy = as_float_array(dy, "dy", allow_nonfinite=True, where=where)
         if dy.shape != x.shape:
-            raise ValueError(f"{where}: expected dy with the shape of x {x.shape}, got {dy.shape}")
+            raise ValueError(
+                f"{where}: expected dy with the shape of x {x.shape}, got {dy.shape}"
+            )
         if self._df is None:
             return softmax_vjp(self(x) if y is None else y, dy)
         return dy * self.derivative(x)
@@ -388,9 +428,13 @@ def get(name, **params):
     """
     if isinstance(name, ActivationFunction):
         if params:
-            raise TypeError(f"get: got an activation object {name!r} and parameters {params}; pass a name instead")
+            raise TypeError(
+                f"get: got an activation object {name!r} and parameters {params}; pass a name instead"
+            )
         return name
-    return ActivationFunction(check_name(name, tuple(_REGISTRY), "activation", _ALIASES), **params)
+    return ActivationFunction(
+        check_name(name, tuple(_REGISTRY), "activation", _ALIASES), **params
+    )
 
 
 def available():

@@ -21,7 +21,12 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_batch, as_float_array, check_positive_float, check_positive_int
+from ._validate import (
+    as_batch,
+    as_float_array,
+    check_positive_float,
+    check_positive_int,
+)
 from .layers import Layer
 
 __all__ = ["BatchNorm", "batchnorm_forward", "batchnorm_backward"]
@@ -51,14 +56,16 @@ def batchnorm_forward(X, gamma, beta, eps=1e-5):
     """
     X = as_float_array(X, "X", where="batchnorm_forward", allow_nonfinite=True)
     if X.ndim < 2 or X.shape[-2] == 0:
-        raise ValueError(f"batchnorm_forward: expected X as a batch of shape (N, n) with N >= 1 (or a stack "
-                         f"(..., N, n)), got shape {X.shape}")
+        raise ValueError(
+            f"batchnorm_forward: expected X as a batch of shape (N, n) with N >= 1 (or a stack "
+            f"(..., N, n)), got shape {X.shape}"
+        )
     shape = X.shape[:-2] + X.shape[-1:]
     gamma = _vector(gamma, shape, "gamma", "batchnorm_forward")[..., None, :]
     beta = _vector(beta, shape, "beta", "batchnorm_forward")[..., None, :]
     eps = check_positive_float(eps, "batchnorm_forward: eps")
     N = X.shape[-2]
-    mean_rows = np.full((1, N), 1.0 / N)    # (1/N) 1ᵀ: column means as one product
+    mean_rows = np.full((1, N), 1.0 / N)  # (1/N) 1ᵀ: column means as one product
     mu = mean_rows @ X
     Xc = X - mu
     var = mean_rows @ (Xc * Xc)
@@ -91,13 +98,17 @@ def batchnorm_backward(dY, cache):
     Implements eqs. (bn-dgamma-dbeta) and (bn-backward-compact) in chapters/08_batchnorm.
     """
     if not (isinstance(cache, tuple) and len(cache) == 3):
-        raise TypeError("batchnorm_backward: expected the cache (X_hat, inv_std, gamma) returned by batchnorm_forward")
+        raise TypeError(
+            "batchnorm_backward: expected the cache (X_hat, inv_std, gamma) returned by batchnorm_forward"
+        )
     X_hat, inv_std, gamma = cache
     G = as_float_array(dY, "dY", where="batchnorm_backward", allow_nonfinite=True)
     if G.shape != X_hat.shape:
-        raise ValueError(f"batchnorm_backward: expected dY of shape {X_hat.shape}, got {G.shape}")
+        raise ValueError(
+            f"batchnorm_backward: expected dY of shape {X_hat.shape}, got {G.shape}"
+        )
     N = G.shape[-2]
-    sum_rows = np.ones((1, N))              # 1ᵀ: column sums as one product
+    sum_rows = np.ones((1, N))  # 1ᵀ: column sums as one product
     dbeta = sum_rows @ G
     dgamma = sum_rows @ (G * X_hat)
     dX = (gamma * inv_std) * (G - dbeta / N - X_hat * (dgamma / N))
@@ -132,8 +143,14 @@ class BatchNorm(Layer):
         super().__init__()
         self.n_features = check_positive_int(n_features, "BatchNorm: n_features")
         self.eps = check_positive_float(eps, "BatchNorm: eps")
-        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0.0 < momentum <= 1.0:
-            raise ValueError(f"BatchNorm: momentum must be a number in (0, 1], got {momentum!r}")
+        if (
+            isinstance(momentum, bool)
+            or not isinstance(momentum, numbers.Real)
+            or not 0.0 < momentum <= 1.0
+        ):
+            raise ValueError(
+                f"BatchNorm: momentum must be a number in (0, 1], got {momentum!r}"
+            )
         self.momentum = float(momentum)
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
@@ -153,7 +170,9 @@ class BatchNorm(Layer):
         return self.params["beta"]
 
     def forward(self, X):
-        X = as_batch(X, self.n_features, where="BatchNorm.forward", allow_nonfinite=True)
+        X = as_batch(
+            X, self.n_features, where="BatchNorm.forward", allow_nonfinite=True
+        )
         gamma, beta = self.params["gamma"], self.params["beta"]
         if self.training:
             N = X.shape[0]
@@ -197,5 +216,7 @@ class BatchNorm(Layer):
 def _vector(v, shape, name, where):
     v = as_float_array(v, name, where=where, allow_nonfinite=True)
     if v.shape != shape:
-        raise ValueError(f"{where}: expected {name} of shape {shape} (one per feature), got {v.shape}")
+        raise ValueError(
+            f"{where}: expected {name} of shape {shape} (one per feature), got {v.shape}"
+        )
     return v

@@ -21,11 +21,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, as_rng, check_callable, check_positive_float, check_positive_int
+from ._validate import (
+    as_float_array,
+    as_rng,
+    check_callable,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = [
-    "xor", "two_moons", "spirals", "linearly_separable", "regression_1d",
-    "digits", "DigitsSplit", "minibatches", "sgd_batches",
+    "xor",
+    "two_moons",
+    "spirals",
+    "linearly_separable",
+    "regression_1d",
+    "digits",
+    "DigitsSplit",
+    "minibatches",
+    "sgd_batches",
 ]
 
 
@@ -74,13 +87,17 @@ def two_moons(n=200, noise=0.1, rng=None):
     noise = _noise(noise)
     n0 = n // 2
     t0, t1 = np.linspace(0.0, np.pi, n0), np.linspace(0.0, np.pi, n - n0)
-    X = np.concatenate([
-        np.column_stack([np.cos(t0), np.sin(t0)]),
-        np.column_stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)]),
-    ])
+    X = np.concatenate(
+        [
+            np.column_stack([np.cos(t0), np.sin(t0)]),
+            np.column_stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)]),
+        ]
+    )
     y = np.repeat(np.array([0, 1], dtype=np.int64), [n0, n - n0])
     if noise > 0:
-        X = X + noise * as_rng(rng, where="two_moons (noise > 0)").standard_normal(X.shape)
+        X = X + noise * as_rng(rng, where="two_moons (noise > 0)").standard_normal(
+            X.shape
+        )
     return X, y
 
 
@@ -100,7 +117,9 @@ def spirals(n_per_class=100, n_classes=3, noise=0.2, rng=None):
     y = np.repeat(np.arange(k, dtype=np.int64), n)
     t = 4.0 * y + 4.0 * r
     if noise > 0:
-        t = t + noise * as_rng(rng, where="spirals (noise > 0)").standard_normal(t.shape)
+        t = t + noise * as_rng(rng, where="spirals (noise > 0)").standard_normal(
+            t.shape
+        )
     return np.column_stack([r * np.sin(t), r * np.cos(t)]), y
 
 
@@ -153,13 +172,17 @@ def regression_1d(n=100, noise=0.1, rng=None, f=np.sin, x_range=(-np.pi, np.pi))
     check_callable(f, "f (x -> f(x))", where="regression_1d")
     xr = as_float_array(x_range, "x_range", where="regression_1d")
     if xr.shape != (2,) or not xr[0] < xr[1]:
-        raise ValueError(f"regression_1d: x_range must be (low, high) with low < high, got {x_range!r}")
+        raise ValueError(
+            f"regression_1d: x_range must be (low, high) with low < high, got {x_range!r}"
+        )
     lo, hi = float(xr[0]), float(xr[1])
     rng = as_rng(rng, where="regression_1d")
     x = np.sort(rng.uniform(lo, hi, n))[:, None]
     fx = as_float_array(f(x), "f(x)", where="regression_1d")
     if fx.shape not in ((n, 1), (n,)):
-        raise ValueError(f"regression_1d: f must map an (n, 1) array element-wise, got output shape {fx.shape}")
+        raise ValueError(
+            f"regression_1d: f must map an (n, 1) array element-wise, got output shape {fx.shape}"
+        )
     t = fx.reshape(n, 1).astype(np.float64) + noise * rng.standard_normal((n, 1))
     return x, t
 
@@ -188,8 +211,10 @@ class DigitsSplit:
         return 4
 
     def __repr__(self):
-        return (f"DigitsSplit(train={self.X_train.shape}, test={self.X_test.shape}, "
-                f"classes={self.classes})")
+        return (
+            f"DigitsSplit(train={self.X_train.shape}, test={self.X_test.shape}, "
+            f"classes={self.classes})"
+        )
 
 
 @functools.lru_cache(maxsize=1)
@@ -227,20 +252,36 @@ def digits(test_size=0.25, standardize=True, rng=0, classes=None):
 
     Implements the real data set of chapters/05_vanishing_exploding.
     """
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real) or not 0 < test_size < 1:
-        raise ValueError(f"digits: test_size must be a fraction in (0, 1), got {test_size!r}")
+    if (
+        isinstance(test_size, bool)
+        or not isinstance(test_size, numbers.Real)
+        or not 0 < test_size < 1
+    ):
+        raise ValueError(
+            f"digits: test_size must be a fraction in (0, 1), got {test_size!r}"
+        )
     if classes is None:
         classes = tuple(range(10))
     else:
         classes = tuple(np.atleast_1d(np.asarray(classes)).tolist())
-        bad = [c for c in classes if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 9]
+        bad = [
+            c
+            for c in classes
+            if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 9
+        ]
         if bad or not classes or len(set(classes)) != len(classes) or len(classes) < 2:
-            raise ValueError(f"digits: classes must be at least two distinct digits in 0..9, got {classes!r}")
-    gen = as_rng(rng, where="digits")  # checks rng; an int seed is shifted by BOOKCODE_SEED_OFFSET
+            raise ValueError(
+                f"digits: classes must be at least two distinct digits in 0..9, got {classes!r}"
+            )
+    gen = as_rng(
+        rng, where="digits"
+    )  # checks rng; an int seed is shifted by BOOKCODE_SEED_OFFSET
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         from .seeding import seed_offset
 
-        seed = int(rng) + seed_offset()  # scikit-learn's split takes the (shifted) int itself
+        seed = (
+            int(rng) + seed_offset()
+        )  # scikit-learn's split takes the (shifted) int itself
     else:
         seed = int(gen.integers(2**31 - 1))
     from sklearn.model_selection import train_test_split
@@ -251,7 +292,9 @@ def digits(test_size=0.25, standardize=True, rng=0, classes=None):
     label_of_digit = np.full(10, -1, dtype=np.int64)
     label_of_digit[list(classes)] = np.arange(len(classes))
     y = label_of_digit[target[keep]]
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=float(test_size), stratify=y, random_state=seed)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=float(test_size), stratify=y, random_state=seed
+    )
     mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
     if standardize:
         mean = X_tr.mean(axis=0)
@@ -277,11 +320,15 @@ def minibatches(N, batch_size, rng=None, *, shuffle=True):
     """
     N = check_positive_int(N, "N")
     batch_size = check_positive_int(batch_size, "batch_size")
-    order = as_rng(rng, where="minibatches (shuffle=True)").permutation(N) if shuffle else np.arange(N)
+    order = (
+        as_rng(rng, where="minibatches (shuffle=True)").permutation(N)
+        if shuffle
+        else np.arange(N)
+    )
 
     def _gen():
         for start in range(0, N, batch_size):
-            yield order[start:start + batch_size]
+            yield order[start : start + batch_size]
 
     return _gen()
 
@@ -312,8 +359,7 @@ def sgd_batches(N, batch_size, steps, rng):
         for _ in range(steps):
             if pos + batch_size > N:
                 order, pos = gen.permutation(N), 0
-            yield order[pos:pos + batch_size]
+            yield order[pos : pos + batch_size]
             pos += batch_size
 
     return _gen()
-

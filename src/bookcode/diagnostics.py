@@ -27,7 +27,9 @@ SATURATION_TOL = 0.02
 
 def _layers(net):
     if not hasattr(net, "layers"):
-        raise TypeError(f"expected a network with .layers (e.g. bookcode.network.Sequential), got {type(net).__name__}")
+        raise TypeError(
+            f"expected a network with .layers (e.g. bookcode.network.Sequential), got {type(net).__name__}"
+        )
     return net.layers
 
 
@@ -39,7 +41,9 @@ def _running_state(layer):
         value = getattr(layer, name, None)
         if isinstance(value, np.ndarray):
             out.append((layer, name, value.copy()))
-    for child in list(getattr(layer, "layers", None) or []) + [getattr(layer, "branch", None)]:
+    for child in list(getattr(layer, "layers", None) or []) + [
+        getattr(layer, "branch", None)
+    ]:
         if child is not None and child is not layer:
             out += _running_state(child)
     return out
@@ -51,7 +55,9 @@ def weight_keys(net):
     Implements the layer numbering l = 1 … L of chapters/03_backprop.
     """
     if not hasattr(net, "parameters"):
-        raise TypeError(f"weight_keys: expected a network with parameters(), got {type(net).__name__}")
+        raise TypeError(
+            f"weight_keys: expected a network with parameters(), got {type(net).__name__}"
+        )
     return [k for k, _, _ in net.parameters() if k.split(".")[-1] == "W"]
 
 
@@ -76,7 +82,9 @@ def activation_stats(net, X):
     layers = _layers(net)
     X = as_batch(X, None, where="activation_stats")
     saved = _running_state(net)
-    net.forward(X)  # in the net's current mode; a monitor must not move BatchNorm's running averages:
+    net.forward(
+        X
+    )  # in the net's current mode; a monitor must not move BatchNorm's running averages:
     for layer, name, value in saved:
         setattr(layer, name, value)
     stats = {"mean": [], "std": [], "saturated": [], "dead": [], "values": []}
@@ -110,10 +118,18 @@ def gradient_norms(net, which="W"):
     Implements the per-layer gradient norms of chapters/05_vanishing_exploding.
     """
     if not hasattr(net, "parameters"):
-        raise TypeError(f"gradient_norms: expected a network with parameters(), got {type(net).__name__}")
-    out = [float(np.linalg.norm(g)) for k, _, g in net.parameters() if k.split(".")[-1] == which]
+        raise TypeError(
+            f"gradient_norms: expected a network with parameters(), got {type(net).__name__}"
+        )
+    out = [
+        float(np.linalg.norm(g))
+        for k, _, g in net.parameters()
+        if k.split(".")[-1] == which
+    ]
     if not out:
-        raise ValueError(f"gradient_norms: the network has no parameter named {which!r}")
+        raise ValueError(
+            f"gradient_norms: the network has no parameter named {which!r}"
+        )
     return out
 
 
@@ -128,7 +144,11 @@ class NonFiniteReport:
     count: int
 
     def __str__(self):
-        where = f"layer {self.layer_index} ({self.layer})" if self.layer_index is not None else self.layer
+        where = (
+            f"layer {self.layer_index} ({self.layer})"
+            if self.layer_index is not None
+            else self.layer
+        )
         return f"first non-finite value in the {self.phase} pass at {where}: {self.message}"
 
 
@@ -162,16 +182,27 @@ def find_nonfinite(net, X, T=None, loss=None):
         for i, layer in enumerate(layers):
             for name, p in layer.params.items():
                 if _nonfinite(p):
-                    return NonFiniteReport("forward", i, repr(layer), f"parameter {name} contains NaN/inf", _nonfinite(p))
+                    return NonFiniteReport(
+                        "forward",
+                        i,
+                        repr(layer),
+                        f"parameter {name} contains NaN/inf",
+                        _nonfinite(p),
+                    )
             out = layer.forward(Y)
             bad = _nonfinite(out)
             if bad:
                 nan = int(np.count_nonzero(np.isnan(out)))
-                what = "overflowed to inf" if nan == 0 else f"produced NaN ({nan} values)"
+                what = (
+                    "overflowed to inf" if nan == 0 else f"produced NaN ({nan} values)"
+                )
                 biggest = float(np.max(np.abs(Y)))
                 return NonFiniteReport(
-                    "forward", i, repr(layer),
-                    f"output {what} from finite inputs (largest |input| = {biggest:.3g}, dtype {out.dtype})", bad,
+                    "forward",
+                    i,
+                    repr(layer),
+                    f"output {what} from finite inputs (largest |input| = {biggest:.3g}, dtype {out.dtype})",
+                    bad,
                 )
             Y = out
         if loss is None:
@@ -179,13 +210,31 @@ def find_nonfinite(net, X, T=None, loss=None):
         loss = _losses.get(loss) if isinstance(loss, str) else loss
         value = loss.value(Y, T)
         if not np.isfinite(value):
-            return NonFiniteReport("loss", None, repr(loss), f"loss value is {value} from finite outputs", 1)
+            return NonFiniteReport(
+                "loss",
+                None,
+                repr(loss),
+                f"loss value is {value} from finite outputs",
+                1,
+            )
         dY = loss.grad(Y, T)
         for i in range(len(layers) - 1, -1, -1):
             dY = layers[i].backward(dY)
             for name, g in layers[i].grads.items():
                 if _nonfinite(g):
-                    return NonFiniteReport("backward", i, repr(layers[i]), f"gradient of {name} has NaN/inf", _nonfinite(g))
+                    return NonFiniteReport(
+                        "backward",
+                        i,
+                        repr(layers[i]),
+                        f"gradient of {name} has NaN/inf",
+                        _nonfinite(g),
+                    )
             if _nonfinite(dY):
-                return NonFiniteReport("backward", i, repr(layers[i]), "gradient w.r.t. the input has NaN/inf", _nonfinite(dY))
+                return NonFiniteReport(
+                    "backward",
+                    i,
+                    repr(layers[i]),
+                    "gradient w.r.t. the input has NaN/inf",
+                    _nonfinite(dY),
+                )
     return None

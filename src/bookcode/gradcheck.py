@@ -54,7 +54,9 @@ def numerical_gradient(f, x, eps=1e-6):
     Implements eq. (central-difference) in chapters/01_gradient_descent.
     """
     if not callable(f):
-        raise TypeError(f"numerical_gradient: f must be callable, got {type(f).__name__}")
+        raise TypeError(
+            f"numerical_gradient: f must be callable, got {type(f).__name__}"
+        )
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         raise TypeError(
             "numerical_gradient: x must be a floating numpy array (it is perturbed in place), "
@@ -65,7 +67,9 @@ def numerical_gradient(f, x, eps=1e-6):
     grad = np.zeros_like(x, dtype=np.float64)
     flat_x = x.reshape(-1)  # a view when x is contiguous
     if not np.shares_memory(flat_x, x):
-        raise ValueError("numerical_gradient: x must be a contiguous array (perturbations must reach f)")
+        raise ValueError(
+            "numerical_gradient: x must be a contiguous array (perturbations must reach f)"
+        )
     flat_g = grad.reshape(-1)
     for i in range(flat_x.size):
         old = flat_x[i]
@@ -95,10 +99,14 @@ def _caller(f, x):
 def _scalar(value):
     v = np.asarray(value)
     if v.size != 1:
-        raise ValueError(f"gradient check: f must return a scalar, got an array of shape {v.shape}")
+        raise ValueError(
+            f"gradient check: f must return a scalar, got an array of shape {v.shape}"
+        )
     v = float(v.reshape(()))
     if not np.isfinite(v):
-        raise ValueError("gradient check: f returned NaN/inf; check the function at this point")
+        raise ValueError(
+            "gradient check: f returned NaN/inf; check the function at this point"
+        )
     return v
 
 
@@ -112,7 +120,9 @@ def rel_error(a, b):
     a = as_float_array(a, "a", where="rel_error").astype(np.float64)
     b = as_float_array(b, "b", where="rel_error").astype(np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"rel_error: a and b must have the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"rel_error: a and b must have the same shape, got {a.shape} and {b.shape}"
+        )
     denom = np.linalg.norm(a) + np.linalg.norm(b)
     if denom == 0.0:
         return 0.0
@@ -137,11 +147,15 @@ def check_gradient(f, grad, x, eps=1e-6):
     Implements eq. (central-difference) in chapters/01_gradient_descent.
     """
     if not callable(grad):
-        raise TypeError(f"check_gradient: grad must be callable, got {type(grad).__name__}")
+        raise TypeError(
+            f"check_gradient: grad must be callable, got {type(grad).__name__}"
+        )
     x = np.array(as_float_array(x, "x", where="check_gradient"), dtype=np.float64)
     analytic = np.asarray(grad(x.copy()), dtype=np.float64)
     if analytic.shape != x.shape:
-        raise ValueError(f"check_gradient: grad(x) has shape {analytic.shape}, expected x's shape {x.shape}")
+        raise ValueError(
+            f"check_gradient: grad(x) has shape {analytic.shape}, expected x's shape {x.shape}"
+        )
     numeric = numerical_gradient(f, x, eps)
     return rel_error(analytic, numeric)
 
@@ -190,7 +204,9 @@ def check_layer(layer, X, rng=0, eps=1e-6):
     """
     _triples(layer)  # validates the protocol
     if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
-        raise TypeError(f"check_layer: expected a Layer with forward/backward, got {type(layer).__name__}")
+        raise TypeError(
+            f"check_layer: expected a Layer with forward/backward, got {type(layer).__name__}"
+        )
     X = np.array(as_float_array(X, "X", where="check_layer"), dtype=np.float64)
     rng = as_rng(rng, where="check_layer")
     Y = layer.forward(X)
@@ -252,6 +268,8 @@ def _check(model, X, value, dY_fn, eps):
     report.errors["dX"] = rel_error(dX, numerical_gradient(value, X, eps))
     for key, p, _ in _triples(model):
         if p.dtype != np.float64:
-            raise TypeError(f"gradient check: parameter {key!r} is {p.dtype}; gradient checks need float64")
+            raise TypeError(
+                f"gradient check: parameter {key!r} is {p.dtype}; gradient checks need float64"
+            )
         report.errors[key] = rel_error(analytic[key], numerical_gradient(value, p, eps))
     return report

@@ -24,12 +24,27 @@ import numpy as np
 from ._validate import as_rng, check_choice, check_positive_float, check_positive_int
 
 __all__ = [
-    "constant", "zeros", "normal", "uniform", "gain",
-    "xavier_normal", "xavier_uniform", "he_normal", "he_uniform", "get",
+    "constant",
+    "zeros",
+    "normal",
+    "uniform",
+    "gain",
+    "xavier_normal",
+    "xavier_uniform",
+    "he_normal",
+    "he_uniform",
+    "get",
 ]
 
-_GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0,
-          "relu": math.sqrt(2.0), "leaky_relu": None, "selu": 0.75}
+_GAINS = {
+    "linear": 1.0,
+    "identity": 1.0,
+    "sigmoid": 1.0,
+    "tanh": 5.0 / 3.0,
+    "relu": math.sqrt(2.0),
+    "leaky_relu": None,
+    "selu": 0.75,
+}
 
 
 def _shape(n_in, n_out):
@@ -68,7 +83,9 @@ def constant(n_in, n_out, value=0.0, rng=None):
     """
     n_in, n_out = _shape(n_in, n_out)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"constant: value must be a real number, got {value!r} ({type(value).__name__})")
+        raise TypeError(
+            f"constant: value must be a real number, got {value!r} ({type(value).__name__})"
+        )
     if not math.isfinite(value):
         raise ValueError(f"constant: value must be finite, got {value!r}")
     return np.full((n_in, n_out), float(value))
@@ -156,7 +173,9 @@ def gain(nonlinearity, param=None):
     Implements eq. (init-leaky-gain) in chapters/07_initialization.
     """
     if not isinstance(nonlinearity, str):
-        raise TypeError(f"gain: nonlinearity must be a name (str), got {type(nonlinearity).__name__}")
+        raise TypeError(
+            f"gain: nonlinearity must be a name (str), got {type(nonlinearity).__name__}"
+        )
     if nonlinearity == "elu":
         raise ValueError(
             "gain: ELU has no closed-form gain (PyTorch defines none); "
@@ -165,11 +184,19 @@ def gain(nonlinearity, param=None):
     check_choice(nonlinearity, tuple(_GAINS), "nonlinearity")
     if nonlinearity != "leaky_relu":
         if param is not None:
-            raise ValueError(f"gain: param is only used by 'leaky_relu', got param={param!r} for {nonlinearity!r}")
+            raise ValueError(
+                f"gain: param is only used by 'leaky_relu', got param={param!r} for {nonlinearity!r}"
+            )
         return _GAINS[nonlinearity]
     alpha = 0.01 if param is None else param
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not math.isfinite(alpha):
-        raise ValueError(f"gain: the leaky_relu slope param must be a finite real number, got {param!r}")
+    if (
+        isinstance(alpha, bool)
+        or not isinstance(alpha, numbers.Real)
+        or not math.isfinite(alpha)
+    ):
+        raise ValueError(
+            f"gain: the leaky_relu slope param must be a finite real number, got {param!r}"
+        )
     return math.sqrt(2.0 / (1.0 + float(alpha) ** 2))
 
 
@@ -235,7 +262,9 @@ def he_normal(n_in, n_out, rng=None, nonlinearity="relu", param=None, mode="fan_
     """
     n_in, n_out = _shape(n_in, n_out)
     g, fan = _he_scale(n_in, n_out, nonlinearity, param, mode)
-    return _need_rng(rng, "he_normal").normal(0.0, g / math.sqrt(fan), size=(n_in, n_out))
+    return _need_rng(rng, "he_normal").normal(
+        0.0, g / math.sqrt(fan), size=(n_in, n_out)
+    )
 
 
 def he_uniform(n_in, n_out, rng=None, nonlinearity="relu", param=None, mode="fan_in"):
@@ -253,11 +282,18 @@ def he_uniform(n_in, n_out, rng=None, nonlinearity="relu", param=None, mode="fan
 
 
 _REGISTRY = {
-    "constant": constant, "zeros": zeros, "normal": normal, "uniform": uniform,
-    "xavier_normal": xavier_normal, "xavier_uniform": xavier_uniform,
-    "glorot_normal": xavier_normal, "glorot_uniform": xavier_uniform,
-    "he_normal": he_normal, "he_uniform": he_uniform,
-    "kaiming_normal": he_normal, "kaiming_uniform": he_uniform,
+    "constant": constant,
+    "zeros": zeros,
+    "normal": normal,
+    "uniform": uniform,
+    "xavier_normal": xavier_normal,
+    "xavier_uniform": xavier_uniform,
+    "glorot_normal": xavier_normal,
+    "glorot_uniform": xavier_uniform,
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+    "kaiming_normal": he_normal,
+    "kaiming_uniform": he_uniform,
 }
 
 
@@ -273,5 +309,7 @@ def get(name):
     (init-xavier-uniform), (init-he-variance).
     """
     if not isinstance(name, str):
-        raise TypeError(f"init.get: expected an initializer name (str), got {type(name).__name__}")
+        raise TypeError(
+            f"init.get: expected an initializer name (str), got {type(name).__name__}"
+        )
     return _REGISTRY[check_choice(name, tuple(_REGISTRY), "initializer")]

@@ -96,7 +96,9 @@ class Linear(Layer):
     Implements eq. (backprop-dW) and (backprop-delta) in chapters/03_backprop.
     """
 
-    def __init__(self, n_in, n_out, init="xavier_normal", rng=None, bias=True, dtype=np.float64):
+    def __init__(
+        self, n_in, n_out, init="xavier_normal", rng=None, bias=True, dtype=np.float64
+    ):
         super().__init__()
         n_in = check_positive_int(n_in, "n_in")
         n_out = check_positive_int(n_out, "n_out")
@@ -107,22 +109,33 @@ class Linear(Layer):
         if isinstance(init, np.ndarray) or isinstance(init, (list, tuple)):
             W = np.array(init, dtype=dtype)
             if W.shape != (n_in, n_out):
-                raise ValueError(f"Linear: expected an initial W of shape {(n_in, n_out)}, got {W.shape}")
+                raise ValueError(
+                    f"Linear: expected an initial W of shape {(n_in, n_out)}, got {W.shape}"
+                )
         else:
             from . import init as _init
 
             fn = _init.get(init) if isinstance(init, str) else init
             if not callable(fn):
-                raise TypeError(f"Linear: init must be a name, a callable or an array, got {type(init).__name__}")
+                raise TypeError(
+                    f"Linear: init must be a name, a callable or an array, got {type(init).__name__}"
+                )
             try:
                 W = np.asarray(fn(n_in, n_out, rng=rng), dtype=dtype)
             except _init.MissingSeed:
-                name = init if isinstance(init, str) else getattr(init, "__name__", "your initializer")
+                name = (
+                    init
+                    if isinstance(init, str)
+                    else getattr(init, "__name__", "your initializer")
+                )
                 raise _init.MissingSeed(
                     f"Linear({n_in}, {n_out}, init={name!r}) draws random weights and needs a seed: "
-                    "pass rng=<an int seed> (e.g. rng=0) or rng=bookcode.rng(seed)") from None
+                    "pass rng=<an int seed> (e.g. rng=0) or rng=bookcode.rng(seed)"
+                ) from None
             if W.shape != (n_in, n_out):
-                raise ValueError(f"Linear: initializer returned shape {W.shape}, expected {(n_in, n_out)}")
+                raise ValueError(
+                    f"Linear: initializer returned shape {W.shape}, expected {(n_in, n_out)}"
+                )
         self.params["W"] = W
         if bias:
             self.params["b"] = np.zeros(n_out, dtype=dtype)

@@ -23,8 +23,18 @@ from . import activations as _act
 from ._validate import as_float_array, check_name, check_positive_int
 
 __all__ = [
-    "half_sse", "mse", "binary_cross_entropy", "softmax_cross_entropy", "one_hot",
-    "Loss", "HalfSSE", "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy", "get", "available",
+    "half_sse",
+    "mse",
+    "binary_cross_entropy",
+    "softmax_cross_entropy",
+    "one_hot",
+    "Loss",
+    "HalfSSE",
+    "MSE",
+    "BinaryCrossEntropy",
+    "SoftmaxCrossEntropy",
+    "get",
+    "available",
 ]
 
 
@@ -46,9 +56,13 @@ def _labels(labels, n_classes, where):
     """Integer class labels of shape (N,) with values in [0, n_classes)."""
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"{where}: expected integer class labels, got dtype {labels.dtype} (use labels.astype(int))")
+        raise TypeError(
+            f"{where}: expected integer class labels, got dtype {labels.dtype} (use labels.astype(int))"
+        )
     if labels.ndim != 1:
-        raise ValueError(f"{where}: expected labels of shape (N,), got shape {labels.shape}")
+        raise ValueError(
+            f"{where}: expected labels of shape (N,), got shape {labels.shape}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(
             f"{where}: labels must lie in [0, {n_classes}), got values from {labels.min()} to {labels.max()}"
@@ -82,7 +96,9 @@ def one_hot(labels, n_classes):
 def _bce_pair(z, t, where):
     z, t = _pair(z, t, where, y_name="Y (logits)")
     if np.any((t < 0) | (t > 1)):
-        raise ValueError(f"{where}: targets T must lie in [0, 1], got values from {t.min()} to {t.max()}")
+        raise ValueError(
+            f"{where}: targets T must lie in [0, 1], got values from {t.min()} to {t.max()}"
+        )
     return z, t
 
 
@@ -90,7 +106,9 @@ def _ce_pair(z, t, where):
     """Logits ``z`` (N, K) and targets as probability rows (N, K), from labels or rows."""
     z = as_float_array(z, "Y (logits)", where=where)
     if z.ndim != 2 or 0 in z.shape:
-        raise ValueError(f"{where}: expected Y (logits) of shape (N, K) with N, K >= 1, got shape {z.shape}")
+        raise ValueError(
+            f"{where}: expected Y (logits) of shape (N, K) with N, K >= 1, got shape {z.shape}"
+        )
     t = np.asarray(t)
     if t.ndim == 1:
         return z, one_hot(_labels(t, z.shape[1], where), z.shape[1])
@@ -102,7 +120,9 @@ def _ce_pair(z, t, where):
         )
     tol = np.sqrt(np.finfo(t.dtype).eps)
     if np.any((t < 0) | (t > 1)) or not np.allclose(t.sum(axis=1), 1, rtol=0, atol=tol):
-        raise ValueError(f"{where}: rows of T must be probabilities (entries in [0, 1], each row summing to 1)")
+        raise ValueError(
+            f"{where}: rows of T must be probabilities (entries in [0, 1], each row summing to 1)"
+        )
     return z, t
 
 
@@ -220,9 +240,15 @@ class SoftmaxCrossEntropy(Loss):
         return ((_act.softmax(Y) - T) / Y.shape[0]).astype(Y.dtype, copy=False)
 
 
-_REGISTRY = {cls.name: cls for cls in (HalfSSE, MSE, BinaryCrossEntropy, SoftmaxCrossEntropy)}
-_ALIASES = {"bce": "binary_cross_entropy", "cross_entropy": "softmax_cross_entropy",
-            "ce": "softmax_cross_entropy", "mean_squared_error": "mse"}
+_REGISTRY = {
+    cls.name: cls for cls in (HalfSSE, MSE, BinaryCrossEntropy, SoftmaxCrossEntropy)
+}
+_ALIASES = {
+    "bce": "binary_cross_entropy",
+    "cross_entropy": "softmax_cross_entropy",
+    "ce": "softmax_cross_entropy",
+    "mean_squared_error": "mse",
+}
 
 
 def get(name):

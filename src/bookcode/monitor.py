@@ -23,8 +23,15 @@ import numpy as np
 
 from ._validate import as_float_array, check_positive_float
 
-__all__ = ["RULE_OF_THUMB", "update_ratio", "lr_for_ratio", "gradient_spread", "summarize", "Finding",
-           "diagnose"]
+__all__ = [
+    "RULE_OF_THUMB",
+    "update_ratio",
+    "lr_for_ratio",
+    "gradient_spread",
+    "summarize",
+    "Finding",
+    "diagnose",
+]
 
 #: The update:data ratio ‖ΔW‖/‖W‖ per step that Karpathy's cs231n notes call healthy ("around 1e-3").
 RULE_OF_THUMB = 1e-3
@@ -45,7 +52,9 @@ def update_ratio(delta, W):
     delta = as_float_array(delta, "delta", where="update_ratio")
     W = as_float_array(W, "W", where="update_ratio")
     if delta.shape != W.shape:
-        raise ValueError(f"update_ratio: delta and W must have the same shape, got {delta.shape} and {W.shape}")
+        raise ValueError(
+            f"update_ratio: delta and W must have the same shape, got {delta.shape} and {W.shape}"
+        )
     d, w = float(np.linalg.norm(delta)), float(np.linalg.norm(W))
     if w == 0.0:
         return np.inf if d > 0 else 0.0
@@ -64,7 +73,9 @@ def lr_for_ratio(lr, ratio, target=RULE_OF_THUMB):
     target = check_positive_float(target, "target")
     r = as_float_array(ratio, "ratio", where="lr_for_ratio")
     if np.any(r <= 0):
-        raise ValueError(f"lr_for_ratio: the measured ratios must be > 0, got {r.min():.3g}")
+        raise ValueError(
+            f"lr_for_ratio: the measured ratios must be > 0, got {r.min():.3g}"
+        )
     out = lr * target / r
     return float(out) if out.ndim == 0 else out
 
@@ -79,7 +90,9 @@ def gradient_spread(norms):
     """
     g = as_float_array(norms, "norms", where="gradient_spread", allow_nonfinite=True)
     if g.ndim != 1 or g.size == 0:
-        raise ValueError(f"gradient_spread: expected a non-empty 1-D sequence of per-layer norms, got shape {g.shape}")
+        raise ValueError(
+            f"gradient_spread: expected a non-empty 1-D sequence of per-layer norms, got shape {g.shape}"
+        )
     if np.any(g < 0):
         raise ValueError("gradient_spread: norms must be >= 0")
     if not np.all(np.isfinite(g)) or g.min() == 0:
@@ -91,7 +104,9 @@ def _check_history(history, where):
     from .train import History
 
     if not isinstance(history, History):
-        raise TypeError(f"{where}: expected a bookcode.train.History (from train.train), got {type(history).__name__}")
+        raise TypeError(
+            f"{where}: expected a bookcode.train.History (from train.train), got {type(history).__name__}"
+        )
     if not history.epoch:
         raise ValueError(f"{where}: the History is empty; train for at least one epoch")
     return history
@@ -129,17 +144,29 @@ def summarize(history):
     finite = loss[np.isfinite(loss)]
     g0 = np.asarray(h.grad_norms[0], dtype=float)
     k = _last_finite_row(h.update_ratios[1:])
-    ratios = np.asarray(h.update_ratios[1:][k], dtype=float) if k is not None else np.array([np.nan])
+    ratios = (
+        np.asarray(h.update_ratios[1:][k], dtype=float)
+        if k is not None
+        else np.array([np.nan])
+    )
     ratios = ratios[np.isfinite(ratios)] if np.any(np.isfinite(ratios)) else ratios
     acc = float(h.accuracy[-1])
     val = float(h.val_accuracy[-1]) if h.val_accuracy else float("nan")
     return {
-        "loss_first": float(loss[0]), "loss_last": float(loss[-1]),
-        "loss_best": float(finite.min()) if finite.size else float("nan"), "diverged_at": h.diverged_at,
-        "accuracy": acc, "val_accuracy": val, "gap": acc - val,
-        "grad_first": float(g0[0]), "grad_last": float(g0[-1]), "spread_init": gradient_spread(g0),
-        "ratio_max": float(np.max(ratios)), "ratio_min": float(np.min(ratios)),
-        "saturated_max": _nanmax(h.act_saturated[-1]), "dead_max": _nanmax(h.act_dead[-1]),
+        "loss_first": float(loss[0]),
+        "loss_last": float(loss[-1]),
+        "loss_best": float(finite.min()) if finite.size else float("nan"),
+        "diverged_at": h.diverged_at,
+        "accuracy": acc,
+        "val_accuracy": val,
+        "gap": acc - val,
+        "grad_first": float(g0[0]),
+        "grad_last": float(g0[-1]),
+        "spread_init": gradient_spread(g0),
+        "ratio_max": float(np.max(ratios)),
+        "ratio_min": float(np.min(ratios)),
+        "saturated_max": _nanmax(h.act_saturated[-1]),
+        "dead_max": _nanmax(h.act_dead[-1]),
     }
 
 
@@ -155,8 +182,17 @@ class Finding:
         return f"{self.symptom}: {self.evidence} (see {self.chapter})"
 
 
-def diagnose(history, *, flat=0.95, spread=1.0, ratio_high=1e-2, ratio_low=1e-5, saturated=0.5, dead=0.5,
-             gap=0.1):
+def diagnose(
+    history,
+    *,
+    flat=0.95,
+    spread=1.0,
+    ratio_high=1e-2,
+    ratio_low=1e-5,
+    saturated=0.5,
+    dead=0.5,
+    gap=0.1,
+):
     """Triage a run: the symptoms of the chapter's table that its :class:`History` shows.
 
     Each threshold is a keyword: ``flat`` (final loss above this fraction of the initial loss),
@@ -173,38 +209,89 @@ def diagnose(history, *, flat=0.95, spread=1.0, ratio_high=1e-2, ratio_low=1e-5,
     Implements the symptom table of chapters/10_diagnosis.
     """
     h = _check_history(history, "diagnose")
-    for name, v in dict(flat=flat, spread=spread, ratio_high=ratio_high, ratio_low=ratio_low,
-                        saturated=saturated, dead=dead, gap=gap).items():
+    for name, v in dict(
+        flat=flat,
+        spread=spread,
+        ratio_high=ratio_high,
+        ratio_low=ratio_low,
+        saturated=saturated,
+        dead=dead,
+        gap=gap,
+    ).items():
         check_positive_float(v, name)
     s = summarize(h)
     out = []
     if s["diverged_at"] is not None:
-        out.append(Finding("loss is NaN/inf", f"non-finite loss or gradient in epoch {s['diverged_at']}",
-                           "chapter 5; locate it with diagnostics.find_nonfinite"))
+        out.append(
+            Finding(
+                "loss is NaN/inf",
+                f"non-finite loss or gradient in epoch {s['diverged_at']}",
+                "chapter 5; locate it with diagnostics.find_nonfinite",
+            )
+        )
     elif s["loss_last"] > s["loss_first"]:
-        out.append(Finding("loss rises", f"loss {s['loss_first']:.3g} → {s['loss_last']:.3g}",
-                           "chapter 1 (learning rate above the stability bound)"))
+        out.append(
+            Finding(
+                "loss rises",
+                f"loss {s['loss_first']:.3g} → {s['loss_last']:.3g}",
+                "chapter 1 (learning rate above the stability bound)",
+            )
+        )
     elif s["loss_last"] > flat * s["loss_first"]:
-        out.append(Finding("loss flat", f"loss {s['loss_first']:.3g} → {s['loss_last']:.3g}",
-                           "chapters 5 and 7 (vanishing signal, initialization)"))
+        out.append(
+            Finding(
+                "loss flat",
+                f"loss {s['loss_first']:.3g} → {s['loss_last']:.3g}",
+                "chapters 5 and 7 (vanishing signal, initialization)",
+            )
+        )
     if s["spread_init"] > spread:
         side = "first" if s["grad_first"] < s["grad_last"] else "last"
-        out.append(Finding(f"{side} layers get the smallest gradient",
-                           f"layers' ‖∂E/∂W‖ span 10^{s['spread_init']:.1f} at initialisation",
-                           "chapters 5 and 7"))
+        out.append(
+            Finding(
+                f"{side} layers get the smallest gradient",
+                f"layers' ‖∂E/∂W‖ span 10^{s['spread_init']:.1f} at initialisation",
+                "chapters 5 and 7",
+            )
+        )
     if s["ratio_max"] > ratio_high:
-        out.append(Finding("updates too large", f"update:data ratio up to {s['ratio_max']:.2g}",
-                           "chapters 1 and 6 (lower η, clip)"))
+        out.append(
+            Finding(
+                "updates too large",
+                f"update:data ratio up to {s['ratio_max']:.2g}",
+                "chapters 1 and 6 (lower η, clip)",
+            )
+        )
     if s["ratio_min"] < ratio_low:
-        out.append(Finding("some layers barely move", f"update:data ratio down to {s['ratio_min']:.2g}",
-                           "chapters 5, 7 and 8"))
+        out.append(
+            Finding(
+                "some layers barely move",
+                f"update:data ratio down to {s['ratio_min']:.2g}",
+                "chapters 5, 7 and 8",
+            )
+        )
     if s["saturated_max"] > saturated:
-        out.append(Finding("saturated units", f"up to {s['saturated_max']:.0%} of a layer's outputs saturated",
-                           "chapters 4 and 7"))
+        out.append(
+            Finding(
+                "saturated units",
+                f"up to {s['saturated_max']:.0%} of a layer's outputs saturated",
+                "chapters 4 and 7",
+            )
+        )
     if s["dead_max"] > dead:
-        out.append(Finding("dead units", f"up to {s['dead_max']:.0%} of a layer's units dead", "chapter 4"))
+        out.append(
+            Finding(
+                "dead units",
+                f"up to {s['dead_max']:.0%} of a layer's units dead",
+                "chapter 4",
+            )
+        )
     if np.isfinite(s["gap"]) and s["gap"] > gap:
-        out.append(Finding("validation much worse than training",
-                           f"accuracy {s['accuracy']:.0%} (training) vs {s['val_accuracy']:.0%} (validation)",
-                           "chapter 6 (weight penalties)"))
+        out.append(
+            Finding(
+                "validation much worse than training",
+                f"accuracy {s['accuracy']:.0%} (training) vs {s['val_accuracy']:.0%} (validation)",
+                "chapter 6 (weight penalties)",
+            )
+        )
     return out

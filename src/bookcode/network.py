@@ -35,9 +35,15 @@ class Sequential(_layers.Layer):
         super().__init__()
         layers = list(layers)
         if not layers:
-            raise ValueError("Sequential: expected at least one layer, got an empty list")
+            raise ValueError(
+                "Sequential: expected at least one layer, got an empty list"
+            )
         for i, layer in enumerate(layers):
-            missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(layer, a)]
+            missing = [
+                a
+                for a in ("forward", "backward", "params", "grads")
+                if not hasattr(layer, a)
+            ]
             if missing:
                 raise TypeError(
                     f"Sequential: layer {i} ({type(layer).__name__}) does not follow the Layer protocol; "
@@ -65,7 +71,9 @@ class Sequential(_layers.Layer):
 
     @property
     def training(self):
-        return all(getattr(layer, "training", True) for layer in getattr(self, "layers", []))
+        return all(
+            getattr(layer, "training", True) for layer in getattr(self, "layers", [])
+        )
 
     @training.setter
     def training(self, mode):
@@ -103,7 +111,9 @@ class Sequential(_layers.Layer):
 
     def backward(self, dY):
         self._need_cache()
-        self.deltas = [None] * len(self.layers)  # dE/d(input of layer i), filled in reverse
+        self.deltas = [None] * len(
+            self.layers
+        )  # dE/d(input of layer i), filled in reverse
         for i in range(len(self.layers) - 1, -1, -1):
             dY = self.layers[i].backward(dY)
             self.deltas[i] = dY
@@ -131,7 +141,14 @@ class Sequential(_layers.Layer):
         return f"Sequential(\n  {inner}\n)"
 
 
-def mlp(sizes, activation="sigmoid", output_activation=None, init="xavier_normal", rng=None, **act_kwargs):
+def mlp(
+    sizes,
+    activation="sigmoid",
+    output_activation=None,
+    init="xavier_normal",
+    rng=None,
+    **act_kwargs,
+):
     """Build a fully connected network ``Linear → f → … → Linear [→ output activation]``.
 
     Parameters
@@ -154,7 +171,9 @@ def mlp(sizes, activation="sigmoid", output_activation=None, init="xavier_normal
 
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise ValueError(f"mlp: expected at least two sizes [n_in, …, n_out], got {sizes}")
+        raise ValueError(
+            f"mlp: expected at least two sizes [n_in, …, n_out], got {sizes}"
+        )
     sizes = [check_positive_int(s, f"mlp: sizes[{i}]") for i, s in enumerate(sizes)]
     gen = as_rng(rng, where="mlp") if rng is not None else None
     from .init import MissingSeed
@@ -164,9 +183,15 @@ def mlp(sizes, activation="sigmoid", output_activation=None, init="xavier_normal
         try:
             layers.append(_layers.Linear(n_in, n_out, init=init, rng=gen))
         except MissingSeed:
-            name = init if isinstance(init, str) else getattr(init, "__name__", "your initializer")
-            raise MissingSeed(f"mlp({sizes}, init={name!r}) draws random weights and needs a seed: pass rng=<an "
-                              "int seed> (e.g. mlp(..., rng=0)) or rng=bookcode.rng(seed)") from None
+            name = (
+                init
+                if isinstance(init, str)
+                else getattr(init, "__name__", "your initializer")
+            )
+            raise MissingSeed(
+                f"mlp({sizes}, init={name!r}) draws random weights and needs a seed: pass rng=<an "
+                "int seed> (e.g. mlp(..., rng=0)) or rng=bookcode.rng(seed)"
+            ) from None
         last = i == len(sizes) - 2
         if not last:
             layers.append(_layers.Activation(activation, **act_kwargs))

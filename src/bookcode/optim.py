@@ -24,8 +24,14 @@ import numpy as np
 from ._validate import as_float_array, check_positive_float
 
 __all__ = [
-    "global_norm", "clip_by_value", "clip_by_global_norm",
-    "l2_penalty", "l2_penalty_grad", "l1_penalty", "l1_penalty_grad", "SGD",
+    "global_norm",
+    "clip_by_value",
+    "clip_by_global_norm",
+    "l2_penalty",
+    "l2_penalty_grad",
+    "l1_penalty",
+    "l1_penalty_grad",
+    "SGD",
 ]
 
 
@@ -36,7 +42,9 @@ def _param_triples(model):
         triples = list(model.parameters())
         for t in triples:
             if not (isinstance(t, tuple) and len(t) == 3 and isinstance(t[0], str)):
-                raise TypeError(f"parameters() must yield (key, param, grad) triples with a str key, got {t!r:.80}")
+                raise TypeError(
+                    f"parameters() must yield (key, param, grad) triples with a str key, got {t!r:.80}"
+                )
         return triples
     params, grads = getattr(model, "params", None), getattr(model, "grads", None)
     if isinstance(params, dict) and isinstance(grads, dict):
@@ -58,15 +66,21 @@ def _named_params(params, where):
 
 def _as_list(grads, where, allow_nonfinite=False):
     if isinstance(grads, np.ndarray):
-        raise TypeError(f"{where}: expected a list of gradient arrays, got a single array; wrap it as [g]")
+        raise TypeError(
+            f"{where}: expected a list of gradient arrays, got a single array; wrap it as [g]"
+        )
     if isinstance(grads, dict):
         grads = grads.values()
     try:
         grads = list(grads)
     except TypeError:
-        raise TypeError(f"{where}: expected a list of gradient arrays, got {type(grads).__name__}") from None
-    return [as_float_array(g, f"grads[{i}]", where=where, allow_nonfinite=allow_nonfinite)
-            for i, g in enumerate(grads)]
+        raise TypeError(
+            f"{where}: expected a list of gradient arrays, got {type(grads).__name__}"
+        ) from None
+    return [
+        as_float_array(g, f"grads[{i}]", where=where, allow_nonfinite=allow_nonfinite)
+        for i, g in enumerate(grads)
+    ]
 
 
 def _check_decay(decay):
@@ -75,9 +89,13 @@ def _check_decay(decay):
     try:
         decay = tuple(decay)
     except TypeError:
-        raise TypeError(f"decay must be a parameter name or a tuple of names, got {decay!r}") from None
+        raise TypeError(
+            f"decay must be a parameter name or a tuple of names, got {decay!r}"
+        ) from None
     if not all(isinstance(d, str) for d in decay):
-        raise TypeError(f"decay must contain parameter names (str) such as 'W', got {decay!r}")
+        raise TypeError(
+            f"decay must contain parameter names (str) such as 'W', got {decay!r}"
+        )
     return decay
 
 
@@ -100,7 +118,11 @@ def _norm(arrays):
     total = 0.0
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         for a in arrays:
-            flat = a.reshape(-1) if a.dtype == np.float64 else a.reshape(-1).astype(np.float64)
+            flat = (
+                a.reshape(-1)
+                if a.dtype == np.float64
+                else a.reshape(-1).astype(np.float64)
+            )
             total += float(np.dot(flat, flat))
     if 1e-280 < total < 1e300:
         return math.sqrt(total)
@@ -108,7 +130,9 @@ def _norm(arrays):
     m = float(np.max(maxima)) if maxima else 0.0
     if m == 0.0 or not math.isfinite(m):
         return m  # 0, inf or nan
-    return m * math.sqrt(sum(float(np.sum((np.asarray(a, dtype=np.float64) / m) ** 2)) for a in arrays))
+    return m * math.sqrt(
+        sum(float(np.sum((np.asarray(a, dtype=np.float64) / m) ** 2)) for a in arrays)
+    )
 
 
 def _scale_to_norm(arrays, max_norm):
@@ -162,7 +186,11 @@ def l2_penalty(params, lam, decay=("W",)):
     Implements eq. (tg-l2-penalty) in chapters/06_taming_gradients.
     """
     lam, items = _penalty_items(params, lam, decay, "l2_penalty")
-    return 0.5 * lam * sum(float(np.sum(np.square(p, dtype=np.float64))) for _, p, d in items if d)
+    return (
+        0.5
+        * lam
+        * sum(float(np.sum(np.square(p, dtype=np.float64))) for _, p, d in items if d)
+    )
 
 
 def l2_penalty_grad(params, lam, decay=("W",)):
@@ -180,7 +208,9 @@ def l1_penalty(params, lam, decay=("W",)):
     Implements eq. (tg-l1-update) in chapters/06_taming_gradients.
     """
     lam, items = _penalty_items(params, lam, decay, "l1_penalty")
-    return lam * sum(float(np.sum(np.abs(p), dtype=np.float64)) for _, p, d in items if d)
+    return lam * sum(
+        float(np.sum(np.abs(p), dtype=np.float64)) for _, p, d in items if d
+    )
 
 
 def l1_penalty_grad(params, lam, decay=("W",)):
@@ -238,20 +268,44 @@ class SGD:
     (tg-clip-norm), (tg-weight-decay) and (tg-l1-update) in chapters/06_taming_gradients.
     """
 
-    def __init__(self, lr, momentum=0.0, nesterov=False, clip_value=None, clip_norm=None,
-                 l2=0.0, l1=0.0, decay=("W",), allow_nonfinite=False):
+    def __init__(
+        self,
+        lr,
+        momentum=0.0,
+        nesterov=False,
+        clip_value=None,
+        clip_norm=None,
+        l2=0.0,
+        l1=0.0,
+        decay=("W",),
+        allow_nonfinite=False,
+    ):
         self.lr = lr
         if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
-            raise TypeError(f"SGD: momentum must be a real number in [0, 1), got {momentum!r}")
+            raise TypeError(
+                f"SGD: momentum must be a real number in [0, 1), got {momentum!r}"
+            )
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
         if not isinstance(nesterov, bool) or not isinstance(allow_nonfinite, bool):
-            raise TypeError(f"SGD: nesterov and allow_nonfinite must be bool, got {nesterov!r}, {allow_nonfinite!r}")
+            raise TypeError(
+                f"SGD: nesterov and allow_nonfinite must be bool, got {nesterov!r}, {allow_nonfinite!r}"
+            )
         if nesterov and momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0")
-        self.momentum, self.nesterov, self.allow_nonfinite = float(momentum), nesterov, allow_nonfinite
-        self.clip_value = None if clip_value is None else check_positive_float(clip_value, "clip_value")
-        self.clip_norm = None if clip_norm is None else check_positive_float(clip_norm, "clip_norm")
+        self.momentum, self.nesterov, self.allow_nonfinite = (
+            float(momentum),
+            nesterov,
+            allow_nonfinite,
+        )
+        self.clip_value = (
+            None
+            if clip_value is None
+            else check_positive_float(clip_value, "clip_value")
+        )
+        self.clip_norm = (
+            None if clip_norm is None else check_positive_float(clip_norm, "clip_norm")
+        )
         self.l2 = check_positive_float(l2, "l2", allow_zero=True)
         self.l1 = check_positive_float(l1, "l1", allow_zero=True)
         self.decay = _check_decay(decay)
@@ -268,24 +322,40 @@ class SGD:
     def reset(self):
         """Forget the momentum buffers and the last-step records (for a new model)."""
         self.velocity: dict[str, np.ndarray] = {}
-        self.last_grad_norm, self.last_clipped, self.last_update_ratios = None, False, {}
+        self.last_grad_norm, self.last_clipped, self.last_update_ratios = (
+            None,
+            False,
+            {},
+        )
 
     def _gradients(self, model):
         keys, params, grads = [], [], []
         for key, p, g in _param_triples(model):
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
-                raise TypeError(f"SGD.step: parameter {key!r} must be a float numpy array (updated in place), "
-                                f"got {type(p).__name__}")
+                raise TypeError(
+                    f"SGD.step: parameter {key!r} must be a float numpy array (updated in place), "
+                    f"got {type(p).__name__}"
+                )
             if g is None:
-                raise ValueError(f"SGD.step: no gradient for {key!r}; call backward() before step()")
-            g = as_float_array(g, f"gradient of {key!r}", where="SGD.step", allow_nonfinite=True)
+                raise ValueError(
+                    f"SGD.step: no gradient for {key!r}; call backward() before step()"
+                )
+            g = as_float_array(
+                g, f"gradient of {key!r}", where="SGD.step", allow_nonfinite=True
+            )
             if g.shape != p.shape:
-                raise ValueError(f"SGD.step: gradient of {key!r} has shape {g.shape}, parameter has {p.shape}")
+                raise ValueError(
+                    f"SGD.step: gradient of {key!r} has shape {g.shape}, parameter has {p.shape}"
+                )
             if not self.allow_nonfinite and not np.all(np.isfinite(g)):
-                raise ValueError(f"SGD.step: gradient of '{key}' contains NaN/inf — see bookcode.diagnostics "
-                                 "(or pass allow_nonfinite=True to watch the divergence)")
+                raise ValueError(
+                    f"SGD.step: gradient of '{key}' contains NaN/inf — see bookcode.diagnostics "
+                    "(or pass allow_nonfinite=True to watch the divergence)"
+                )
             if key in keys:
-                raise ValueError(f"SGD.step: duplicate parameter key {key!r}; momentum buffers need unique keys")
+                raise ValueError(
+                    f"SGD.step: duplicate parameter key {key!r}; momentum buffers need unique keys"
+                )
             keys.append(key)
             params.append(p)
             grads.append(g)
@@ -297,7 +367,9 @@ class SGD:
         Implements eq. (gd-update) in chapters/01_gradient_descent.
         """
         keys, params, grads = self._gradients(model)  # (1)
-        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are checked below
+        with np.errstate(
+            over="ignore", invalid="ignore"
+        ):  # non-finite results are checked below
             for i, (key, p) in enumerate(zip(keys, params)):  # (2) penalties
                 if _decayed(key, self.decay):
                     if self.l2:
@@ -313,30 +385,54 @@ class SGD:
                 grads, _, did = _scale_to_norm(grads, self.clip_norm)
                 clipped = clipped or did
             new_params, velocity, ratios = [], {}, {}
-            for key, p, g in zip(keys, params, grads):  # (4) momentum, then the new values
+            for key, p, g in zip(
+                keys, params, grads
+            ):  # (4) momentum, then the new values
                 d = g
                 if self.momentum:
                     v = self.velocity.get(key)
                     if v is not None and v.shape != p.shape:
-                        raise ValueError(f"SGD.step: momentum buffer of {key!r} has shape {v.shape} but the "
-                                         f"parameter has {p.shape}; call reset() for a new model")
+                        raise ValueError(
+                            f"SGD.step: momentum buffer of {key!r} has shape {v.shape} but the "
+                            f"parameter has {p.shape}; call reset() for a new model"
+                        )
                     v = g.copy() if v is None else self.momentum * v + g
                     velocity[key] = v
                     d = g + self.momentum * v if self.nesterov else v
                 delta = np.asarray(self.lr * d, dtype=p.dtype)
                 new = p - delta
                 if not self.allow_nonfinite and not np.all(np.isfinite(new)):
-                    raise ValueError(f"SGD.step: the update of '{key}' overflowed to NaN/inf (lr={self.lr:g}, "
-                                     f"gradient norm {norm:.3g}); lower lr or clip — see bookcode.diagnostics")
+                    raise ValueError(
+                        f"SGD.step: the update of '{key}' overflowed to NaN/inf (lr={self.lr:g}, "
+                        f"gradient norm {norm:.3g}); lower lr or clip — see bookcode.diagnostics"
+                    )
                 new_params.append(new)
                 ratios[key] = _ratio(delta, p)
-        for p, new in zip(params, new_params):  # (5) in place, only after every check has passed
+        for p, new in zip(
+            params, new_params
+        ):  # (5) in place, only after every check has passed
             p[...] = new
         self.velocity.update(velocity)
-        self.last_grad_norm, self.last_clipped, self.last_update_ratios = norm, clipped, ratios
+        self.last_grad_norm, self.last_clipped, self.last_update_ratios = (
+            norm,
+            clipped,
+            ratios,
+        )
 
     def __repr__(self):
-        defaults = dict(momentum=0.0, nesterov=False, clip_value=None, clip_norm=None,
-                        l2=0.0, l1=0.0, decay=("W",), allow_nonfinite=False)
-        extra = "".join(f", {k}={getattr(self, k)!r}" for k, d in defaults.items() if getattr(self, k) != d)
+        defaults = dict(
+            momentum=0.0,
+            nesterov=False,
+            clip_value=None,
+            clip_norm=None,
+            l2=0.0,
+            l1=0.0,
+            decay=("W",),
+            allow_nonfinite=False,
+        )
+        extra = "".join(
+            f", {k}={getattr(self, k)!r}"
+            for k, d in defaults.items()
+            if getattr(self, k) != d
+        )
         return f"SGD(lr={self.lr!r}{extra})"

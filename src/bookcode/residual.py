@@ -54,19 +54,36 @@ class Residual(Layer):
 
     def __init__(self, branch, scale=1.0):
         super().__init__()
-        missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(branch, a)]
+        missing = [
+            a
+            for a in ("forward", "backward", "params", "grads")
+            if not hasattr(branch, a)
+        ]
         if missing:
-            raise TypeError(f"Residual: the branch ({type(branch).__name__}) does not follow the Layer protocol; "
-                            f"missing {', '.join(missing)}")
-        if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not np.isfinite(scale) or scale <= 0:
-            raise ValueError(f"Residual: scale must be a finite number > 0, got {scale!r}")
+            raise TypeError(
+                f"Residual: the branch ({type(branch).__name__}) does not follow the Layer protocol; "
+                f"missing {', '.join(missing)}"
+            )
+        if (
+            isinstance(scale, bool)
+            or not isinstance(scale, numbers.Real)
+            or not np.isfinite(scale)
+            or scale <= 0
+        ):
+            raise ValueError(
+                f"Residual: scale must be a finite number > 0, got {scale!r}"
+            )
         self.branch = branch
         self.scale = float(scale)
 
     # params/grads: the branch's arrays under the branch's keys (like Sequential's flattened dicts)
     @property
     def params(self):
-        return {k: p for k, p, _ in _branch_triples(self.branch)} if hasattr(self, "branch") else {}
+        return (
+            {k: p for k, p, _ in _branch_triples(self.branch)}
+            if hasattr(self, "branch")
+            else {}
+        )
 
     @params.setter
     def params(self, value):  # Layer.__init__ assigns an empty dict
@@ -74,7 +91,11 @@ class Residual(Layer):
 
     @property
     def grads(self):
-        return {k: g for k, _, g in _branch_triples(self.branch)} if hasattr(self, "branch") else {}
+        return (
+            {k: g for k, _, g in _branch_triples(self.branch)}
+            if hasattr(self, "branch")
+            else {}
+        )
 
     @grads.setter
     def grads(self, value):
@@ -97,15 +118,19 @@ class Residual(Layer):
         X = as_batch(X, None, where="Residual.forward", allow_nonfinite=True)
         F = np.asarray(self.branch.forward(X))
         if F.shape != X.shape:
-            raise ValueError(f"Residual.forward: the branch must keep the shape of its input {X.shape} "
-                             f"(Y = X + F(X)), but it returned shape {F.shape}")
+            raise ValueError(
+                f"Residual.forward: the branch must keep the shape of its input {X.shape} "
+                f"(Y = X + F(X)), but it returned shape {F.shape}"
+            )
         self._cache = X.shape
         return X + self.scale * F
 
     def backward(self, dY):
         shape = self._need_cache()
         dY = self._check_dY(dY, shape)
-        dX_branch = self.branch.backward(self.scale * dY)  # a new array: dY itself is never modified
+        dX_branch = self.branch.backward(
+            self.scale * dY
+        )  # a new array: dY itself is never modified
         return dY + dX_branch
 
     def __repr__(self):

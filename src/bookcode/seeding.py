@@ -24,7 +24,12 @@ import numpy as np
 
 OFFSET_VARIABLE = "BOOKCODE_SEED_OFFSET"
 THREADS_VARIABLE = "BOOKCODE_BLAS_THREADS"
-_READER_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", THREADS_VARIABLE)
+_READER_THREAD_VARIABLES = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    THREADS_VARIABLE,
+)
 
 
 def _env_int(name, minimum, what):
@@ -62,7 +67,9 @@ def rng(seed) -> np.random.Generator:
     Implements the seed switch (README, Contributing) for every notebook in chapters/.
     """
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be a non-negative int, got {seed!r} ({type(seed).__name__})")
+        raise TypeError(
+            f"seed must be a non-negative int, got {seed!r} ({type(seed).__name__})"
+        )
     if seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed}")
     return np.random.default_rng(int(seed) + seed_offset())

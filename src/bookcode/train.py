@@ -72,8 +72,12 @@ class History:
 
     def array(self, name):
         """Return a recorded series as a float array (epochs × layers for per-layer series)."""
-        if name not in self.__dataclass_fields__ or not isinstance(getattr(self, name), list):
-            raise ValueError(f"History.array: unknown series {name!r}; expected one of {self._series()}")
+        if name not in self.__dataclass_fields__ or not isinstance(
+            getattr(self, name), list
+        ):
+            raise ValueError(
+                f"History.array: unknown series {name!r}; expected one of {self._series()}"
+            )
         return np.array(getattr(self, name), dtype=float)
 
     def _series(self):
@@ -81,7 +85,11 @@ class History:
 
     def __repr__(self):
         last = f"loss {self.loss[-1]:.4g}" if self.loss else "empty"
-        div = f", diverged at epoch {self.diverged_at}" if self.diverged_at is not None else ""
+        div = (
+            f", diverged at epoch {self.diverged_at}"
+            if self.diverged_at is not None
+            else ""
+        )
         if self.nonfinite is not None:
             div += f" ({self.nonfinite})"
         return f"History({len(self.epoch) - 1 if self.epoch else 0} epochs, {last}{div}, {self.seconds:.1f} s)"
@@ -99,7 +107,11 @@ def accuracy(loss, Y, T):
             labels = labels.argmax(axis=1) if labels.ndim == 2 else labels
             return float(np.mean(np.argmax(Y, axis=1) == labels))
         if name == "binary_cross_entropy":
-            return float(np.mean((np.asarray(Y).reshape(-1) > 0) == (np.asarray(T).reshape(-1) > 0.5)))
+            return float(
+                np.mean(
+                    (np.asarray(Y).reshape(-1) > 0) == (np.asarray(T).reshape(-1) > 0.5)
+                )
+            )
     return float("nan")
 
 
@@ -141,11 +153,26 @@ def _stopped(hist, epoch, net, X, T, loss, warn):
             f"train stopped in epoch {epoch}: the loss or a gradient became NaN or inf{where}. A smaller learning "
             "rate, gradient clipping (chapter 6) or a better initialisation (chapter 7) usually cures it; "
             "History.nonfinite keeps this report. Pass warn_nonfinite=False when the divergence is the point.",
-            DivergenceWarning, stacklevel=3)
+            DivergenceWarning,
+            stacklevel=3,
+        )
 
 
-def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, T_val=None,
-          monitor_X=None, progress=None, warn_nonfinite=True):
+def train(
+    net,
+    loss,
+    X,
+    T,
+    optimizer,
+    epochs,
+    batch_size=32,
+    rng=0,
+    X_val=None,
+    T_val=None,
+    monitor_X=None,
+    progress=None,
+    warn_nonfinite=True,
+):
     """Train ``net`` with mini-batch gradient descent and record a :class:`History`.
 
     Parameters
@@ -183,11 +210,15 @@ def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, 
 
     loss = _losses.get(loss) if isinstance(loss, str) else loss
     if not hasattr(optimizer, "step"):
-        raise TypeError(f"train: optimizer must have a step(net) method (e.g. bookcode.optim.SGD), got {optimizer!r}")
+        raise TypeError(
+            f"train: optimizer must have a step(net) method (e.g. bookcode.optim.SGD), got {optimizer!r}"
+        )
     X = as_batch(X, None, where="train")
     T = np.asarray(T)
     if len(T) != len(X):
-        raise ValueError(f"train: X has {len(X)} rows but T has {len(T)}; expected one target per example")
+        raise ValueError(
+            f"train: X has {len(X)} rows but T has {len(T)}; expected one target per example"
+        )
     if T.dtype.kind == "f":
         as_float_array(T, "T", where="train")
     epochs = check_positive_int(epochs, "epochs")
@@ -195,7 +226,11 @@ def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, 
     rng = as_rng(rng, where="train")
     if (X_val is None) != (T_val is None):
         raise ValueError("train: give both X_val and T_val, or neither")
-    monitor_X = X[:256] if monitor_X is None else as_batch(monitor_X, X.shape[1], name="monitor_X", where="train")
+    monitor_X = (
+        X[:256]
+        if monitor_X is None
+        else as_batch(monitor_X, X.shape[1], name="monitor_X", where="train")
+    )
 
     hist = History()
     t0 = time.perf_counter()
@@ -203,8 +238,20 @@ def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, 
     net.train()
     Y = net.forward(X)
     net.backward(loss.grad(Y, T))
-    _record(hist, 0, net, loss, X, T, X_val, T_val, monitor_X,
-            [diagnostics.gradient_norms(net)], [_bias_norms(net)], None)
+    _record(
+        hist,
+        0,
+        net,
+        loss,
+        X,
+        T,
+        X_val,
+        T_val,
+        monitor_X,
+        [diagnostics.gradient_norms(net)],
+        [_bias_norms(net)],
+        None,
+    )
 
     bar = _progress(epochs, progress)
     try:
@@ -218,7 +265,9 @@ def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, 
                     _stopped(hist, epoch, net, X[idx], T[idx], loss, warn_nonfinite)
                     break
                 net.backward(loss.grad(Y, T[idx]))
-                with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is recorded, not warned about
+                with np.errstate(
+                    over="ignore", invalid="ignore"
+                ):  # a diverging run is recorded, not warned about
                     g_w.append(diagnostics.gradient_norms(net))
                     g_b.append(_bias_norms(net))
                 if not all(np.all(np.isfinite(g)) for _, _, g in net.parameters()):
@@ -227,8 +276,12 @@ def train(net, loss, X, T, optimizer, epochs, batch_size=32, rng=0, X_val=None, 
                 optimizer.step(net)
                 r = getattr(optimizer, "last_update_ratios", None)
                 if r:
-                    ratios.append([r[k] for k in diagnostics.weight_keys(net) if k in r])
-            _record(hist, epoch, net, loss, X, T, X_val, T_val, monitor_X, g_w, g_b, ratios)
+                    ratios.append(
+                        [r[k] for k in diagnostics.weight_keys(net) if k in r]
+                    )
+            _record(
+                hist, epoch, net, loss, X, T, X_val, T_val, monitor_X, g_w, g_b, ratios
+            )
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{hist.loss[-1]:.4g}")

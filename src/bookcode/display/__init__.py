@@ -26,7 +26,9 @@ def __getattr__(name):
         module = _import_module(f"{__name__}.{name}")
         globals()[name] = module
         return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}; modules: {', '.join(_MODULES)}")
+    raise AttributeError(
+        f"module {__name__!r} has no attribute {name!r}; modules: {', '.join(_MODULES)}"
+    )
 
 
 def __dir__():

@@ -30,27 +30,43 @@ def label(value, name):
         if not math.isfinite(value):
             raise ValueError(f"grid[{name!r}] values must be finite, got {value!r}")
         return f"{float(value):.6g}"
-    raise TypeError(f"grid[{name!r}] values must be numbers or strings, got {value!r} ({type(value).__name__})")
+    raise TypeError(
+        f"grid[{name!r}] values must be numbers or strings, got {value!r} ({type(value).__name__})"
+    )
 
 
 def check_grid(grid):
     if not isinstance(grid, Mapping):
-        raise TypeError(f"grid must be a dict name -> list of slider values, got {type(grid).__name__}")
+        raise TypeError(
+            f"grid must be a dict name -> list of slider values, got {type(grid).__name__}"
+        )
     if not 1 <= len(grid) <= MAX_SLIDERS:
-        raise ValueError(f"grid must have 1 to {MAX_SLIDERS} entries (one per slider), got {len(grid)}")
+        raise ValueError(
+            f"grid must have 1 to {MAX_SLIDERS} entries (one per slider), got {len(grid)}"
+        )
     out = {}
     for name, values in grid.items():
         if not isinstance(name, str) or not name.isidentifier():
-            raise TypeError(f"grid keys must be parameter names of draw (identifiers), got {name!r}")
-        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
-            raise TypeError(f"grid[{name!r}] must be a list of slider values, got {type(values).__name__}")
+            raise TypeError(
+                f"grid keys must be parameter names of draw (identifiers), got {name!r}"
+            )
+        if isinstance(values, (str, bytes)) or not isinstance(
+            values, (Sequence, np.ndarray)
+        ):
+            raise TypeError(
+                f"grid[{name!r}] must be a list of slider values, got {type(values).__name__}"
+            )
         values = [v.item() if isinstance(v, np.generic) else v for v in values]
         if not values:
-            raise ValueError(f"grid[{name!r}] is empty; expected at least one slider value")
+            raise ValueError(
+                f"grid[{name!r}] is empty; expected at least one slider value"
+            )
         shown = [label(v, name) for v in values]
         if len(set(shown)) != len(shown):
             dup = sorted({s for s in shown if shown.count(s) > 1})
-            raise ValueError(f"grid[{name!r}] has duplicate values (as shown on the slider): {dup}")
+            raise ValueError(
+                f"grid[{name!r}] has duplicate values (as shown on the slider): {dup}"
+            )
         out[name] = values
     n_frames = math.prod(len(v) for v in out.values())
     if n_frames > MAX_FRAMES:
@@ -65,34 +81,58 @@ def check_grid(grid):
 def check_labels(labels, grid):
     labels = {} if labels is None else labels
     if not isinstance(labels, Mapping):
-        raise TypeError(f"labels must be a dict name -> slider description, got {type(labels).__name__}")
+        raise TypeError(
+            f"labels must be a dict name -> slider description, got {type(labels).__name__}"
+        )
     for name, text in labels.items():
         if name not in grid:
-            raise ValueError(f"labels has unknown name {name!r}; the grid's names are {list(grid)}")
+            raise ValueError(
+                f"labels has unknown name {name!r}; the grid's names are {list(grid)}"
+            )
         if not isinstance(text, str):
-            raise TypeError(f"labels[{name!r}] must be a string, got {type(text).__name__}")
+            raise TypeError(
+                f"labels[{name!r}] must be a string, got {type(text).__name__}"
+            )
     return {name: labels.get(name, name) for name in grid}
 
 
 def range_slider_args(name, spec, values):
     """Check ``live_ranges[name]``; return the slider class and its range arguments."""
     if not isinstance(spec, (tuple, list)) or len(spec) not in (3, 4):
-        raise TypeError(f"live_ranges[{name!r}] must be (min, max, step) or (min, max, step, 'log'), got {spec!r}")
+        raise TypeError(
+            f"live_ranges[{name!r}] must be (min, max, step) or (min, max, step, 'log'), got {spec!r}"
+        )
     if len(spec) == 4 and spec[3] != "log":
-        raise ValueError(f"live_ranges[{name!r}]: the 4th entry may only be 'log', got {spec[3]!r}")
+        raise ValueError(
+            f"live_ranges[{name!r}]: the 4th entry may only be 'log', got {spec[3]!r}"
+        )
     lo, hi, step = spec[:3]
     for what, x in (("min", lo), ("max", hi)):
-        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
-            raise TypeError(f"live_ranges[{name!r}] {what} must be a finite number, got {x!r}")
+        if (
+            isinstance(x, bool)
+            or not isinstance(x, numbers.Real)
+            or not math.isfinite(x)
+        ):
+            raise TypeError(
+                f"live_ranges[{name!r}] {what} must be a finite number, got {x!r}"
+            )
     check_positive_float(step, f"live_ranges[{name!r}] step")
     if not lo < hi:
-        raise ValueError(f"live_ranges[{name!r}] needs min < max, got min={lo}, max={hi}")
+        raise ValueError(
+            f"live_ranges[{name!r}] needs min < max, got min={lo}, max={hi}"
+        )
     if any(isinstance(v, (str, bool)) or not lo <= v <= hi for v in values):
-        raise ValueError(f"grid[{name!r}] values must be numbers within live_ranges [{lo}, {hi}], got {values}")
+        raise ValueError(
+            f"grid[{name!r}] values must be numbers within live_ranges [{lo}, {hi}], got {values}"
+        )
     if len(spec) == 4:
         if lo <= 0:
-            raise ValueError(f"live_ranges[{name!r}] is 'log', so min must be > 0, got {lo}")
-        return widgets.FloatLogSlider, dict(min=math.log10(lo), max=math.log10(hi), step=step)
+            raise ValueError(
+                f"live_ranges[{name!r}] is 'log', so min must be > 0, got {lo}"
+            )
+        return widgets.FloatLogSlider, dict(
+            min=math.log10(lo), max=math.log10(hi), step=step
+        )
     if all(isinstance(x, numbers.Integral) for x in (lo, hi, step, *values)):
         return widgets.IntSlider, dict(min=lo, max=hi, step=step)
     return widgets.FloatSlider, dict(min=lo, max=hi, step=step, readout_format=".3g")

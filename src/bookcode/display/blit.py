@@ -39,12 +39,30 @@ def _layout_key(fig):
     """What the background depends on besides the artists' own state (compared with ``==``)."""
     key = [len(fig.axes)]
     for ax in fig.axes:
-        key.append((id(ax), ax.get_visible(), tuple(ax.get_position().bounds), tuple(ax.viewLim.bounds),
-                    ax.get_xscale(), ax.get_yscale(), ax.xaxis.label.get_text(), ax.yaxis.label.get_text()))
-        for axis in (ax.xaxis, ax.yaxis):  # the ticks and their labels (set_xticks installs a new locator)
+        key.append(
+            (
+                id(ax),
+                ax.get_visible(),
+                tuple(ax.get_position().bounds),
+                tuple(ax.viewLim.bounds),
+                ax.get_xscale(),
+                ax.get_yscale(),
+                ax.xaxis.label.get_text(),
+                ax.yaxis.label.get_text(),
+            )
+        )
+        for axis in (
+            ax.xaxis,
+            ax.yaxis,
+        ):  # the ticks and their labels (set_xticks installs a new locator)
             major = axis.get_majorticklocs()
-            key.extend((tuple(major), tuple(axis.major.formatter.format_ticks(major)),
-                        tuple(axis.get_minorticklocs())))
+            key.extend(
+                (
+                    tuple(major),
+                    tuple(axis.major.formatter.format_ticks(major)),
+                    tuple(axis.get_minorticklocs()),
+                )
+            )
     return key
 
 
@@ -56,8 +74,14 @@ def _attached(artist, fig):
 
 def _draw_order(parent):
     """The children of an axes (or the figure's non-axes children) in the order matplotlib draws them."""
-    if isinstance(parent, Figure):  # its own artists (a suptitle, texts, legends) go above every axes
-        children = [a for a in parent.get_children() if a is not parent.patch and a not in parent.axes]
+    if isinstance(
+        parent, Figure
+    ):  # its own artists (a suptitle, texts, legends) go above every axes
+        children = [
+            a
+            for a in parent.get_children()
+            if a is not parent.patch and a not in parent.axes
+        ]
     else:
         children = [a for a in parent.get_children() if a is not parent.patch]
         if not (parent.axison and parent.get_frame_on()):
@@ -98,35 +122,55 @@ class BlitFrames:
 
     def __init__(self, fig, update, dpi=72):
         if not isinstance(fig, Figure):
-            raise TypeError(f"BlitFrames: fig must be a matplotlib Figure, got {type(fig).__name__}")
-        check_callable(update, "update (a function update(**values) -> list of changed artists)", where="BlitFrames")
+            raise TypeError(
+                f"BlitFrames: fig must be a matplotlib Figure, got {type(fig).__name__}"
+            )
+        check_callable(
+            update,
+            "update (a function update(**values) -> list of changed artists)",
+            where="BlitFrames",
+        )
         self.fig, self.update, self.dpi = fig, update, check_positive_int(dpi, "dpi")
         plt.close(fig)
         fig.set_dpi(self.dpi)
         self.canvas = FigureCanvasAgg(fig)
         self.changed, self.redrawn, self.background, self.key = [], [], None, None
-        self.full_renders = 0  # how many times the background was drawn (tests, benchmark)
+        self.full_renders = (
+            0  # how many times the background was drawn (tests, benchmark)
+        )
 
     def _changed_artists(self, values):
         out = self.update(**values)
         args = ", ".join(f"{k}={v!r}" for k, v in values.items())
         if isinstance(out, Figure) or not isinstance(out, (list, tuple)):
-            raise TypeError(f"update({args}) must return the list of artists it changed (e.g. [line, title]), "
-                            f"got {type(out).__name__}")
+            raise TypeError(
+                f"update({args}) must return the list of artists it changed (e.g. [line, title]), "
+                f"got {type(out).__name__}"
+            )
         for a in out:
             if not isinstance(a, Artist):
-                raise TypeError(f"update({args}) returned {a!r}, which is not a matplotlib artist")
+                raise TypeError(
+                    f"update({args}) returned {a!r}, which is not a matplotlib artist"
+                )
             if a.figure is not self.fig or not _attached(a, self.fig):
-                raise ValueError(f"update({args}) returned {a!r}, which is not a direct child of an axes of this "
-                                 "figure or of the figure (return the Legend, not one of its texts)")
+                raise ValueError(
+                    f"update({args}) returned {a!r}, which is not a direct child of an axes of this "
+                    "figure or of the figure (return the Legend, not one of its texts)"
+                )
         return list(dict.fromkeys(out))  # unique, in order
 
     def render(self, values, compact=False):
         """PNG bytes of the figure after ``update(**values)``; ``compact`` as in plotting.rgba_to_png."""
         changed = self._changed_artists(values)
-        dropped = [a for a in self.changed if a not in changed and _attached(a, self.fig)]
-        if (self.background is None or dropped or any(a not in self.changed for a in changed)
-                or _layout_key(self.fig) != self.key):
+        dropped = [
+            a for a in self.changed if a not in changed and _attached(a, self.fig)
+        ]
+        if (
+            self.background is None
+            or dropped
+            or any(a not in self.changed for a in changed)
+            or _layout_key(self.fig) != self.key
+        ):
             for a in self.redrawn:
                 a.set_animated(False)
             self.changed, self.redrawn = changed, _redrawn(self.fig, changed)
@@ -140,4 +184,6 @@ class BlitFrames:
             self.canvas.restore_region(self.background)
         for a in self.redrawn:
             (a.axes or self.fig).draw_artist(a)
-        return rgba_to_png(self.canvas.buffer_rgba(), colors=96 if compact else None, optimize=compact)
+        return rgba_to_png(
+            self.canvas.buffer_rgba(), colors=96 if compact else None, optimize=compact
+        )

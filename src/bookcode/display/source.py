@@ -54,15 +54,25 @@ def show_source(obj, *, docstring=True, answer_to=None, body=True):
     Implements the "code from the package" rule of every chapter (see chapters/01_gradient_descent).
     """
     if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
-        raise TypeError(f"show_source: expected a function, method or class, got {type(obj).__name__}")
-    if answer_to is not None and (not isinstance(answer_to, str) or not answer_to.strip()):
-        raise TypeError(f"show_source: answer_to must be an exercise label (a non-empty str), got {answer_to!r}")
+        raise TypeError(
+            f"show_source: expected a function, method or class, got {type(obj).__name__}"
+        )
+    if answer_to is not None and (
+        not isinstance(answer_to, str) or not answer_to.strip()
+    ):
+        raise TypeError(
+            f"show_source: answer_to must be an exercise label (a non-empty str), got {answer_to!r}"
+        )
     if not isinstance(body, bool):
         raise TypeError(f"show_source: body must be True or False, got {body!r}")
     if not body and answer_to is None:
-        raise ValueError("show_source: body=False hides an exercise's answer; say which one with answer_to='ex-...'")
+        raise ValueError(
+            "show_source: body=False hides an exercise's answer; say which one with answer_to='ex-...'"
+        )
     if not body and not (inspect.isfunction(obj) or inspect.ismethod(obj)):
-        raise TypeError(f"show_source: body=False shows a function's signature; got the class {obj.__qualname__}")
+        raise TypeError(
+            f"show_source: body=False shows a function's signature; got the class {obj.__qualname__}"
+        )
     source = textwrap.dedent(inspect.getsource(obj))
     if not body:
         source = _signature_only(source, obj, answer_to, docstring)
@@ -78,9 +88,12 @@ def _signature_only(source, obj, answer_to, docstring):
     node = ast.parse(source).body[0]
     lines = source.splitlines()
     first = node.body[0]
-    has_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
-        first.value.value, str)
-    head = lines[: first.lineno - 1]                      # up to the line before the body (the def line(s))
+    has_doc = (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
+    head = lines[: first.lineno - 1]  # up to the line before the body (the def line(s))
     keep = lines[first.lineno - 1 : first.end_lineno] if has_doc and docstring else []
     indent = " " * first.col_offset
     note = f"{indent}...  # the body is the answer to exercise {answer_to}: write it yourself"
@@ -96,7 +109,9 @@ def _strip_docstring(source, obj):
     tree = ast.parse(source)
     node = tree.body[0]
     first = node.body[0]
-    if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
+    if isinstance(first, ast.Expr) and isinstance(
+        getattr(first, "value", None), ast.Constant
+    ):
         lines = source.splitlines()
         del lines[first.lineno - 1 : first.end_lineno]
         return "\n".join(lines) + "\n"

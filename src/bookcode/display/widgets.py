@@ -29,11 +29,26 @@ import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
 from .._validate import check_callable, check_positive_int
-from ._explorer_args import MAX_FRAMES, MAX_SLIDERS, check_grid, check_labels, label, range_slider_args
+from ._explorer_args import (
+    MAX_FRAMES,
+    MAX_SLIDERS,
+    check_grid,
+    check_labels,
+    label,
+    range_slider_args,
+)
 from .blit import BlitFrames
 from .plotting import figure_to_png
 
-__all__ = ["explorer", "Explorer", "instances", "static_from_env", "MAX_FRAMES", "MAX_SLIDERS", "STATIC_ENV"]
+__all__ = [
+    "explorer",
+    "Explorer",
+    "instances",
+    "static_from_env",
+    "MAX_FRAMES",
+    "MAX_SLIDERS",
+    "STATIC_ENV",
+]
 
 STATIC_ENV = "BOOKCODE_STATIC"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
@@ -46,7 +61,9 @@ def static_from_env():
     """
     raw = os.environ.get(STATIC_ENV, "").strip().lower()
     if raw not in _TRUE | _FALSE:
-        raise ValueError(f"environment variable {STATIC_ENV} must be '1' (static) or '0'/unset (live), got {raw!r}")
+        raise ValueError(
+            f"environment variable {STATIC_ENV} must be '1' (static) or '0'/unset (live), got {raw!r}"
+        )
     return raw in _TRUE
 
 
@@ -65,7 +82,11 @@ def _render(draw, values, dpi, compact=True):
             "(end draw with `return fig`, e.g. after `fig, ax = plt.subplots()`)"
         )
     try:
-        return figure_to_png(fig, dpi=dpi) if compact else figure_to_png(fig, dpi=dpi, colors=None, optimize=False)
+        return (
+            figure_to_png(fig, dpi=dpi)
+            if compact
+            else figure_to_png(fig, dpi=dpi, colors=None, optimize=False)
+        )
     finally:
         plt.close(fig)
 
@@ -87,8 +108,17 @@ class _Progress:
         self.done += 1
         if self.bar is not None:
             self.bar.update()
-        elif self.enabled and self.done < self.total and time.perf_counter() - self.start > self.delay:
-            self.bar = tqdm(total=self.total, initial=self.done, desc="explorer: precomputing frames", leave=False)
+        elif (
+            self.enabled
+            and self.done < self.total
+            and time.perf_counter() - self.start > self.delay
+        ):
+            self.bar = tqdm(
+                total=self.total,
+                initial=self.done,
+                desc="explorer: precomputing frames",
+                leave=False,
+            )
 
     def close(self):
         if self.bar is not None:
@@ -126,9 +156,21 @@ class Explorer(widgets.VBox):
 
     def __init__(self, draw, grid, sliders, *, static, dpi, note, figure=None):
         super().__init__()
-        self.draw, self.grid, self.sliders, self.static, self.dpi = draw, grid, sliders, static, dpi
+        self.draw, self.grid, self.sliders, self.static, self.dpi = (
+            draw,
+            grid,
+            sliders,
+            static,
+            dpi,
+        )
         self.frames = None if figure is None else BlitFrames(figure, draw, dpi)
-        self.image, self.error, self.stack, self.links, self._holding = None, None, None, [], False
+        self.image, self.error, self.stack, self.links, self._holding = (
+            None,
+            None,
+            None,
+            [],
+            False,
+        )
         body = self._build_static(note) if static else self._build_live()
         self.children = [*sliders.values(), *body]
         _INSTANCES.append(weakref.ref(self))
@@ -145,8 +187,11 @@ class Explorer(widgets.VBox):
         return {name: s.value for name, s in self.sliders.items()}
 
     def _build_live(self):
-        self.image = widgets.Image(value=self._frame(self.values, compact=False), format="png",
-                                   layout=widgets.Layout(max_width="100%", height="auto"))
+        self.image = widgets.Image(
+            value=self._frame(self.values, compact=False),
+            format="png",
+            layout=widgets.Layout(max_width="100%", height="auto"),
+        )
         self.error = widgets.HTML()
         for slider in self.sliders.values():
             slider.observe(self._on_change, names="value")
@@ -164,7 +209,9 @@ class Explorer(widgets.VBox):
     def _build_static(self, note):
         names = list(self.grid)
         n_frames = math.prod(len(v) for v in self.grid.values())
-        image_layout = widgets.Layout(max_width="100%", height="auto")  # one Layout model for all frames
+        image_layout = widgets.Layout(
+            max_width="100%", height="auto"
+        )  # one Layout model for all frames
         stack_layout = widgets.Layout()
         progress = _Progress(n_frames)
 
@@ -176,10 +223,16 @@ class Explorer(widgets.VBox):
                     children.append(frames(level + 1, values))
                 else:
                     png = self._frame(values, compact=True)
-                    children.append(widgets.Image(value=png, format="png", layout=image_layout))
+                    children.append(
+                        widgets.Image(value=png, format="png", layout=image_layout)
+                    )
                     progress.step()
-            stack = widgets.Stack(children=children, selected_index=0, layout=stack_layout)
-            self.links.append(widgets.jslink((self.sliders[name], "index"), (stack, "selected_index")))
+            stack = widgets.Stack(
+                children=children, selected_index=0, layout=stack_layout
+            )
+            self.links.append(
+                widgets.jslink((self.sliders[name], "index"), (stack, "selected_index"))
+            )
             return stack
 
         try:
@@ -189,9 +242,15 @@ class Explorer(widgets.VBox):
         if not note:
             return [self.stack]
         shape = " \u00d7 ".join(str(len(v)) for v in self.grid.values())
-        what = f"{n_frames} values" if len(names) == 1 else f"{n_frames} combinations of values ({shape})"
-        text = (f"Precomputed frames for {what}; run this notebook live (Binder/Jupyter) "
-                "to explore any value.")
+        what = (
+            f"{n_frames} values"
+            if len(names) == 1
+            else f"{n_frames} combinations of values ({shape})"
+        )
+        text = (
+            f"Precomputed frames for {what}; run this notebook live (Binder/Jupyter) "
+            "to explore any value."
+        )
         return [widgets.HTML(f"<small><i>{text}</i></small>"), self.stack]
 
     def _index(self, name, value):
@@ -201,7 +260,9 @@ class Explorer(widgets.VBox):
             shown = [label(v, name) for v in self.grid[name]]
             if isinstance(value, (str, numbers.Real)) and label(value, name) in shown:
                 return shown.index(label(value, name))
-            raise ValueError(f"{name}={value!r} is not one of the grid values {self.grid[name]}")
+            raise ValueError(
+                f"{name}={value!r} is not one of the grid values {self.grid[name]}"
+            )
         ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
         if ok and isinstance(slider, widgets.FloatLogSlider):
             ok, value = value > 0, math.log10(value) if value > 0 else value
@@ -217,8 +278,12 @@ class Explorer(widgets.VBox):
         """
         unknown = set(values) - set(self.sliders)
         if unknown:
-            raise ValueError(f"update() got unknown name(s) {sorted(unknown)}; the sliders are {list(self.sliders)}")
-        indices = {name: self._index(name, value) for name, value in values.items()}  # check all first
+            raise ValueError(
+                f"update() got unknown name(s) {sorted(unknown)}; the sliders are {list(self.sliders)}"
+            )
+        indices = {
+            name: self._index(name, value) for name, value in values.items()
+        }  # check all first
         self._holding = True
         try:
             for name, value in values.items():
@@ -244,7 +309,17 @@ class Explorer(widgets.VBox):
         return f"Explorer({mode}, draw={getattr(self.draw, '__name__', self.draw)!r}, values={self.values})"
 
 
-def explorer(draw, grid, *, labels=None, static=None, live_ranges=None, dpi=72, note=True, figure=None):
+def explorer(
+    draw,
+    grid,
+    *,
+    labels=None,
+    static=None,
+    live_ranges=None,
+    dpi=72,
+    note=True,
+    figure=None,
+):
     """Build a slider explorer of ``draw(**values)`` that works live in a kernel and in the static book.
 
     Parameters
@@ -297,28 +372,47 @@ def explorer(draw, grid, *, labels=None, static=None, live_ranges=None, dpi=72, 
     if static is None:
         static = static_from_env()
     elif not isinstance(static, bool):
-        raise TypeError(f"static must be True, False or None (from ${STATIC_ENV}), got {static!r}")
+        raise TypeError(
+            f"static must be True, False or None (from ${STATIC_ENV}), got {static!r}"
+        )
     live_ranges = {} if live_ranges is None else live_ranges
     if not isinstance(live_ranges, Mapping):
-        raise TypeError(f"live_ranges must be a dict name -> (min, max, step[, 'log']), got {type(live_ranges).__name__}")
+        raise TypeError(
+            f"live_ranges must be a dict name -> (min, max, step[, 'log']), got {type(live_ranges).__name__}"
+        )
     for name in live_ranges:
         if name not in grid:
-            raise ValueError(f"live_ranges has unknown name {name!r}; the grid's names are {list(grid)}")
+            raise ValueError(
+                f"live_ranges has unknown name {name!r}; the grid's names are {list(grid)}"
+            )
     dpi = check_positive_int(dpi, "dpi")
     if not isinstance(note, bool):
         raise TypeError(f"note must be True or False, got {note!r}")
     if figure is not None and not isinstance(figure, matplotlib.figure.Figure):
-        raise TypeError(f"figure must be a matplotlib Figure (the one draw updates) or None, got {type(figure).__name__}")
+        raise TypeError(
+            f"figure must be a matplotlib Figure (the one draw updates) or None, got {type(figure).__name__}"
+        )
 
-    ranges = {name: range_slider_args(name, spec, grid[name]) for name, spec in live_ranges.items()}
+    ranges = {
+        name: range_slider_args(name, spec, grid[name])
+        for name, spec in live_ranges.items()
+    }
 
     sliders = {}
     for name, values in grid.items():
-        kw = dict(value=values[0], description=descriptions[name], continuous_update=static,
-                  style={"description_width": "initial"})
+        kw = dict(
+            value=values[0],
+            description=descriptions[name],
+            continuous_update=static,
+            style={"description_width": "initial"},
+        )
         if name in ranges and not static:
             cls, range_kw = ranges[name]
             sliders[name] = cls(**range_kw, **kw)
         else:
-            sliders[name] = widgets.SelectionSlider(options=[(label(v, name), v) for v in values], **kw)
-    return Explorer(draw, grid, sliders, static=static, dpi=dpi, note=note, figure=figure)
+            sliders[name] = widgets.SelectionSlider(
+                options=[(label(v, name), v) for v in values], **kw
+            )
+    return Explorer(
+        draw, grid, sliders, static=static, dpi=dpi, note=note, figure=figure
+    )

@@ -31,8 +31,19 @@ import numpy as np
 from ..gradcheck import TOLERANCE
 from ..seeding import rng as _seeded_rng
 
-__all__ = ["CheckResult", "Hint", "NotAttempted", "call_learner", "learner_array", "run_checks", "relative_difference",
-           "matches", "network_after_backward", "book_implementation", "sign_or_zero"]
+__all__ = [
+    "CheckResult",
+    "Hint",
+    "NotAttempted",
+    "call_learner",
+    "learner_array",
+    "run_checks",
+    "relative_difference",
+    "matches",
+    "network_after_backward",
+    "book_implementation",
+    "sign_or_zero",
+]
 
 PASS, FAIL, TODO = "\u2714", "\u2718", "\u2026"  # ✔ ✘ …
 
@@ -58,7 +69,11 @@ class CheckResult:
         return self.passed
 
     def __repr__(self):
-        state = "passed" if self.passed else ("failed" if self.attempted else "not attempted")
+        state = (
+            "passed"
+            if self.passed
+            else ("failed" if self.attempted else "not attempted")
+        )
         return f"CheckResult({self.exercise!r}: {state})"
 
 
@@ -110,7 +125,9 @@ def book_implementation(fn):
             break
         fn = fn.func
     module = getattr(fn, "__module__", None)
-    if not isinstance(module, str) or not (module == "bookcode" or module.startswith("bookcode.")):
+    if not isinstance(module, str) or not (
+        module == "bookcode" or module.startswith("bookcode.")
+    ):
         return None
     name = getattr(fn, "__qualname__", None)
     if not isinstance(name, str):
@@ -118,7 +135,9 @@ def book_implementation(fn):
     return f"{module}.{name}"
 
 
-def network_after_backward(sizes, activation, seed, *, gains=None, bias_std=0.5, n_examples=16):
+def network_after_backward(
+    sizes, activation, seed, *, gains=None, bias_std=0.5, n_examples=16
+):
     """A network with random weights and biases, after one forward and backward pass on random data.
 
     Layer ``i`` gets weights ~ N(0, (gains[i] / √n_in)²) (gains 1 by default) and biases ~ N(0, bias_std²);
@@ -132,7 +151,11 @@ def network_after_backward(sizes, activation, seed, *, gains=None, bias_std=0.5,
     gains = [1.0] * (len(sizes) - 1) if gains is None else gains
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        lin = Linear(n_in, n_out, init=rng.normal(0.0, gains[i] / np.sqrt(n_in), size=(n_in, n_out)))
+        lin = Linear(
+            n_in,
+            n_out,
+            init=rng.normal(0.0, gains[i] / np.sqrt(n_in), size=(n_in, n_out)),
+        )
         lin.params["b"][...] = rng.normal(0.0, bias_std, size=n_out)
         layers.append(lin)
         if i < len(sizes) - 2:
@@ -155,7 +178,9 @@ def call_learner(fn, *args, **kwargs):
         raise NotAttempted from None
     except Exception as exc:  # the learner's bug, reported in one line
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise Hint(f"your function raised {type(exc).__name__}{': ' + text if text else ''}") from None
+        raise Hint(
+            f"your function raised {type(exc).__name__}{': ' + text if text else ''}"
+        ) from None
 
 
 def learner_array(value, what="your function"):
@@ -169,11 +194,18 @@ def learner_array(value, what="your function"):
         raw = np.asarray(value)
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise Hint(f"{what} returned a {type(value).__name__}, not an array of numbers") from None
-    if raw.dtype in (np.float16, np.float32):  # the checks compare to 8+ digits; float32 keeps about 7
-        raise Hint(f"{what} returned {raw.dtype} numbers, which keep only about "
-                   f"{'7' if raw.dtype == np.float32 else '3'} significant digits — too few for these checks. "
-                   "Compute in float64, numpy's default (np.zeros(n), np.array(w0, dtype=float))")
+        raise Hint(
+            f"{what} returned a {type(value).__name__}, not an array of numbers"
+        ) from None
+    if raw.dtype in (
+        np.float16,
+        np.float32,
+    ):  # the checks compare to 8+ digits; float32 keeps about 7
+        raise Hint(
+            f"{what} returned {raw.dtype} numbers, which keep only about "
+            f"{'7' if raw.dtype == np.float32 else '3'} significant digits — too few for these checks. "
+            "Compute in float64, numpy's default (np.zeros(n), np.array(w0, dtype=float))"
+        )
     if not np.all(np.isfinite(arr)):
         raise Hint(f"{what} returned NaN or inf values")
     return arr
@@ -204,11 +236,21 @@ def run_checks(exercise, learner, cases, *, quiet=False, others=()):
     Used by every chapter's exercise checks (first in chapters/01_gradient_descent).
     """
     if not callable(learner):
-        result = CheckResult(exercise, False, f"{FAIL} {exercise}: expected your function, e.g. "
-                             f"check_{exercise}({exercise}), got {type(learner).__name__}")
-    elif books := [name for name in map(book_implementation, (learner, *others)) if name]:
-        result = CheckResult(exercise, False, f"{FAIL} {exercise}: you passed {books[0]} — that is the book's "
-                             "implementation: write your own, then check it here.")
+        result = CheckResult(
+            exercise,
+            False,
+            f"{FAIL} {exercise}: expected your function, e.g. "
+            f"check_{exercise}({exercise}), got {type(learner).__name__}",
+        )
+    elif books := [
+        name for name in map(book_implementation, (learner, *others)) if name
+    ]:
+        result = CheckResult(
+            exercise,
+            False,
+            f"{FAIL} {exercise}: you passed {books[0]} — that is the book's "
+            "implementation: write your own, then check it here.",
+        )
     else:
         result = _run(exercise, learner, cases)
     if not quiet:
@@ -222,19 +264,49 @@ def _run(exercise, learner, cases):
             case(learner)
         except NotAttempted:
             if i > 1:  # a partial solution: the earlier cases passed
-                return CheckResult(exercise, False, _fail(exercise, i, len(cases), description, (
-                    f"your function raised NotImplementedError here, after passing check{'s' if i > 2 else ''} "
-                    f"1{f'–{i - 1}' if i > 2 else ''}: this case is not handled yet")))
-            return CheckResult(exercise, False, f"{TODO} {exercise}: not attempted yet — replace "
-                               "`raise NotImplementedError` with your code and run the cell again.", False)
+                return CheckResult(
+                    exercise,
+                    False,
+                    _fail(
+                        exercise,
+                        i,
+                        len(cases),
+                        description,
+                        (
+                            f"your function raised NotImplementedError here, after passing check{'s' if i > 2 else ''} "
+                            f"1{f'–{i - 1}' if i > 2 else ''}: this case is not handled yet"
+                        ),
+                    ),
+                )
+            return CheckResult(
+                exercise,
+                False,
+                f"{TODO} {exercise}: not attempted yet — replace "
+                "`raise NotImplementedError` with your code and run the cell again.",
+                False,
+            )
         except Hint as hint:
-            return CheckResult(exercise, False, _fail(exercise, i, len(cases), description, str(hint)))
-        except Exception as exc:  # the learner's output broke a check: still no traceback
-            text = f"could not check your function's output ({type(exc).__name__}: {exc})"
-            return CheckResult(exercise, False, _fail(exercise, i, len(cases), description, text))
-    return CheckResult(exercise, True, f"{PASS} {exercise}: all {len(cases)} checks passed.")
+            return CheckResult(
+                exercise, False, _fail(exercise, i, len(cases), description, str(hint))
+            )
+        except (
+            Exception
+        ) as exc:  # the learner's output broke a check: still no traceback
+            text = (
+                f"could not check your function's output ({type(exc).__name__}: {exc})"
+            )
+            return CheckResult(
+                exercise, False, _fail(exercise, i, len(cases), description, text)
+            )
+    return CheckResult(
+        exercise, True, f"{PASS} {exercise}: all {len(cases)} checks passed."
+    )
 
 
 def _fail(exercise, i, n, description, hint):
     head = f"{FAIL} {exercise}: check {i} of {n} ({description}) failed."
-    return head + "\n" + textwrap.fill(hint, width=88, initial_indent="  ", subsequent_indent="  ")
+    return (
+        head
+        + "\n"
+        + textwrap.fill(hint, width=88, initial_indent="  ", subsequent_indent="  ")
+    )

@@ -50,12 +50,16 @@ def _gd_case(grad, w0, lr, n, closed_form=None):
             out = call_learner(learner, grad, given, lr, n)
         except Hint as hint:
             if isinstance(w0, list) and "cast" in str(hint).lower():
-                raise Hint(f"{hint}. Here w0 is a list of integers: start from a float copy, "
-                           "w = np.array(w0, dtype=float), before updating it") from None
+                raise Hint(
+                    f"{hint}. Here w0 is a list of integers: start from a float copy, "
+                    "w = np.array(w0, dtype=float), before updating it"
+                ) from None
             raise
         if not np.array_equal(np.asarray(given, dtype=np.float64), start):
-            raise Hint("your function changed w0 in place (the caller's start point moved). Work on a copy: "
-                       "w = np.array(w0, dtype=float)")
+            raise Hint(
+                "your function changed w0 in place (the caller's start point moved). Work on a copy: "
+                "w = np.array(w0, dtype=float)"
+            )
         path = learner_array(out)
         want = closed_form if closed_form is not None else _descend(grad, start, lr, n)
         _diagnose_path(path, want, grad, start, lr, n)
@@ -67,40 +71,65 @@ def _diagnose_path(path, want, grad, w0, lr, n):
     d = w0.size
     if path.shape != want.shape:
         if path.shape == (d,) and n > 0 and _close(path, want[-1]):
-            raise Hint(f"you returned only the last point, shape {path.shape}. Return the whole path: w0 and "
-                       f"every iterate, an array of shape (n_steps + 1, d) = {want.shape}")
+            raise Hint(
+                f"you returned only the last point, shape {path.shape}. Return the whole path: w0 and "
+                f"every iterate, an array of shape (n_steps + 1, d) = {want.shape}"
+            )
         if path.shape == (n, d) and n > 0 and _close(path, want[1:]):
-            raise Hint(f"your path has {n} rows and misses the start w0. The first row must be w0, then one "
-                       f"row per step: n_steps + 1 = {n + 1} rows")
+            raise Hint(
+                f"your path has {n} rows and misses the start w0. The first row must be w0, then one "
+                f"row per step: n_steps + 1 = {n + 1} rows"
+            )
         if path.shape == (n, d) and n > 0 and _close(path, want[:-1]):
-            raise Hint(f"your path stops one step short ({n} rows). Do n_steps updates and keep w0 too: "
-                       f"n_steps + 1 = {n + 1} rows")
+            raise Hint(
+                f"your path stops one step short ({n} rows). Do n_steps updates and keep w0 too: "
+                f"n_steps + 1 = {n + 1} rows"
+            )
         if path.shape == (n + 2, d):
-            raise Hint(f"your path has one row too many ({n + 2}); n_steps = {n} updates give {n + 1} rows "
-                       "(w0 included). Check the range of your loop")
+            raise Hint(
+                f"your path has one row too many ({n + 2}); n_steps = {n} updates give {n + 1} rows "
+                "(w0 included). Check the range of your loop"
+            )
         if path.shape == want.T.shape and d != n + 1:
-            raise Hint(f"your path is transposed, shape {path.shape}; put one iterate per row: {want.shape}")
-        raise Hint(f"expected a path of shape (n_steps + 1, d) = {want.shape}, got shape {path.shape}")
-    if n > 1 and not _close(want, np.broadcast_to(want[-1], want.shape)) and _close(
-            path, np.broadcast_to(path[-1], path.shape)):
-        raise Hint("every row of your path is the same point. You appended the same array each time and "
-                   "then changed it in place (w -= ...), which changes every row you stored: append a copy, "
-                   "or make each step build a new array")
+            raise Hint(
+                f"your path is transposed, shape {path.shape}; put one iterate per row: {want.shape}"
+            )
+        raise Hint(
+            f"expected a path of shape (n_steps + 1, d) = {want.shape}, got shape {path.shape}"
+        )
+    if (
+        n > 1
+        and not _close(want, np.broadcast_to(want[-1], want.shape))
+        and _close(path, np.broadcast_to(path[-1], path.shape))
+    ):
+        raise Hint(
+            "every row of your path is the same point. You appended the same array each time and "
+            "then changed it in place (w -= ...), which changes every row you stored: append a copy, "
+            "or make each step build a new array"
+        )
     if not _close(path[0], w0):
-        raise Hint(f"the first row of the path must be the start w0 = {w0.tolist()}, "
-                   f"got {np.round(path[0], 6).tolist()}")
+        raise Hint(
+            f"the first row of the path must be the start w0 = {w0.tolist()}, "
+            f"got {np.round(path[0], 6).tolist()}"
+        )
     if n > 0 and _close(path, _descend(grad, w0, lr, n, sign=+1.0)):
-        raise Hint("your path climbs: E increases. The gradient points uphill, so a descent step goes "
-                   "against it (look at the sign of your update, eq. (gd-update))")
+        raise Hint(
+            "your path climbs: E increases. The gradient points uphill, so a descent step goes "
+            "against it (look at the sign of your update, eq. (gd-update))"
+        )
     if n > 1 and _close(path, _descend(grad, w0, lr, n, frozen=True)):
-        raise Hint("every step uses the gradient at w0. Recompute grad(w) at the current point in each step")
+        raise Hint(
+            "every step uses the gradient at w0. Recompute grad(w) at the current point in each step"
+        )
     if n > 0 and lr != 1.0 and _close(path, _descend(grad, w0, 1.0, n)):
         raise Hint("your steps ignore the learning rate: multiply the gradient by lr")
     if not _close(path, want):
         k = int(np.argmax(~np.isclose(path, want, rtol=_RTOL, atol=1e-12).all(axis=1)))
-        raise Hint(f"the path first differs at row {k}: expected {np.round(want[k], 6).tolist()}, got "
-                   f"{np.round(path[k], 6).tolist()}. Each row must be one step of eq. (gd-update) from the "
-                   "row before it")
+        raise Hint(
+            f"the path first differs at row {k}: expected {np.round(want[k], 6).tolist()}, got "
+            f"{np.round(path[k], 6).tolist()}. Each row must be one step of eq. (gd-update) from the "
+            "row before it"
+        )
 
 
 def check_gradient_descent(gradient_descent):
@@ -113,12 +142,26 @@ def check_gradient_descent(gradient_descent):
     """
     A = np.array([[3.0, 1.0], [1.0, 2.0]])
     w0, lr, n = np.array([1.0, -2.0]), 0.1, 5
-    bowl_path = np.array([np.linalg.matrix_power(np.eye(2) - lr * A, k) @ w0 for k in range(n + 1)])
+    bowl_path = np.array(
+        [np.linalg.matrix_power(np.eye(2) - lr * A, k) @ w0 for k in range(n + 1)]
+    )
     cases = [
-        ("quadratic bowl in 2-D, lr=0.1, 5 steps", _gd_case(lambda w: A @ w, w0, lr, n, bowl_path)),
-        ("quartic in 3-D, lr=0.05, 4 steps", _gd_case(lambda w: w**3, np.array([1.0, -0.5, 2.0]), 0.05, 4)),
-        ("start given as a list of ints [3, -1]", _gd_case(lambda w: 2 * w, [3, -1], 0.25, 3)),
-        ("n_steps=0 returns just the start", _gd_case(lambda w: A @ w, w0, lr, 0, w0[None, :])),
+        (
+            "quadratic bowl in 2-D, lr=0.1, 5 steps",
+            _gd_case(lambda w: A @ w, w0, lr, n, bowl_path),
+        ),
+        (
+            "quartic in 3-D, lr=0.05, 4 steps",
+            _gd_case(lambda w: w**3, np.array([1.0, -0.5, 2.0]), 0.05, 4),
+        ),
+        (
+            "start given as a list of ints [3, -1]",
+            _gd_case(lambda w: 2 * w, [3, -1], 0.25, 3),
+        ),
+        (
+            "n_steps=0 returns just the start",
+            _gd_case(lambda w: A @ w, w0, lr, 0, w0[None, :]),
+        ),
     ]
     return run_checks("gradient_descent", gradient_descent, cases)
 
@@ -137,9 +180,13 @@ def _differences(f, w, eps, kind):
             g[i] = (f(w + e) - f(w)) / eps
         elif kind == "backward":
             g[i] = (f(w) - f(w - e)) / eps
-        elif kind == "alias":  # x_plus = w; x_minus = w (no copy): the minus step lands back on w
+        elif (
+            kind == "alias"
+        ):  # x_plus = w; x_minus = w (no copy): the minus step lands back on w
             g[i] = (f(w + e) - f(w)) / (2 * eps)
-        elif kind == "no-restore":  # x[i] += eps; f; x[i] -= 2 eps; f; and x[i] never put back
+        elif (
+            kind == "no-restore"
+        ):  # x[i] += eps; f; x[i] -= 2 eps; f; and x[i] never put back
             x[i] += eps
             fp = f(x.copy())
             x[i] -= 2 * eps
@@ -152,43 +199,78 @@ def _cd_case(f, w, eps, exact):
 
     def case(learner):
         given = w.copy()
-        out = call_learner(learner, f, given) if eps is None else call_learner(learner, f, given, eps)
-        if not np.allclose(given, w, rtol=1e-12, atol=1e-15):  # a few ulps if restored by arithmetic
-            raise Hint("w changed after your function returned: you perturbed w[i] and did not put it back. "
-                       "Restore w[i] = old after the two evaluations (or work on a copy)")
+        out = (
+            call_learner(learner, f, given)
+            if eps is None
+            else call_learner(learner, f, given, eps)
+        )
+        if not np.allclose(
+            given, w, rtol=1e-12, atol=1e-15
+        ):  # a few ulps if restored by arithmetic
+            raise Hint(
+                "w changed after your function returned: you perturbed w[i] and did not put it back. "
+                "Restore w[i] = old after the two evaluations (or work on a copy)"
+            )
         g = learner_array(out)
         if g.shape != w.shape:
             kind = "a single number" if g.ndim == 0 else f"shape {g.shape}"
-            raise Hint(f"the gradient has one entry per coordinate of w, shape {w.shape}; you returned {kind}")
+            raise Hint(
+                f"the gradient has one entry per coordinate of w, shape {w.shape}; you returned {kind}"
+            )
         h = 1e-6 if eps is None else eps
         ref = _differences(f, w, h, "central")
         if _close(g, ref) and np.allclose(g, exact, rtol=1e-6, atol=1e-8):
             return
         hints = [
-            (_differences(f, w, h, "forward"), "this is the forward difference: it compares f one step ahead "
-             "with f at w itself, error O(eps). The central difference steps to both sides of w, symmetrically, "
-             "and its errors of order eps cancel, error O(eps²): eq. (central-difference)"),
-            (_differences(f, w, h, "backward"), "this is the backward difference: it compares f at w with f one "
-             "step behind, error O(eps). The central difference steps to both sides of w, symmetrically: "
-             "eq. (central-difference)"),
-            (2 * ref, "your gradient is twice too large: the two points are 2 eps apart, and a slope is the rise "
-             "divided by the whole distance between them"),
-            (-ref, "your gradient has the right size but the wrong sign: a slope is the rise from the minus "
-             "side to the plus side, in the direction of +e_i"),
-            (_differences(f, w, h, "alias"), "x_plus = w does not copy w: your 'minus' point is back at w. "
-             "Make real copies (w.copy()) or perturb, evaluate and restore one coordinate at a time"),
-            (_differences(f, w, h, "no-restore"), "after the two evaluations for coordinate i you did not put "
-             "w[i] back, so the later coordinates are evaluated at a shifted point"),
+            (
+                _differences(f, w, h, "forward"),
+                "this is the forward difference: it compares f one step ahead "
+                "with f at w itself, error O(eps). The central difference steps to both sides of w, symmetrically, "
+                "and its errors of order eps cancel, error O(eps²): eq. (central-difference)",
+            ),
+            (
+                _differences(f, w, h, "backward"),
+                "this is the backward difference: it compares f at w with f one "
+                "step behind, error O(eps). The central difference steps to both sides of w, symmetrically: "
+                "eq. (central-difference)",
+            ),
+            (
+                2 * ref,
+                "your gradient is twice too large: the two points are 2 eps apart, and a slope is the rise "
+                "divided by the whole distance between them",
+            ),
+            (
+                -ref,
+                "your gradient has the right size but the wrong sign: a slope is the rise from the minus "
+                "side to the plus side, in the direction of +e_i",
+            ),
+            (
+                _differences(f, w, h, "alias"),
+                "x_plus = w does not copy w: your 'minus' point is back at w. "
+                "Make real copies (w.copy()) or perturb, evaluate and restore one coordinate at a time",
+            ),
+            (
+                _differences(f, w, h, "no-restore"),
+                "after the two evaluations for coordinate i you did not put "
+                "w[i] back, so the later coordinates are evaluated at a shifted point",
+            ),
         ]
         if eps is not None:
-            hints.append((_differences(f, w, 1e-6, "central"), f"your function ignores its eps argument "
-                          f"(called with eps={eps}); use eps, not a fixed step"))
+            hints.append(
+                (
+                    _differences(f, w, 1e-6, "central"),
+                    f"your function ignores its eps argument "
+                    f"(called with eps={eps}); use eps, not a fixed step",
+                )
+            )
         for wrong, hint in hints:
             if _close(g, wrong):
                 raise Hint(hint)
         i = int(np.argmax(np.abs(g - ref)))
-        raise Hint(f"coordinate {i}: expected {ref[i]:.8g}, got {g[i]:.8g}. Each entry is the central "
-                   "difference of eq. (central-difference) along its own coordinate, with the eps given")
+        raise Hint(
+            f"coordinate {i}: expected {ref[i]:.8g}, got {g[i]:.8g}. Each entry is the central "
+            "difference of eq. (central-difference) along its own coordinate, with the eps given"
+        )
 
     return case
 
@@ -211,15 +293,25 @@ def check_central_difference(central_difference):
 
     w3 = np.array([0.5, -1.0, 2.0])
     eps = 1e-2
-    cubic_exact = 3 * w3**2 + np.array([w3[1], w3[0] - 2 * w3[2], -2 * w3[1]]) + eps**2  # central: + eps²
+    cubic_exact = (
+        3 * w3**2 + np.array([w3[1], w3[0] - 2 * w3[2], -2 * w3[1]]) + eps**2
+    )  # central: + eps²
     w2 = np.array([0.3, -1.2])
-    smooth_exact = np.array([np.cos(w2[0]) * np.exp(0.5 * w2[1]),
-                             0.5 * np.sin(w2[0]) * np.exp(0.5 * w2[1]) + 2 * w2[1]])
+    smooth_exact = np.array(
+        [
+            np.cos(w2[0]) * np.exp(0.5 * w2[1]),
+            0.5 * np.sin(w2[0]) * np.exp(0.5 * w2[1]) + 2 * w2[1],
+        ]
+    )
     w1 = np.array([2.0])
     cases = [
         ("cubic in 3-D with eps=0.01", _cd_case(cubic, w3, eps, cubic_exact)),
         ("smooth 2-D function, default eps", _cd_case(smooth, w2, None, smooth_exact)),
-        ("f(w) = w⁴ at w = [2.0], eps=0.001", _cd_case(lambda w: float(w[0] ** 4), w1, 1e-3,
-                                                        np.array([32.0 + 8.0 * 1e-6]))),
+        (
+            "f(w) = w⁴ at w = [2.0], eps=0.001",
+            _cd_case(
+                lambda w: float(w[0] ** 4), w1, 1e-3, np.array([32.0 + 8.0 * 1e-6])
+            ),
+        ),
     ]
     return run_checks("central_difference", central_difference, cases)

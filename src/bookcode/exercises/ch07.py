@@ -22,7 +22,7 @@ from . import Hint, call_learner, learner_array, run_checks
 
 __all__ = ["check_he_normal"]
 
-Z_TOL = 5.0   # standard errors
+Z_TOL = 5.0  # standard errors
 
 
 def _global_state():
@@ -37,9 +37,11 @@ def _call(learner, n_in, n_out, seed):
     out = call_learner(learner, n_in, n_out, gen)
     after = _global_state()
     if not (np.array_equal(before[0], after[0]) and before[1] == after[1]):
-        raise Hint("your function used numpy's global random generator (np.random.normal, np.random.randn, "
-                   "np.random.seed, …). Draw from the generator you are given: rng.normal(...) or "
-                   "rng.standard_normal(...)")
+        raise Hint(
+            "your function used numpy's global random generator (np.random.normal, np.random.randn, "
+            "np.random.seed, …). Draw from the generator you are given: rng.normal(...) or "
+            "rng.standard_normal(...)"
+        )
     return learner_array(out), gen.bit_generator.state != start
 
 
@@ -47,10 +49,15 @@ def _shape_case(n_in, n_out):
     def case(learner):
         W, _ = _call(learner, n_in, n_out, 0)
         if W.shape == (n_out, n_in):
-            raise Hint(f"your matrix has shape {W.shape}: transposed. In this book W has shape (n_in, n_out) = "
-                       f"{(n_in, n_out)}, one row per input, because a layer computes net = X W")
+            raise Hint(
+                f"your matrix has shape {W.shape}: transposed. In this book W has shape (n_in, n_out) = "
+                f"{(n_in, n_out)}, one row per input, because a layer computes net = X W"
+            )
         if W.shape != (n_in, n_out):
-            raise Hint(f"expected a matrix of shape (n_in, n_out) = {(n_in, n_out)}, got shape {W.shape}")
+            raise Hint(
+                f"expected a matrix of shape (n_in, n_out) = {(n_in, n_out)}, got shape {W.shape}"
+            )
+
     return case
 
 
@@ -60,15 +67,22 @@ def _rng_case(n_in, n_out):
         W2, _ = _call(learner, n_in, n_out, 11)
         W3, _ = _call(learner, n_in, n_out, 12)
         if not np.array_equal(W1, W2):
-            raise Hint("the same seed gave different weights: you made a new, unseeded generator "
-                       "(np.random.default_rng() inside your function?). Use the rng argument itself, so "
-                       "that the same seed always gives the same network")
+            raise Hint(
+                "the same seed gave different weights: you made a new, unseeded generator "
+                "(np.random.default_rng() inside your function?). Use the rng argument itself, so "
+                "that the same seed always gives the same network"
+            )
         if W1.size > 1 and np.all(W1 == W1.flat[0]):
-            raise Hint("all your weights are equal; they must be random, drawn from the rng you are given: "
-                       "equal weights make every unit compute the same thing (eq. (init-symmetry))")
+            raise Hint(
+                "all your weights are equal; they must be random, drawn from the rng you are given: "
+                "equal weights make every unit compute the same thing (eq. (init-symmetry))"
+            )
         if not used or np.array_equal(W1, W3):
-            raise Hint("your function ignores rng: different seeds gave the same weights (a fixed seed inside "
-                       "your function?). Draw every number from the rng you are given")
+            raise Hint(
+                "your function ignores rng: different seeds gave the same weights (a fixed seed inside "
+                "your function?). Draw every number from the rng you are given"
+            )
+
     return case
 
 
@@ -77,18 +91,28 @@ def _distribution_case(n_in, n_out):
         W, _ = _call(learner, n_in, n_out, 21)
         n, s = W.size, W.std()
         if abs(W.mean()) > Z_TOL * s / math.sqrt(n):
-            raise Hint(f"your weights have mean {W.mean():.3g}, not 0: He initialisation is centred at zero "
-                       "(rng.random gives numbers in [0, 1) — use rng.normal)")
+            raise Hint(
+                f"your weights have mean {W.mean():.3g}, not 0: He initialisation is centred at zero "
+                "(rng.random gives numbers in [0, 1) — use rng.normal)"
+            )
         excess = np.mean(((W - W.mean()) / s) ** 4) - 3.0
         if abs(excess) > Z_TOL * math.sqrt(24.0 / n):
             kind = ""
             if abs(excess + 1.2) < 0.2:
                 right = abs(W.var() * n_in / 2.0 - 1.0) < 0.05
-                kind = (" — that of a uniform distribution (−1.2): you used rng.uniform. " + (
-                    "Its variance is right (that is he_uniform), but this exercise asks for the normal version"
-                    if right else "Its variance is off too: U(−a, a) has variance a²/3, not a². Use rng.normal"))
-            raise Hint(f"your weights do not look normally distributed: excess kurtosis {excess:.2f} instead of "
-                       f"0{kind}")
+                kind = (
+                    " — that of a uniform distribution (−1.2): you used rng.uniform. "
+                    + (
+                        "Its variance is right (that is he_uniform), but this exercise asks for the normal version"
+                        if right
+                        else "Its variance is off too: U(−a, a) has variance a²/3, not a². Use rng.normal"
+                    )
+                )
+            raise Hint(
+                f"your weights do not look normally distributed: excess kurtosis {excess:.2f} instead of "
+                f"0{kind}"
+            )
+
     return case
 
 
@@ -104,23 +128,44 @@ def _variance_case(n_in, n_out):
         if near(want):
             return
         wrong = [
-            (want**2, "you passed the variance 2/n_in as the second argument of rng.normal, which is the "
-                      "standard deviation: a variance and a standard deviation are not the same number"),
-            (2.0 / n_out, "this is 2/n_out: you used the fan-out. The forward pass sums over the n_in inputs of a "
-                          "unit, so He's variance is 2/n_in (fan_in)"),
-            (2.0 / (n_in + n_out), "this is Xavier/Glorot's variance 2/(n_in + n_out); He's is 2/n_in"),
-            (1.0 / n_in, "this is 1/n_in: the factor 2 is missing. ReLU zeroes half of its inputs and halves the "
-                         "second moment, and the 2 puts it back"),
-            (4.0 / n_in, "this is 4/n_in: your standard deviation is 2/√n_in, the factor 2 outside the square "
-                         "root. The variance is 2/n_in, and the standard deviation is its square root"),
-            (1.0, "your weights have variance 1: He's variance shrinks with the fan-in, eq. (init-he-variance)"),
+            (
+                want**2,
+                "you passed the variance 2/n_in as the second argument of rng.normal, which is the "
+                "standard deviation: a variance and a standard deviation are not the same number",
+            ),
+            (
+                2.0 / n_out,
+                "this is 2/n_out: you used the fan-out. The forward pass sums over the n_in inputs of a "
+                "unit, so He's variance is 2/n_in (fan_in)",
+            ),
+            (
+                2.0 / (n_in + n_out),
+                "this is Xavier/Glorot's variance 2/(n_in + n_out); He's is 2/n_in",
+            ),
+            (
+                1.0 / n_in,
+                "this is 1/n_in: the factor 2 is missing. ReLU zeroes half of its inputs and halves the "
+                "second moment, and the 2 puts it back",
+            ),
+            (
+                4.0 / n_in,
+                "this is 4/n_in: your standard deviation is 2/√n_in, the factor 2 outside the square "
+                "root. The variance is 2/n_in, and the standard deviation is its square root",
+            ),
+            (
+                1.0,
+                "your weights have variance 1: He's variance shrinks with the fan-in, eq. (init-he-variance)",
+            ),
         ]
         for target, hint in wrong:
             if near(target):
                 raise Hint(hint)
         se = want * math.sqrt(2.0 / (n - 1))
-        raise Hint(f"for n_in = {n_in} the variance should be 2/n_in = {want:.5g}; your weights have sample "
-                   f"variance {v:.5g} ({abs(v - want) / se:.0f} standard errors away)")
+        raise Hint(
+            f"for n_in = {n_in} the variance should be 2/n_in = {want:.5g}; your weights have sample "
+            f"variance {v:.5g} ({abs(v - want) / se:.0f} standard errors away)"
+        )
+
     return case
 
 

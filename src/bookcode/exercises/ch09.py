@@ -37,8 +37,16 @@ def _block(kind, n, scale, seed):
         jac = lambda d: (d @ W.T) * (1 - A**2)  # noqa: E731
     block = Residual(branch, scale=scale)
     block.forward(X)
-    ref = {"dX": dY + jac(scale * dY), "W": A.T @ (scale * dY), "b": (scale * dY).sum(axis=0),
-           "dY": dY, "branch_only": jac(scale * dY), "unscaled": dY + jac(dY), "jac": jac, "A": A}
+    ref = {
+        "dX": dY + jac(scale * dY),
+        "W": A.T @ (scale * dY),
+        "b": (scale * dY).sum(axis=0),
+        "dY": dY,
+        "branch_only": jac(scale * dY),
+        "unscaled": dY + jac(dY),
+        "jac": jac,
+        "A": A,
+    }
     return block, lin, dY, ref
 
 
@@ -49,46 +57,73 @@ def _close(a, b):
 def _case(kind, n, scale, seed):
     def case(learner):
         block, lin, dY, ref = _block(kind, n, scale, seed)
-        lin.grads["W"] = np.full((n, n), np.nan)  # sentinels: a filled gradient replaces them
+        lin.grads["W"] = np.full(
+            (n, n), np.nan
+        )  # sentinels: a filled gradient replaces them
         lin.grads["b"] = np.full(n, np.nan)
         dY_in = dY.copy()
         out = call_learner(learner, block, dY_in)
         mutated = not np.array_equal(dY_in, ref["dY"])
         if out is None:
-            raise Hint("your function returned None — did you forget the `return` statement?")
+            raise Hint(
+                "your function returned None — did you forget the `return` statement?"
+            )
         got = learner_array(out)
         if got.shape != dY.shape:
             raise Hint(f"dE/dX must have the shape of dY, {dY.shape}; got {got.shape}")
         if mutated:
-            raise Hint("your function changed dY in place (e.g. `dY *= scale` or `dY += ...`): the caller still "
-                       "needs it. Build new arrays instead of updating dY")
+            raise Hint(
+                "your function changed dY in place (e.g. `dY *= scale` or `dY += ...`): the caller still "
+                "needs it. Build new arrays instead of updating dY"
+            )
         filled = not (np.isnan(lin.grads["W"]).any() or np.isnan(lin.grads["b"]).any())
         if _close(got, ref["dY"]) or _close(got, scale * ref["dY"]):
-            raise Hint("you returned only the identity path dY: the gradient also flows back through the branch "
-                       "F, and the branch's layers know their own backward pass")
+            raise Hint(
+                "you returned only the identity path dY: the gradient also flows back through the branch "
+                "F, and the branch's layers know their own backward pass"
+            )
         if _close(got, ref["branch_only"]):
-            raise Hint("you forgot the identity term: in Y = X + s F(X), X also reaches Y directly, and that "
-                       "shortcut carries the gradient back unchanged, beside the branch's (eq. (res-block-backward))")
+            raise Hint(
+                "you forgot the identity term: in Y = X + s F(X), X also reaches Y directly, and that "
+                "shortcut carries the gradient back unchanged, beside the branch's (eq. (res-block-backward))"
+            )
         if scale != 1.0 and _close(got, ref["unscaled"]):
-            raise Hint(f"the branch is scaled by s = {scale:g} in the forward pass, so the gradient that enters "
-                       "the branch carries the factor s too (chain rule)")
-        if scale != 1.0 and _close(got, dY + ref["jac"](scale * scale * dY)) or scale != 1.0 and _close(got, scale * (dY + ref["jac"](scale * dY))):
-            raise Hint(f"the scale s = {scale:g} is applied twice or to the identity term: only the branch is "
-                       "scaled in the forward pass, so s enters the gradient once, on the branch's path only")
+            raise Hint(
+                f"the branch is scaled by s = {scale:g} in the forward pass, so the gradient that enters "
+                "the branch carries the factor s too (chain rule)"
+            )
+        if (
+            scale != 1.0
+            and _close(got, dY + ref["jac"](scale * scale * dY))
+            or scale != 1.0
+            and _close(got, scale * (dY + ref["jac"](scale * dY)))
+        ):
+            raise Hint(
+                f"the scale s = {scale:g} is applied twice or to the identity term: only the branch is "
+                "scaled in the forward pass, so s enters the gradient once, on the branch's path only"
+            )
         if not _close(got, ref["dX"]):
-            raise Hint("dE/dX differs from the reference for this block: it is the sum of two paths, the "
-                       "identity and the scaled branch (eq. (res-block-backward))")
+            raise Hint(
+                "dE/dX differs from the reference for this block: it is the sum of two paths, the "
+                "identity and the scaled branch (eq. (res-block-backward))"
+            )
         if not filled:
-            raise Hint("dE/dX is right, but the branch's parameter gradients were not filled: the branch's own "
-                       "backward pass also fills its grads for the optimizer, so let the branch compute its "
-                       "part instead of recomputing it by hand")
+            raise Hint(
+                "dE/dX is right, but the branch's parameter gradients were not filled: the branch's own "
+                "backward pass also fills its grads for the optimizer, so let the branch compute its "
+                "part instead of recomputing it by hand"
+            )
         if scale != 1.0 and _close(lin.grads["W"], ref["W"] / scale):
-            raise Hint(f"dE/dX is right but the branch's weight gradients are off by the factor s = {scale:g}: "
-                       "scale the gradient going *into* the branch (the weights sit inside it), not the result "
-                       "coming out of it, and call backward only once (the last call sets the grads)")
+            raise Hint(
+                f"dE/dX is right but the branch's weight gradients are off by the factor s = {scale:g}: "
+                "scale the gradient going *into* the branch (the weights sit inside it), not the result "
+                "coming out of it, and call backward only once (the last call sets the grads)"
+            )
         if not (_close(lin.grads["W"], ref["W"]) and _close(lin.grads["b"], ref["b"])):
-            raise Hint("dE/dX is right but the branch's parameter gradients are wrong: run the branch's backward "
-                       "exactly once, with the gradient that enters the branch (s included)")
+            raise Hint(
+                "dE/dX is right but the branch's parameter gradients are wrong: run the branch's backward "
+                "exactly once, with the gradient that enters the branch (s included)"
+            )
 
     return case
 

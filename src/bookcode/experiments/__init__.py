@@ -25,9 +25,22 @@ Import them by name: ``from bookcode.experiments import gradient_flow``.
 
 from importlib import import_module as _import_module
 
-_MODULES = ("descent", "surfaces", "perceptron", "backprop_loop", "activation_study", "gradient_flow", "precision",
-            "regularization_study", "pretraining", "init_study", "bn_study", "residual_study", "residual_batch",
-            "stacked")
+_MODULES = (
+    "descent",
+    "surfaces",
+    "perceptron",
+    "backprop_loop",
+    "activation_study",
+    "gradient_flow",
+    "precision",
+    "regularization_study",
+    "pretraining",
+    "init_study",
+    "bn_study",
+    "residual_study",
+    "residual_batch",
+    "stacked",
+)
 
 
 def __getattr__(name):
@@ -36,7 +49,9 @@ def __getattr__(name):
         module = _import_module(f"{__name__}.{name}")
         globals()[name] = module
         return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}; modules: {', '.join(_MODULES)}")
+    raise AttributeError(
+        f"module {__name__!r} has no attribute {name!r}; modules: {', '.join(_MODULES)}"
+    )
 
 
 def __dir__():

@@ -17,8 +17,14 @@ import numpy as np
 from .. import activations as _act
 from .._validate import as_batch, as_float_array, as_rng, check_positive_int
 
-__all__ = ["collapse_linear", "forward_activations", "dead_unit_masks", "time_activation",
-           "MarkdownTable", "markdown_table"]
+__all__ = [
+    "collapse_linear",
+    "forward_activations",
+    "dead_unit_masks",
+    "time_activation",
+    "MarkdownTable",
+    "markdown_table",
+]
 
 
 def collapse_linear(net):
@@ -43,14 +49,21 @@ def collapse_linear(net):
     from ..layers import Activation, Linear
 
     if not hasattr(net, "layers"):
-        raise TypeError(f"collapse_linear: expected a network with .layers (Sequential), got {type(net).__name__}")
+        raise TypeError(
+            f"collapse_linear: expected a network with .layers (Sequential), got {type(net).__name__}"
+        )
     W, b = None, None
     for i, layer in enumerate(net.layers):
-        if isinstance(layer, Activation) and getattr(layer.f, "name", None) == "identity":
+        if (
+            isinstance(layer, Activation)
+            and getattr(layer.f, "name", None) == "identity"
+        ):
             continue
         if not isinstance(layer, Linear):
-            raise TypeError(f"collapse_linear: layer {i} is {layer!r}; only Linear layers and identity "
-                            "activations collapse into one affine map")
+            raise TypeError(
+                f"collapse_linear: layer {i} is {layer!r}; only Linear layers and identity "
+                "activations collapse into one affine map"
+            )
         Wl = layer.params["W"]
         bl = layer.params.get("b", np.zeros(Wl.shape[1], dtype=Wl.dtype))
         W, b = (Wl.copy(), bl.copy()) if W is None else (W @ Wl, b @ Wl + bl)
@@ -59,7 +72,9 @@ def collapse_linear(net):
     return W, b
 
 
-def forward_activations(activation, depth, X, width=None, init="xavier_normal", rng=0, **act_kwargs):
+def forward_activations(
+    activation, depth, X, width=None, init="xavier_normal", rng=0, **act_kwargs
+):
     """Outputs ``Y^1 … Y^depth`` of a freshly initialised stack of ``depth`` blocks ``Linear → f``.
 
     Parameters
@@ -117,7 +132,9 @@ def dead_unit_masks(net, X):
     from ..layers import Activation
 
     if not hasattr(net, "layers") or not hasattr(net, "forward"):
-        raise TypeError(f"dead_unit_masks: expected a network with .layers (Sequential), got {type(net).__name__}")
+        raise TypeError(
+            f"dead_unit_masks: expected a network with .layers (Sequential), got {type(net).__name__}"
+        )
     X = as_batch(X, None, where="dead_unit_masks")
     net.forward(X)
     masks = []
@@ -154,7 +171,9 @@ def time_activation(f, x, repeats=5, derivative=True):
     """
     f = _act.get(f) if isinstance(f, str) else f
     if not callable(f) or (derivative and not callable(getattr(f, "derivative", None))):
-        raise TypeError(f"time_activation: expected an activation name or object with derivative(), got {f!r}")
+        raise TypeError(
+            f"time_activation: expected an activation name or object with derivative(), got {f!r}"
+        )
     x = as_float_array(x, "x", where="time_activation")
     repeats = check_positive_int(repeats, "repeats")
     best = np.inf
@@ -175,7 +194,10 @@ class MarkdownTable:
 
     def _repr_markdown_(self):
         rule = {"l": ":--", "c": ":-:", "r": "--:"}
-        lines = ["| " + " | ".join(self.header) + " |", "|" + "|".join(rule[a] for a in self.align) + "|"]
+        lines = [
+            "| " + " | ".join(self.header) + " |",
+            "|" + "|".join(rule[a] for a in self.align) + "|",
+        ]
         lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         return "\n".join(lines) + "\n"
 
@@ -192,7 +214,9 @@ def _cell(value):
         return str(int(value))
     if isinstance(value, numbers.Real):
         return f"{float(value):.3g}"
-    raise TypeError(f"markdown_table: cells must be str, bool or numbers, got {type(value).__name__}")
+    raise TypeError(
+        f"markdown_table: cells must be str, bool or numbers, got {type(value).__name__}"
+    )
 
 
 def markdown_table(header, rows, align=None):
@@ -209,8 +233,16 @@ def markdown_table(header, rows, align=None):
     rows = [[_cell(c) for c in row] for row in rows]
     bad = [i for i, r in enumerate(rows) if len(r) != len(header)]
     if bad:
-        raise ValueError(f"markdown_table: row {bad[0]} has {len(rows[bad[0]])} cells, expected {len(header)}")
+        raise ValueError(
+            f"markdown_table: row {bad[0]} has {len(rows[bad[0]])} cells, expected {len(header)}"
+        )
     align = "l" * len(header) if align is None else align
-    if not isinstance(align, str) or len(align) != len(header) or set(align) - set("lcr"):
-        raise ValueError(f"markdown_table: align must be {len(header)} letters from 'l', 'c', 'r', got {align!r}")
+    if (
+        not isinstance(align, str)
+        or len(align) != len(header)
+        or set(align) - set("lcr")
+    ):
+        raise ValueError(
+            f"markdown_table: align must be {len(header)} letters from 'l', 'c', 'r', got {align!r}"
+        )
     return MarkdownTable(header, rows, align)

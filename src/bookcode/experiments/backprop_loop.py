@@ -47,13 +47,19 @@ def _check(X, W1, b1, W2, b2, hidden, output, where):
     b1 = as_float_array(b1, "b1", where=where)
     b2 = as_float_array(b2, "b2", where=where)
     if W1.ndim != 2 or W1.shape[0] != X.shape[1]:
-        raise ValueError(f"{where}: expected W1 of shape ({X.shape[1]}, n_hidden) for X with "
-                         f"{X.shape[1]} columns, got {W1.shape}")
+        raise ValueError(
+            f"{where}: expected W1 of shape ({X.shape[1]}, n_hidden) for X with "
+            f"{X.shape[1]} columns, got {W1.shape}"
+        )
     if W2.ndim != 2 or W2.shape[0] != W1.shape[1]:
-        raise ValueError(f"{where}: expected W2 of shape ({W1.shape[1]}, n_out), got {W2.shape}")
+        raise ValueError(
+            f"{where}: expected W2 of shape ({W1.shape[1]}, n_out), got {W2.shape}"
+        )
     if b1.shape != (W1.shape[1],) or b2.shape != (W2.shape[1],):
-        raise ValueError(f"{where}: expected b1 of shape ({W1.shape[1]},) and b2 of shape ({W2.shape[1]},), "
-                         f"got {b1.shape} and {b2.shape}")
+        raise ValueError(
+            f"{where}: expected b1 of shape ({W1.shape[1]},) and b2 of shape ({W2.shape[1]},), "
+            f"got {b1.shape} and {b2.shape}"
+        )
     known = tuple(SCALAR_ACTIVATIONS)
     hidden = check_name(hidden, known, "activation (element-wise, for the loop form)")
     output = check_name(output, known, "activation (element-wise, for the loop form)")
@@ -79,10 +85,21 @@ def forward_loop(x, W1, b1, W2, b2, hidden="sigmoid", output="sigmoid"):
     """
     x = np.asarray(x)
     if x.ndim != 1:
-        raise ValueError(f"forward_loop: expected one example x of shape (n,), got shape {x.shape}")
-    X, W1, b1, W2, b2, hidden, output = _check(x[None, :], W1, b1, W2, b2, hidden, output, "forward_loop")
-    return _forward(X[0].tolist(), W1.tolist(), b1.tolist(), W2.tolist(), b2.tolist(),
-                    SCALAR_ACTIVATIONS[hidden][0], SCALAR_ACTIVATIONS[output][0])
+        raise ValueError(
+            f"forward_loop: expected one example x of shape (n,), got shape {x.shape}"
+        )
+    X, W1, b1, W2, b2, hidden, output = _check(
+        x[None, :], W1, b1, W2, b2, hidden, output, "forward_loop"
+    )
+    return _forward(
+        X[0].tolist(),
+        W1.tolist(),
+        b1.tolist(),
+        W2.tolist(),
+        b2.tolist(),
+        SCALAR_ACTIVATIONS[hidden][0],
+        SCALAR_ACTIVATIONS[output][0],
+    )
 
 
 def _forward(x, W1, b1, W2, b2, f1, f2):
@@ -94,7 +111,9 @@ def _forward(x, W1, b1, W2, b2, f1, f2):
     return net1, y1, net2, y2
 
 
-def gradients_loop(X, T, W1, b1, W2, b2, hidden="sigmoid", output="sigmoid", average=False):
+def gradients_loop(
+    X, T, W1, b1, W2, b2, hidden="sigmoid", output="sigmoid", average=False
+):
     """Loss and gradients of the two-layer network by per-example, per-weight loops.
 
     For each example: the output learning signals ``δ²_k = (y²_k − t_k) f₂'(net²_k)``, the hidden
@@ -121,12 +140,18 @@ def gradients_loop(X, T, W1, b1, W2, b2, hidden="sigmoid", output="sigmoid", ave
     Implements eqs. (bp-two-error), (bp-out-delta), (bp-out-grad), (bp-hid-delta) and
     (bp-hid-grad) in chapters/03_backprop.
     """
-    X, W1, b1, W2, b2, hidden, output = _check(X, W1, b1, W2, b2, hidden, output, "gradients_loop")
+    X, W1, b1, W2, b2, hidden, output = _check(
+        X, W1, b1, W2, b2, hidden, output, "gradients_loop"
+    )
     T = as_float_array(T, "T", where="gradients_loop")
     if T.shape != (X.shape[0], W2.shape[1]):
-        raise ValueError(f"gradients_loop: expected T of shape {(X.shape[0], W2.shape[1])}, got {T.shape}")
+        raise ValueError(
+            f"gradients_loop: expected T of shape {(X.shape[0], W2.shape[1])}, got {T.shape}"
+        )
     if not isinstance(average, bool):
-        raise TypeError(f"gradients_loop: average must be True or False, got {average!r}")
+        raise TypeError(
+            f"gradients_loop: average must be True or False, got {average!r}"
+        )
     f1, df1 = SCALAR_ACTIVATIONS[hidden]
     f2, df2 = SCALAR_ACTIVATIONS[output]
     W1, b1, W2, b2 = W1.tolist(), b1.tolist(), W2.tolist(), b2.tolist()
@@ -140,8 +165,10 @@ def gradients_loop(X, T, W1, b1, W2, b2, hidden="sigmoid", output="sigmoid", ave
     for x, t in zip(X.tolist(), T.tolist()):
         net1, y1, net2, y2 = _forward(x, W1, b1, W2, b2, f1, f2)
         E += scale * 0.5 * sum((t[k] - y2[k]) ** 2 for k in range(l))
-        d2 = [scale * (y2[k] - t[k]) * df2(y2[k]) for k in range(l)]                     # δ²_k
-        d1 = [sum(d2[k] * W2[j][k] for k in range(l)) * df1(y1[j]) for j in range(m)]   # δ¹_j
+        d2 = [scale * (y2[k] - t[k]) * df2(y2[k]) for k in range(l)]  # δ²_k
+        d1 = [
+            sum(d2[k] * W2[j][k] for k in range(l)) * df1(y1[j]) for j in range(m)
+        ]  # δ¹_j
         for j in range(m):
             for k in range(l):
                 gW2[j][k] += d2[k] * y1[j]
@@ -152,5 +179,10 @@ def gradients_loop(X, T, W1, b1, W2, b2, hidden="sigmoid", output="sigmoid", ave
                 gW1[i][j] += d1[j] * x[i]
         for j in range(m):
             gb1[j] += d1[j]
-    grads = {"W1": np.array(gW1), "b1": np.array(gb1), "W2": np.array(gW2), "b2": np.array(gb2)}
+    grads = {
+        "W1": np.array(gW1),
+        "b1": np.array(gb1),
+        "W2": np.array(gW2),
+        "b2": np.array(gb2),
+    }
     return E, grads

@@ -15,16 +15,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..batchnorm import BatchNorm, batchnorm_backward, batchnorm_forward
-from ..layers import Activation, Linear
-from ..data import sgd_batches
-from ..network import Sequential
 from .._validate import as_batch, as_float_array, as_rng, check_positive_int
+from ..batchnorm import BatchNorm, batchnorm_backward, batchnorm_forward
+from ..data import sgd_batches
+from ..layers import Activation, Linear
+from ..network import Sequential
 
 __all__ = ["bn_mlp", "StackRun", "train_stack"]
 
 
-def bn_mlp(sizes, activation="sigmoid", *, batchnorm=False, init="xavier_normal", rng=None):
+def bn_mlp(
+    sizes, activation="sigmoid", *, batchnorm=False, init="xavier_normal", rng=None
+):
     """Build ``Linear → [BatchNorm →] f → … → Linear`` (logits out), with or without batch norm.
 
     Parameters
@@ -50,7 +52,9 @@ def bn_mlp(sizes, activation="sigmoid", *, batchnorm=False, init="xavier_normal"
     """
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise ValueError(f"bn_mlp: expected at least two sizes [n_in, …, n_out], got {sizes}")
+        raise ValueError(
+            f"bn_mlp: expected at least two sizes [n_in, …, n_out], got {sizes}"
+        )
     sizes = [check_positive_int(s, f"bn_mlp: sizes[{i}]") for i, s in enumerate(sizes)]
     if not isinstance(batchnorm, bool):
         raise TypeError(f"bn_mlp: batchnorm must be True or False, got {batchnorm!r}")
@@ -58,7 +62,9 @@ def bn_mlp(sizes, activation="sigmoid", *, batchnorm=False, init="xavier_normal"
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         hidden = i < len(sizes) - 2
-        layers.append(Linear(n_in, n_out, init=init, rng=gen, bias=not (hidden and batchnorm)))
+        layers.append(
+            Linear(n_in, n_out, init=init, rng=gen, bias=not (hidden and batchnorm))
+        )
         if hidden:
             if batchnorm:
                 layers.append(BatchNorm(n_out))
@@ -104,7 +110,15 @@ def _stack_params(nets):
     """Stack the weights of identically shaped ``bn_mlp`` networks: a list of per-layer dicts."""
     stacked = []
     for layers in zip(*(net.layers for net in nets)):
-        if len({(type(l), tuple((k, v.shape) for k, v in l.params.items())) for l in layers}) != 1:
+        if (
+            len(
+                {
+                    (type(l), tuple((k, v.shape) for k, v in l.params.items()))
+                    for l in layers
+                }
+            )
+            != 1
+        ):
             raise ValueError("train_stack: the networks must have the same layers")
         first = layers[0]
         if isinstance(first, Linear):
@@ -112,10 +126,15 @@ def _stack_params(nets):
             if "b" in first.params:
                 entry["b"] = np.stack([l.params["b"] for l in layers])
         elif isinstance(first, BatchNorm):
-            entry = {"kind": "bn", "gamma": np.stack([l.params["gamma"] for l in layers]),
-                     "beta": np.stack([l.params["beta"] for l in layers]), "eps": first.eps,
-                     "momentum": first.momentum, "rmean": np.stack([l.running_mean for l in layers]),
-                     "rvar": np.stack([l.running_var for l in layers])}
+            entry = {
+                "kind": "bn",
+                "gamma": np.stack([l.params["gamma"] for l in layers]),
+                "beta": np.stack([l.params["beta"] for l in layers]),
+                "eps": first.eps,
+                "momentum": first.momentum,
+                "rmean": np.stack([l.running_mean for l in layers]),
+                "rvar": np.stack([l.running_var for l in layers]),
+            }
         elif isinstance(first, Activation):
             entry = {"kind": "act", "f": first.f}
         else:
@@ -131,7 +150,10 @@ def _write_back(stack):
             for name in layer.params:
                 layer.params[name][...] = e[name][k]
             if e["kind"] == "bn":
-                layer.running_mean, layer.running_var = e["rmean"][k].copy(), e["rvar"][k].copy()
+                layer.running_mean, layer.running_var = (
+                    e["rmean"][k].copy(),
+                    e["rvar"][k].copy(),
+                )
 
 
 def _sigmoid(x):
@@ -159,14 +181,22 @@ def _forward(stack, X, mode):
             X_in = Y
             Y, cache = batchnorm_forward(X_in, e["gamma"], e["beta"], e["eps"])
             caches.append(cache)
-            if mode == "train":  # running averages of the mean and of the unbiased variance
+            if (
+                mode == "train"
+            ):  # running averages of the mean and of the unbiased variance
                 m, n = e["momentum"], X_in.shape[-2]
-                batch_var = 1.0 / cache[1][..., 0, :] ** 2 - e["eps"]   # σ² from 1/sqrt(σ² + ε)
-                e["rmean"] = (1 - m) * e["rmean"] + m * (np.full((1, n), 1.0 / n) @ X_in)[..., 0, :]
+                batch_var = (
+                    1.0 / cache[1][..., 0, :] ** 2 - e["eps"]
+                )  # σ² from 1/sqrt(σ² + ε)
+                e["rmean"] = (1 - m) * e["rmean"] + m * (
+                    np.full((1, n), 1.0 / n) @ X_in
+                )[..., 0, :]
                 e["rvar"] = (1 - m) * e["rvar"] + m * batch_var * (n / (n - 1))
         elif e["kind"] == "bn":
             inv = 1.0 / np.sqrt(e["rvar"][:, None, :] + e["eps"])
-            Y = (Y - e["rmean"][:, None, :]) * inv * e["gamma"][:, None, :] + e["beta"][:, None, :]
+            Y = (Y - e["rmean"][:, None, :]) * inv * e["gamma"][:, None, :] + e["beta"][
+                :, None, :
+            ]
             caches.append(None)
         else:
             X_in = Y
@@ -199,15 +229,30 @@ def _softmax_ce(Z, y):
     Z = Z - Z.max(axis=-1, keepdims=True)
     logsum = np.log(np.exp(Z).sum(axis=-1, keepdims=True))
     logp = Z - logsum
-    y = np.broadcast_to(y, Z.shape[:-1])[..., None]          # (K, N, 1): one label array per network
+    y = np.broadcast_to(y, Z.shape[:-1])[
+        ..., None
+    ]  # (K, N, 1): one label array per network
     loss = -np.take_along_axis(logp, y, axis=-1)[..., 0].mean(axis=-1)
     dZ = np.exp(logp)
     np.put_along_axis(dZ, y, np.take_along_axis(dZ, y, axis=-1) - 1.0, axis=-1)
     return loss, dZ / Z.shape[-2]
 
 
-def train_stack(nets, lrs, X, y, X_test, y_test, *, steps, batch_size=60, rng=0, record_every=50, probe=None,
-                test_every=None):
+def train_stack(
+    nets,
+    lrs,
+    X,
+    y,
+    X_test,
+    y_test,
+    *,
+    steps,
+    batch_size=60,
+    rng=0,
+    record_every=50,
+    probe=None,
+    test_every=None,
+):
     """Train ``K`` identically shaped networks at once with plain SGD, one learning rate each.
 
     Every network sees the same mini-batches (drawn without replacement within each pass over the
@@ -254,32 +299,55 @@ def train_stack(nets, lrs, X, y, X_test, y_test, *, steps, batch_size=60, rng=0,
         raise ValueError("train_stack: expected at least one network")
     lrs = as_float_array(lrs, "lrs", where="train_stack").reshape(-1)
     if lrs.shape != (len(nets),) or np.any(lrs <= 0):
-        raise ValueError(f"train_stack: expected one positive learning rate per network ({len(nets)}), got {lrs}")
+        raise ValueError(
+            f"train_stack: expected one positive learning rate per network ({len(nets)}), got {lrs}"
+        )
     X = as_batch(X, None, where="train_stack")
     X_test = as_batch(X_test, X.shape[1], name="X_test", where="train_stack")
     y, y_test = np.asarray(y), np.asarray(y_test)
-    if y.shape != (len(X),) or y_test.shape != (len(X_test),) or y.dtype.kind not in "iu":
-        raise ValueError(f"train_stack: expected one integer label per row, got y {y.shape} ({y.dtype}), "
-                         f"y_test {y_test.shape}")
+    if (
+        y.shape != (len(X),)
+        or y_test.shape != (len(X_test),)
+        or y.dtype.kind not in "iu"
+    ):
+        raise ValueError(
+            f"train_stack: expected one integer label per row, got y {y.shape} ({y.dtype}), "
+            f"y_test {y_test.shape}"
+        )
     steps = check_positive_int(steps, "train_stack: steps")
     batch_size = check_positive_int(batch_size, "train_stack: batch_size", minimum=2)
     record_every = check_positive_int(record_every, "train_stack: record_every")
-    test_every = record_every if test_every is None else check_positive_int(test_every, "train_stack: test_every")
+    test_every = (
+        record_every
+        if test_every is None
+        else check_positive_int(test_every, "train_stack: test_every")
+    )
     if batch_size > len(X):
-        raise ValueError(f"train_stack: batch_size {batch_size} exceeds the training set ({len(X)} rows)")
+        raise ValueError(
+            f"train_stack: batch_size {batch_size} exceeds the training set ({len(X)} rows)"
+        )
     stack = _stack_params(nets)
     if probe is not None:
         idx, unit = probe
         if not (0 <= idx < len(stack) and stack[idx]["kind"] == "act"):
-            raise ValueError(f"train_stack: probe index {idx} is not an activation layer of the networks")
+            raise ValueError(
+                f"train_stack: probe index {idx} is not an activation layer of the networks"
+            )
     K = len(nets)
     if isinstance(rng, (list, tuple)):
         if len(rng) != K:
-            raise ValueError(f"train_stack: expected one rng per network ({K}), got {len(rng)}")
-        orders = [sgd_batches(len(X), batch_size, steps, as_rng(r, where="train_stack")) for r in rng]
-        batches = (np.stack(idx) for idx in zip(*orders))                   # (K, batch_size) per step
+            raise ValueError(
+                f"train_stack: expected one rng per network ({K}), got {len(rng)}"
+            )
+        orders = [
+            sgd_batches(len(X), batch_size, steps, as_rng(r, where="train_stack"))
+            for r in rng
+        ]
+        batches = (np.stack(idx) for idx in zip(*orders))  # (K, batch_size) per step
     else:
-        batches = sgd_batches(len(X), batch_size, steps, as_rng(rng, where="train_stack"))
+        batches = sgd_batches(
+            len(X), batch_size, steps, as_rng(rng, where="train_stack")
+        )
     eta = lrs[:, None, None]
     alive = np.ones(K, dtype=bool)
     diverged = np.full(K, -1)
@@ -288,7 +356,9 @@ def train_stack(nets, lrs, X, y, X_test, y_test, *, steps, batch_size=60, rng=0,
     Xt = np.broadcast_to(X_test, (K,) + X_test.shape)
 
     def record(step):
-        if step % test_every and step + record_every <= steps:      # no test evaluation at this record
+        if (
+            step % test_every and step + record_every <= steps
+        ):  # no test evaluation at this record
             rec["loss"].append(np.full(K, np.nan))
             rec["acc"].append(np.full(K, np.nan))
             if probe is not None:
@@ -304,7 +374,9 @@ def train_stack(nets, lrs, X, y, X_test, y_test, *, steps, batch_size=60, rng=0,
             rec["loss"].append(np.where(bad, np.nan, loss))
             rec["acc"].append(np.where(bad, np.nan, acc))
             if probe is not None:
-                pct = np.percentile(caches[probe[0]][0][:, :, probe[1]], [15, 50, 85], axis=1).T
+                pct = np.percentile(
+                    caches[probe[0]][0][:, :, probe[1]], [15, 50, 85], axis=1
+                ).T
                 rec["pct"].append(np.where(bad[:, None], np.nan, pct))
         rec["train"].append(np.mean(window, axis=0) if window else rec["loss"][-1])
         rec["step"].append(step)
@@ -313,23 +385,40 @@ def train_stack(nets, lrs, X, y, X_test, y_test, *, steps, batch_size=60, rng=0,
     record(0)
     for step, idx in enumerate(batches, start=1):
         with np.errstate(all="ignore"):
-            Xb = X[idx] if idx.ndim == 2 else np.broadcast_to(X[idx], (K, len(idx), X.shape[1]))
+            Xb = (
+                X[idx]
+                if idx.ndim == 2
+                else np.broadcast_to(X[idx], (K, len(idx), X.shape[1]))
+            )
             Z, caches = _forward(stack, Xb, "train")
             loss, dZ = _softmax_ce(Z, y[idx])
             grads = _backward(stack, caches, dZ)
-        ok = np.isfinite(loss) & np.all([np.all(np.isfinite(g.reshape(K, -1)), axis=1) for _, _, g in grads], axis=0)
+        ok = np.isfinite(loss) & np.all(
+            [np.all(np.isfinite(g.reshape(K, -1)), axis=1) for _, _, g in grads], axis=0
+        )
         newly = alive & ~ok
         diverged[newly] = step
         alive &= ok
-        scale = np.where(alive, 1.0, 0.0)[:, None, None] * eta  # frozen networks take no step
+        scale = (
+            np.where(alive, 1.0, 0.0)[:, None, None] * eta
+        )  # frozen networks take no step
         all_alive = bool(alive.all())
         for e, name, g in grads:
             s = scale if g.ndim == 3 else scale[:, 0]
-            e[name] = e[name] - s * (g if all_alive else np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0))
+            e[name] = e[name] - s * (
+                g if all_alive else np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
+            )
         window.append(np.where(alive, loss, np.nan))
         if step % record_every == 0:
             record(step)
     _write_back(stack)
     pct = np.array(rec["pct"]).transpose(1, 0, 2) if rec["pct"] else np.empty((K, 0, 3))
-    return StackRun(lrs, np.array(rec["step"]), np.array(rec["train"]).T, np.array(rec["loss"]).T,
-                    np.array(rec["acc"]).T, pct, diverged)
+    return StackRun(
+        lrs,
+        np.array(rec["step"]),
+        np.array(rec["train"]).T,
+        np.array(rec["loss"]).T,
+        np.array(rec["acc"]).T,
+        pct,
+        diverged,
+    )

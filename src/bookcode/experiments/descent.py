@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, as_rng, check_callable, check_positive_float, check_positive_int
+from .._validate import (
+    as_float_array,
+    as_rng,
+    check_callable,
+    check_positive_float,
+    check_positive_int,
+)
 from ..data import minibatches
 
 __all__ = ["gradient_descent", "minibatch_descent"]
@@ -39,7 +45,9 @@ def gradient_descent(grad, w0, lr, n_steps, *, max_norm=1e8):
     Implements eq. (gd-update) in chapters/01_gradient_descent.
     """
     check_callable(grad, "grad", where="gradient_descent")
-    w = np.array(as_float_array(w0, "w0", where="gradient_descent"))  # a copy, float dtype kept
+    w = np.array(
+        as_float_array(w0, "w0", where="gradient_descent")
+    )  # a copy, float dtype kept
     lr = check_positive_float(lr, "lr")
     n_steps = check_positive_int(n_steps, "n_steps", minimum=0)
     max_norm = check_positive_float(max_norm, "max_norm")
@@ -55,8 +63,12 @@ def _step(w, g, lr, where):
     """One update ``w − η g`` (a new array), with the gradient's shape checked."""
     g = np.asarray(g)
     if g.shape != w.shape:
-        raise ValueError(f"{where}: the gradient has shape {g.shape}, expected the shape of w, {w.shape}")
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected, not warned about
+        raise ValueError(
+            f"{where}: the gradient has shape {g.shape}, expected the shape of w, {w.shape}"
+        )
+    with np.errstate(
+        over="ignore", invalid="ignore"
+    ):  # divergence is detected, not warned about
         return w - lr * g.astype(w.dtype, copy=False)
 
 
@@ -68,7 +80,9 @@ def _keep(w, path, max_norm):
     return bool(np.linalg.norm(w) <= max_norm)
 
 
-def minibatch_descent(grad_batch, w0, n_examples, lr, batch_size, n_epochs, rng, *, max_norm=1e8):
+def minibatch_descent(
+    grad_batch, w0, n_examples, lr, batch_size, n_epochs, rng, *, max_norm=1e8
+):
     """Mini-batch gradient descent: each epoch shuffles the examples and steps once per batch.
 
     ``batch_size = n_examples`` is batch gradient descent, ``batch_size = 1`` is stochastic
@@ -100,7 +114,9 @@ def minibatch_descent(grad_batch, w0, n_examples, lr, batch_size, n_epochs, rng,
     n_examples = check_positive_int(n_examples, "n_examples")
     batch_size = check_positive_int(batch_size, "batch_size")
     if batch_size > n_examples:
-        raise ValueError(f"minibatch_descent: batch_size must be <= n_examples = {n_examples}, got {batch_size}")
+        raise ValueError(
+            f"minibatch_descent: batch_size must be <= n_examples = {n_examples}, got {batch_size}"
+        )
     lr = check_positive_float(lr, "lr")
     n_epochs = check_positive_int(n_epochs, "n_epochs")
     max_norm = check_positive_float(max_norm, "max_norm")

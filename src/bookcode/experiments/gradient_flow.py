@@ -23,14 +23,26 @@ import numpy as np
 from .. import activations as _act
 from .. import diagnostics as _diag
 from .. import losses as _losses
-from .._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
+from .._validate import (
+    as_batch,
+    as_float_array,
+    as_rng,
+    check_positive_float,
+    check_positive_int,
+)
 from ..layers import Activation, Linear
 from ..network import Sequential
 
 __all__ = [
-    "gaussian_mlp", "SigmoidCrossEntropySum", "gradient_norms_at_init",
-    "backward_jacobians", "deltas_from_jacobians", "log_product_norms", "gaussian_lyapunov_exponent",
-    "SeedRuns", "full_batch_runs",
+    "gaussian_mlp",
+    "SigmoidCrossEntropySum",
+    "gradient_norms_at_init",
+    "backward_jacobians",
+    "deltas_from_jacobians",
+    "log_product_norms",
+    "gaussian_lyapunov_exponent",
+    "SeedRuns",
+    "full_batch_runs",
 ]
 
 _EULER_GAMMA = 0.5772156649015329
@@ -59,17 +71,27 @@ def gaussian_mlp(sizes, activation="sigmoid", weight_gain=1.0, bias_std=0.0, rng
     """
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise ValueError(f"gaussian_mlp: expected at least two sizes [n_in, …, n_out], got {sizes}")
-    sizes = [check_positive_int(s, f"gaussian_mlp: sizes[{i}]") for i, s in enumerate(sizes)]
+        raise ValueError(
+            f"gaussian_mlp: expected at least two sizes [n_in, …, n_out], got {sizes}"
+        )
+    sizes = [
+        check_positive_int(s, f"gaussian_mlp: sizes[{i}]") for i, s in enumerate(sizes)
+    ]
     gain = check_positive_float(weight_gain, "weight_gain")
     bias_std = check_positive_float(bias_std, "bias_std", allow_zero=True)
     if rng is None:
-        raise TypeError("gaussian_mlp: the weights are random; pass rng=<int seed or numpy Generator>")
+        raise TypeError(
+            "gaussian_mlp: the weights are random; pass rng=<int seed or numpy Generator>"
+        )
     gen = as_rng(rng, where="gaussian_mlp")
     _act.get(activation)  # fail early on an unknown name
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        lin = Linear(n_in, n_out, init=gen.normal(0.0, gain / math.sqrt(n_in), size=(n_in, n_out)))
+        lin = Linear(
+            n_in,
+            n_out,
+            init=gen.normal(0.0, gain / math.sqrt(n_in), size=(n_in, n_out)),
+        )
         if bias_std > 0:
             lin.params["b"][...] = gen.normal(0.0, bias_std, size=n_out)
         layers.append(lin)
@@ -94,14 +116,20 @@ class SigmoidCrossEntropySum(_losses.Loss):
     def value(self, Y, T):
         Y = as_float_array(Y, "Y (logits)", where=self.name)
         if Y.ndim != 2:
-            raise ValueError(f"{self.name}: expected logits of shape (N, K), got shape {Y.shape}")
+            raise ValueError(
+                f"{self.name}: expected logits of shape (N, K), got shape {Y.shape}"
+            )
         return float(Y.shape[1] * _losses.binary_cross_entropy(Y, T))
 
     def grad(self, Y, T):
         Y = as_float_array(Y, "Y (logits)", where=f"{self.name}.grad")
         if Y.ndim != 2:
-            raise ValueError(f"{self.name}.grad: expected logits of shape (N, K), got shape {Y.shape}")
-        return (_losses.BinaryCrossEntropy().grad(Y, T) * Y.shape[1]).astype(Y.dtype, copy=False)
+            raise ValueError(
+                f"{self.name}.grad: expected logits of shape (N, K), got shape {Y.shape}"
+            )
+        return (_losses.BinaryCrossEntropy().grad(Y, T) * Y.shape[1]).astype(
+            Y.dtype, copy=False
+        )
 
 
 def gradient_norms_at_init(sizes, X, T, loss, seeds, which="b", **mlp_kwargs):
@@ -138,11 +166,19 @@ def _linear_activation_pairs(net):
     if layers is None:
         raise TypeError(f"expected a Sequential network, got {type(net).__name__}")
     n = len(layers)
-    ok = n % 2 == 1 and all(isinstance(layers[i], Linear) for i in range(0, n, 2)) and all(
-        isinstance(layers[i], Activation) and layers[i].f.name != "softmax" for i in range(1, n, 2))
+    ok = (
+        n % 2 == 1
+        and all(isinstance(layers[i], Linear) for i in range(0, n, 2))
+        and all(
+            isinstance(layers[i], Activation) and layers[i].f.name != "softmax"
+            for i in range(1, n, 2)
+        )
+    )
     if not ok:
-        raise ValueError("expected a network Linear, Activation, Linear, …, Linear with element-wise "
-                         f"activations and a linear output (e.g. from gaussian_mlp), got {net!r}")
+        raise ValueError(
+            "expected a network Linear, Activation, Linear, …, Linear with element-wise "
+            f"activations and a linear output (e.g. from gaussian_mlp), got {net!r}"
+        )
     return layers[0::2], layers[1::2]
 
 
@@ -168,14 +204,22 @@ def backward_jacobians(net, x):
     linears, acts = _linear_activation_pairs(net)
     x = as_float_array(x, "x", where="backward_jacobians")
     if x.ndim != 1:
-        raise ValueError(f"backward_jacobians: expected one example x of shape (n_0,), got shape {x.shape}")
+        raise ValueError(
+            f"backward_jacobians: expected one example x of shape (n_0,), got shape {x.shape}"
+        )
     if x.size != linears[0].n_in:
-        raise ValueError(f"backward_jacobians: expected x with {linears[0].n_in} entries, got {x.size}")
+        raise ValueError(
+            f"backward_jacobians: expected x with {linears[0].n_in} entries, got {x.size}"
+        )
     y, jacobians = x, []
     for lin, act, nxt in zip(linears[:-1], acts, linears[1:]):
-        z = y @ lin.W + (lin.b if lin.b is not None else 0.0)   # net^l (the layers' caches are left alone)
+        z = y @ lin.W + (
+            lin.b if lin.b is not None else 0.0
+        )  # net^l (the layers' caches are left alone)
         y = act.f(z)
-        jacobians.append(nxt.W.T * act.f.derivative(z))  # (W^{l+1})ᵀ diag(f'(net^l)): scales column j by f'_j
+        jacobians.append(
+            nxt.W.T * act.f.derivative(z)
+        )  # (W^{l+1})ᵀ diag(f'(net^l)): scales column j by f'_j
     return jacobians
 
 
@@ -196,15 +240,23 @@ def deltas_from_jacobians(jacobians, delta_out):
 
     Implements eq. (vg-product) in chapters/05_vanishing_exploding.
     """
-    delta = as_float_array(delta_out, "delta_out", where="deltas_from_jacobians", allow_nonfinite=True)
+    delta = as_float_array(
+        delta_out, "delta_out", where="deltas_from_jacobians", allow_nonfinite=True
+    )
     if delta.ndim != 1:
-        raise ValueError(f"deltas_from_jacobians: expected delta_out of shape (n_L,), got shape {delta.shape}")
+        raise ValueError(
+            f"deltas_from_jacobians: expected delta_out of shape (n_L,), got shape {delta.shape}"
+        )
     out = [delta]
     for J in reversed(list(jacobians)):
-        J = as_float_array(J, "jacobian", where="deltas_from_jacobians", allow_nonfinite=True)
+        J = as_float_array(
+            J, "jacobian", where="deltas_from_jacobians", allow_nonfinite=True
+        )
         if J.ndim != 2 or J.shape[0] != out[0].size:
-            raise ValueError(f"deltas_from_jacobians: a Jacobian of shape {J.shape} cannot multiply a signal of "
-                             f"size {out[0].size}; expected shape ({out[0].size}, n_l)")
+            raise ValueError(
+                f"deltas_from_jacobians: a Jacobian of shape {J.shape} cannot multiply a signal of "
+                f"size {out[0].size}; expected shape ({out[0].size}, n_l)"
+            )
         out.insert(0, out[0] @ J)
     return out
 
@@ -247,7 +299,11 @@ def _digamma_half_integer(n):
         m = n // 2
         return -_EULER_GAMMA + sum(1.0 / k for k in range(1, m))
     m = (n - 1) // 2
-    return -_EULER_GAMMA - 2 * math.log(2) + sum(2.0 / (2 * k - 1) for k in range(1, m + 1))
+    return (
+        -_EULER_GAMMA
+        - 2 * math.log(2)
+        + sum(2.0 / (2 * k - 1) for k in range(1, m + 1))
+    )
 
 
 def gaussian_lyapunov_exponent(n, std=1.0):
@@ -299,9 +355,14 @@ class SeedRuns:
         layers = []
         for l, (W, b) in enumerate(zip(self.W, self.b)):
             lin = Linear(W.shape[1], W.shape[2], init=W[i])
-            lin.params["W"], lin.params["b"] = W[i].copy(), b[i].copy()    # in the dtype of the runs
+            lin.params["W"], lin.params["b"] = (
+                W[i].copy(),
+                b[i].copy(),
+            )  # in the dtype of the runs
             lin.zero_grad()
-            layers += [lin] if l == len(self.W) - 1 else [lin, Activation(self.activation)]
+            layers += (
+                [lin] if l == len(self.W) - 1 else [lin, Activation(self.activation)]
+            )
         return Sequential(layers)
 
     def __repr__(self):
@@ -309,8 +370,21 @@ class SeedRuns:
         return f"SeedRuns({n} seeds, {self.loss.shape[1] - 1} steps, {d} diverged)"
 
 
-def full_batch_runs(sizes, X, T, loss, seeds, *, lr, steps, l2=0.0, activation="sigmoid",
-                    weight_gain=1.0, bias_std=0.0, dtype=np.float64):
+def full_batch_runs(
+    sizes,
+    X,
+    T,
+    loss,
+    seeds,
+    *,
+    lr,
+    steps,
+    l2=0.0,
+    activation="sigmoid",
+    weight_gain=1.0,
+    bias_std=0.0,
+    dtype=np.float64,
+):
     """Train ``gaussian_mlp(sizes, …, rng=seed)`` for every seed with full-batch gradient descent.
 
     All seeds advance together: every layer is one stacked matrix product over the seeds, so
@@ -346,65 +420,101 @@ def full_batch_runs(sizes, X, T, loss, seeds, *, lr, steps, l2=0.0, activation="
     """
     loss = _losses.get(loss) if isinstance(loss, str) else loss
     if not (hasattr(loss, "value") and hasattr(loss, "grad")):
-        raise TypeError(f"full_batch_runs: loss must be a loss object or name, got {type(loss).__name__}")
+        raise TypeError(
+            f"full_batch_runs: loss must be a loss object or name, got {type(loss).__name__}"
+        )
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise ValueError(f"full_batch_runs: dtype must be float64 or float32, got {dtype}")
+        raise ValueError(
+            f"full_batch_runs: dtype must be float64 or float32, got {dtype}"
+        )
     seeds = list(seeds)
     if not seeds:
         raise ValueError("full_batch_runs: expected at least one seed")
     lr = check_positive_float(lr, "lr")
     steps = check_positive_int(steps, "steps", minimum=0)
     l2 = check_positive_float(l2, "l2", allow_zero=True)
-    nets = [gaussian_mlp(sizes, activation, weight_gain, bias_std, rng=s) for s in seeds]
+    nets = [
+        gaussian_mlp(sizes, activation, weight_gain, bias_std, rng=s) for s in seeds
+    ]
     X = as_batch(X, nets[0][0].n_in, where="full_batch_runs").astype(dtype)
     if len(T) != len(X):
-        raise ValueError(f"full_batch_runs: X has {len(X)} rows but T has {len(T)}; expected one target per row")
+        raise ValueError(
+            f"full_batch_runs: X has {len(X)} rows but T has {len(T)}; expected one target per row"
+        )
     f = _act.get(activation)
-    W = [np.stack([n[i].W for n in nets]).astype(dtype) for i in range(0, len(nets[0].layers), 2)]
-    b = [np.stack([n[i].b for n in nets]).astype(dtype) for i in range(0, len(nets[0].layers), 2)]
+    W = [
+        np.stack([n[i].W for n in nets]).astype(dtype)
+        for i in range(0, len(nets[0].layers), 2)
+    ]
+    b = [
+        np.stack([n[i].b for n in nets]).astype(dtype)
+        for i in range(0, len(nets[0].layers), 2)
+    ]
     k, L = len(seeds), len(W)
-    out_loss, out_norms = np.full((k, steps + 1), np.nan), np.full((k, steps + 1, L), np.nan)
+    out_loss, out_norms = (
+        np.full((k, steps + 1), np.nan),
+        np.full((k, steps + 1, L), np.nan),
+    )
     alive = np.arange(k)
     for step in range(steps + 1):
         with np.errstate(all="ignore"):
             Ws, bs = [w[alive] for w in W], [c[alive] for c in b]
-            n = len(alive)                                           # layer 1: one product for all seeds
-            Z = [np.matmul(X, Ws[0].transpose(1, 0, 2).reshape(X.shape[1], -1)).reshape(len(X), n, -1)
-                 .transpose(1, 0, 2) + bs[0][:, None, :]]
+            n = len(alive)  # layer 1: one product for all seeds
+            Z = [
+                np.matmul(X, Ws[0].transpose(1, 0, 2).reshape(X.shape[1], -1))
+                .reshape(len(X), n, -1)
+                .transpose(1, 0, 2)
+                + bs[0][:, None, :]
+            ]
             Y = [X]
-            for l in range(1, L + 1):                                # forward, all live seeds at once
+            for l in range(1, L + 1):  # forward, all live seeds at once
                 Y.append(1 / (1 + np.exp(-Z[-1])) if f.name == "sigmoid" else f(Z[-1]))
                 if l < L:
                     Z.append(np.matmul(Y[-1], Ws[l]) + bs[l][:, None, :])
             Y.pop()
             d, ok = np.zeros_like(Z[-1]), np.zeros(len(alive), dtype=bool)
-            for j, i in enumerate(alive):                            # the loss, seed by seed
+            for j, i in enumerate(alive):  # the loss, seed by seed
                 if np.all(np.isfinite(Z[-1][j])):
                     value = loss.value(Z[-1][j], T)
                     if np.isfinite(value):
                         out_loss[i, step], ok[j] = value, True
                         d[j] = loss.grad(Z[-1][j], T)
             gW, gb = [None] * L, [None] * L
-            for l in reversed(range(L)):                             # backward
+            for l in reversed(range(L)):  # backward
                 gb[l] = d.sum(axis=1)
                 if l > 0:
                     gW[l] = np.matmul(np.swapaxes(Y[l], -1, -2), d)
-                else:                                                # Xᵀ δ for all seeds in one product
-                    gW[0] = (X.T @ d.transpose(1, 0, 2).reshape(len(X), -1)).reshape(X.shape[1], n, -1) \
+                else:  # Xᵀ δ for all seeds in one product
+                    gW[0] = (
+                        (X.T @ d.transpose(1, 0, 2).reshape(len(X), -1))
+                        .reshape(X.shape[1], n, -1)
                         .transpose(1, 0, 2)
+                    )
                 if l > 0:
-                    fprime = Y[l] * (1 - Y[l]) if f.name == "sigmoid" else f.derivative(Z[l - 1])
-                    d = np.matmul(d, np.swapaxes(Ws[l], -1, -2)) * fprime    # σ' = y(1 − y): no new exp
-            ok &= np.all([np.isfinite(g.reshape(n, -1)).all(axis=1) for g in gW + gb], axis=0)
-            norms = np.stack([np.linalg.norm(g.astype(np.float64), axis=1) for g in gb], axis=1)
+                    fprime = (
+                        Y[l] * (1 - Y[l])
+                        if f.name == "sigmoid"
+                        else f.derivative(Z[l - 1])
+                    )
+                    d = (
+                        np.matmul(d, np.swapaxes(Ws[l], -1, -2)) * fprime
+                    )  # σ' = y(1 − y): no new exp
+            ok &= np.all(
+                [np.isfinite(g.reshape(n, -1)).all(axis=1) for g in gW + gb], axis=0
+            )
+            norms = np.stack(
+                [np.linalg.norm(g.astype(np.float64), axis=1) for g in gb], axis=1
+            )
             out_norms[alive[ok], step] = norms[ok]
             out_loss[alive[~ok], step] = np.nan
         if step == steps or not ok.any():
             alive = alive[ok]
             break
-        for l in range(L):                                           # the step, live seeds only
-            W[l][alive[ok]] = Ws[l][ok] - (lr * (gW[l][ok] + l2 * Ws[l][ok])).astype(dtype, copy=False)
+        for l in range(L):  # the step, live seeds only
+            W[l][alive[ok]] = Ws[l][ok] - (lr * (gW[l][ok] + l2 * Ws[l][ok])).astype(
+                dtype, copy=False
+            )
             b[l][alive[ok]] = bs[l][ok] - (lr * gb[l][ok]).astype(dtype, copy=False)
         alive = alive[ok]
     return SeedRuns(seeds, out_loss, out_norms, W, b, f.name)

@@ -21,23 +21,40 @@ import numpy as np
 
 from .. import activations as _act
 from .. import init as _init
-from .._validate import as_batch, as_rng, check_choice, check_positive_float, check_positive_int
+from .._validate import (
+    as_batch,
+    as_rng,
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+)
 from ..layers import Linear
 
 __all__ = [
-    "SCHEMES", "weight_std", "draw_weights", "gauss_expectation", "moment_gain", "fixed_point_variance",
-    "deep_stats", "predicted_stats", "matmul_chain_std", "hidden_unit_spread", "train_deep_mlps",
+    "SCHEMES",
+    "weight_std",
+    "draw_weights",
+    "gauss_expectation",
+    "moment_gain",
+    "fixed_point_variance",
+    "deep_stats",
+    "predicted_stats",
+    "matmul_chain_std",
+    "hidden_unit_spread",
+    "train_deep_mlps",
 ]
 
 #: Weight schemes by name: ``W_ij ~ N(0, std²)`` with the std given by :func:`weight_std`.
 SCHEMES = ("zeros", "small", "normal", "lecun", "xavier", "he")
 
-_Z = np.linspace(-12.0, 12.0, 4801)       # grid for E[h(z)], z ~ N(0, 1); z = 0 is a panel boundary
+_Z = np.linspace(
+    -12.0, 12.0, 4801
+)  # grid for E[h(z)], z ~ N(0, 1); z = 0 is a panel boundary
 _PHI = np.exp(-0.5 * _Z**2) / math.sqrt(2.0 * math.pi) * (_Z[1] - _Z[0]) / 3.0
-_PHI[1:-1:2] *= 4.0                         # composite Simpson weights 1, 4, 2, 4, …, 4, 1: a kink at 0
-_PHI[2:-1:2] *= 2.0                         # (ReLU) falls between panels, so the error stays O(h⁴)
+_PHI[1:-1:2] *= 4.0  # composite Simpson weights 1, 4, 2, 4, …, 4, 1: a kink at 0
+_PHI[2:-1:2] *= 2.0  # (ReLU) falls between panels, so the error stays O(h⁴)
 _MID = _Z.size // 2
-_ZE = np.concatenate([_Z, [1e-9, -1e-9]])   # the two sides of z = 0
+_ZE = np.concatenate([_Z, [1e-9, -1e-9]])  # the two sides of z = 0
 
 
 def weight_std(scheme, n_in, n_out):
@@ -53,10 +70,18 @@ def weight_std(scheme, n_in, n_out):
     if isinstance(scheme, numbers.Real) and not isinstance(scheme, bool):
         return check_positive_float(scheme, "gain") / math.sqrt(n_in)
     if not isinstance(scheme, str):
-        raise TypeError(f"weight_std: scheme must be a name or a positive gain, got {scheme!r}")
+        raise TypeError(
+            f"weight_std: scheme must be a name or a positive gain, got {scheme!r}"
+        )
     check_choice(scheme, SCHEMES, "scheme")
-    return {"zeros": 0.0, "small": 0.01, "normal": 1.0, "lecun": 1.0 / math.sqrt(n_in),
-            "xavier": math.sqrt(2.0 / (n_in + n_out)), "he": math.sqrt(2.0 / n_in)}[scheme]
+    return {
+        "zeros": 0.0,
+        "small": 0.01,
+        "normal": 1.0,
+        "lecun": 1.0 / math.sqrt(n_in),
+        "xavier": math.sqrt(2.0 / (n_in + n_out)),
+        "he": math.sqrt(2.0 / n_in),
+    }[scheme]
 
 
 def draw_weights(scheme, n_in, n_out, rng):
@@ -83,7 +108,9 @@ def gauss_expectation(h, var):
     var = check_positive_float(var, "var", allow_zero=True)
     s = math.sqrt(var)
     vals = np.asarray(h(s * _ZE), dtype=float)
-    vals[_MID] = 0.5 * (vals[-1] + vals[-2])   # a jump at 0 (ReLU's f') counts with its mean value
+    vals[_MID] = 0.5 * (
+        vals[-1] + vals[-2]
+    )  # a jump at 0 (ReLU's f') counts with its mean value
     return float(np.sum(_PHI * vals[:-2]))
 
 
@@ -125,7 +152,9 @@ def fixed_point_variance(activation, gain, var0=1.0, n_iter=2000, **params):
     for _ in range(n_iter):
         q_new = g2 * gauss_expectation(lambda x: f(x) ** 2, q)
         if not math.isfinite(q_new) or q_new > 1e12:
-            raise ValueError(f"fixed_point_variance: the variance grows without bound for gain {gain}")
+            raise ValueError(
+                f"fixed_point_variance: the variance grows without bound for gain {gain}"
+            )
         if abs(q_new - q) <= 1e-13 * max(q, 1e-300):
             return q_new
         q = q_new
@@ -133,11 +162,16 @@ def fixed_point_variance(activation, gain, var0=1.0, n_iter=2000, **params):
 
 
 def _check_sizes(depth, width, n_examples):
-    return (check_positive_int(depth, "depth"), check_positive_int(width, "width"),
-            check_positive_int(n_examples, "n_examples"))
+    return (
+        check_positive_int(depth, "depth"),
+        check_positive_int(width, "width"),
+        check_positive_int(n_examples, "n_examples"),
+    )
 
 
-def deep_stats(scheme, activation, depth=50, width=100, n_examples=256, rng=0, **params):
+def deep_stats(
+    scheme, activation, depth=50, width=100, n_examples=256, rng=0, **params
+):
     """Per-layer spread of a deep ``width × width`` network at initialisation (no biases).
 
     The input ``X`` and the output signal ``∂E/∂Y^L`` are independent standard normal batches
@@ -171,14 +205,18 @@ def deep_stats(scheme, activation, depth=50, width=100, n_examples=256, rng=0, *
             out["act_std"].append(np.std(Y))
         for l in range(depth - 1, -1, -1):
             # tanh' = 1 − tanh²: the same numbers as f.derivative, without a second tanh per entry
-            slope = 1.0 - outs[l] * outs[l] if f.name == "tanh" else f.derivative(nets[l])
+            slope = (
+                1.0 - outs[l] * outs[l] if f.name == "tanh" else f.derivative(nets[l])
+            )
             delta = G * slope
             out["grad_std"][l] = np.std(delta)
             G = delta @ Ws[l].T
     return {k: np.array(v, dtype=float) for k, v in out.items()}
 
 
-def predicted_stats(scheme, activation, depth=50, width=100, input_var=1.0, grad_var=1.0, **params):
+def predicted_stats(
+    scheme, activation, depth=50, width=100, input_var=1.0, grad_var=1.0, **params
+):
     """The spreads of :func:`deep_stats` predicted by the second-moment recursions.
 
     Forward: ``q^l = n Var W · E[(y^{l-1})²]`` with ``E[(y^l)²] = E[f(√q^l z)²]`` (``y^0 = x``);
@@ -194,22 +232,34 @@ def predicted_stats(scheme, activation, depth=50, width=100, input_var=1.0, grad
     """
     depth, width, _ = _check_sizes(depth, width, 1)
     f = _f(activation, params)
-    s2 = weight_std(scheme, width, width) ** 2 * width          # n · Var W
+    s2 = weight_std(scheme, width, width) ** 2 * width  # n · Var W
     m = check_positive_float(input_var, "input_var")
     d = check_positive_float(grad_var, "grad_var")
     q, act_var, dd = [], [], []
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(depth):
             q.append(s2 * m)
-            m = gauss_expectation(lambda x: f(x) ** 2, q[-1]) if math.isfinite(q[-1]) else math.inf
+            m = (
+                gauss_expectation(lambda x: f(x) ** 2, q[-1])
+                if math.isfinite(q[-1])
+                else math.inf
+            )
             mean = gauss_expectation(f, q[-1]) if math.isfinite(q[-1]) else 0.0
             act_var.append(max(m - mean**2, 0.0))
-        slopes = [gauss_expectation(lambda x: f.derivative(x) ** 2, v) if math.isfinite(v) else math.nan
-                  for v in q]
+        slopes = [
+            gauss_expectation(lambda x: f.derivative(x) ** 2, v)
+            if math.isfinite(v)
+            else math.nan
+            for v in q
+        ]
         for i in range(depth - 1, -1, -1):
             d = d * slopes[i] if i == depth - 1 else d * s2 * slopes[i]
             dd.append(d)
-    return {"net_std": np.sqrt(q), "act_std": np.sqrt(act_var), "grad_std": np.sqrt(dd[::-1])}
+    return {
+        "net_std": np.sqrt(q),
+        "act_std": np.sqrt(act_var),
+        "grad_std": np.sqrt(dd[::-1]),
+    }
 
 
 def matmul_chain_std(scale, n_layers=50, width=100, dtype=np.float32, rng=0):
@@ -236,7 +286,9 @@ def matmul_chain_std(scale, n_layers=50, width=100, dtype=np.float32, rng=0):
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for _ in range(n_layers):
             x = x @ (scale * gen.standard_normal((width, width))).astype(dtype)
-            out.append(np.std(x.astype(np.float64)) if np.all(np.isfinite(x)) else math.nan)
+            out.append(
+                np.std(x.astype(np.float64)) if np.all(np.isfinite(x)) else math.nan
+            )
     return np.array(out)
 
 
@@ -248,15 +300,30 @@ def hidden_unit_spread(net):
     """
     layers = getattr(net, "layers", None)
     if layers is None:
-        raise TypeError(f"hidden_unit_spread: expected a Sequential network, got {type(net).__name__}")
+        raise TypeError(
+            f"hidden_unit_spread: expected a Sequential network, got {type(net).__name__}"
+        )
     linears = [layer for layer in layers if isinstance(layer, Linear)]
     if len(linears) < 2:
-        raise ValueError("hidden_unit_spread: expected at least one hidden layer (two Linear layers)")
+        raise ValueError(
+            "hidden_unit_spread: expected at least one hidden layer (two Linear layers)"
+        )
     return np.array([np.max(np.abs(lin.W - lin.W[:, :1])) for lin in linears[:-1]])
 
 
-def train_deep_mlps(inits, seeds, X, y, depth=30, width=32, lr=0.01, momentum=0.9, epochs=10,
-                    batch_size=128, rng=0):
+def train_deep_mlps(
+    inits,
+    seeds,
+    X,
+    y,
+    depth=30,
+    width=32,
+    lr=0.01,
+    momentum=0.9,
+    epochs=10,
+    batch_size=128,
+    rng=0,
+):
     """Train one ReLU MLP per (init, seed) at once, stacked along a leading axis; softmax cross-entropy.
 
     Every network is ``mlp([n_in] + [width] * (depth - 1) + [n_classes], "relu", init=init,
@@ -276,10 +343,14 @@ def train_deep_mlps(inits, seeds, X, y, depth=30, width=32, lr=0.01, momentum=0.
     X = as_batch(X, None, where="train_deep_mlps")
     y = np.asarray(y)
     if y.shape != (len(X),) or y.dtype.kind not in "iu" or y.min() < 0:
-        raise ValueError(f"train_deep_mlps: expected integer labels of shape ({len(X)},), got {y.shape} {y.dtype}")
+        raise ValueError(
+            f"train_deep_mlps: expected integer labels of shape ({len(X)},), got {y.shape} {y.dtype}"
+        )
     depth = check_positive_int(depth, "depth", minimum=2)
-    width, epochs, batch_size = (check_positive_int(v, k) for v, k in
-                                 ((width, "width"), (epochs, "epochs"), (batch_size, "batch_size")))
+    width, epochs, batch_size = (
+        check_positive_int(v, k)
+        for v, k in ((width, "width"), (epochs, "epochs"), (batch_size, "batch_size"))
+    )
     lr = check_positive_float(lr, "lr")
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"train_deep_mlps: momentum must be in [0, 1), got {momentum}")
@@ -287,7 +358,10 @@ def train_deep_mlps(inits, seeds, X, y, depth=30, width=32, lr=0.01, momentum=0.
     if not runs:
         raise ValueError("train_deep_mlps: expected at least one init and one seed")
     K = int(y.max()) + 1
-    nets = [mlp([X.shape[1]] + [width] * (depth - 1) + [K], "relu", init=i, rng=s) for i, s in runs]
+    nets = [
+        mlp([X.shape[1]] + [width] * (depth - 1) + [K], "relu", init=i, rng=s)
+        for i, s in runs
+    ]
     W = [np.stack([n.layers[2 * l].W for n in nets]) for l in range(depth)]
     b = [np.zeros((len(runs), 1, w.shape[2])) for w in W]
     vel = [np.zeros_like(p) for p in W + b]
@@ -298,9 +372,9 @@ def train_deep_mlps(inits, seeds, X, y, depth=30, width=32, lr=0.01, momentum=0.
         hs, z = [np.broadcast_to(Xb, (len(runs),) + Xb.shape)], None
         for l in range(depth):
             z = hs[-1] @ W[l]
-            z += b[l]                                  # in place: no second large array per layer
+            z += b[l]  # in place: no second large array per layer
             if l < depth - 1:
-                np.maximum(z, 0.0, out=z)              # ReLU; backward only needs relu(z) > 0
+                np.maximum(z, 0.0, out=z)  # ReLU; backward only needs relu(z) > 0
             hs.append(z)
         z = z - z.max(axis=-1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
@@ -317,11 +391,16 @@ def train_deep_mlps(inits, seeds, X, y, depth=30, width=32, lr=0.01, momentum=0.
         for _ in range(epochs):
             perm = gen.permutation(len(X))
             for start in range(0, len(X), batch_size):
-                idx = perm[start:start + batch_size]
+                idx = perm[start : start + batch_size]
                 hs, logp = forward(X[idx])
-                delta = (np.exp(logp) - T[idx]) / len(idx)           # ∂E/∂net^L, E = mean cross-entropy
+                delta = (np.exp(logp) - T[idx]) / len(
+                    idx
+                )  # ∂E/∂net^L, E = mean cross-entropy
                 for l in range(depth - 1, -1, -1):
-                    grads = (np.swapaxes(hs[l], 1, 2) @ delta, delta.sum(axis=1, keepdims=True))
+                    grads = (
+                        np.swapaxes(hs[l], 1, 2) @ delta,
+                        delta.sum(axis=1, keepdims=True),
+                    )
                     if l > 0:
                         delta = delta @ np.swapaxes(W[l], 1, 2)
                         delta *= hs[l] > 0
@@ -331,4 +410,8 @@ def train_deep_mlps(inits, seeds, X, y, depth=30, width=32, lr=0.01, momentum=0.
                         v += g
                         p -= lr * v
             record(hist)
-    return {"loss": np.array(hist["loss"]).T, "accuracy": np.array(hist["accuracy"]).T, "runs": runs}
+    return {
+        "loss": np.array(hist["loss"]).T,
+        "accuracy": np.array(hist["accuracy"]).T,
+        "runs": runs,
+    }

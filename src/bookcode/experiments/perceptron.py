@@ -21,15 +21,33 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import activations as _act
+from .._validate import (
+    as_batch,
+    as_float_array,
+    as_rng,
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+)
 from ..data import minibatches
-from .._validate import as_batch, as_float_array, as_rng, check_choice, check_positive_float, check_positive_int
 
 _EPS = float(np.finfo(np.float64).eps)
 
 __all__ = [
-    "step", "perceptron_predict", "perceptron_fit", "PerceptronRun", "perceptron_criterion",
-    "novikoff_bound", "NovikoffBound", "delta_rule_gradient", "delta_rule_step", "delta_rule_fit",
-    "delta_rule_fit_many", "DeltaRuleRun", "lms_stable_lr", "as_network",
+    "step",
+    "perceptron_predict",
+    "perceptron_fit",
+    "PerceptronRun",
+    "perceptron_criterion",
+    "novikoff_bound",
+    "NovikoffBound",
+    "delta_rule_gradient",
+    "delta_rule_step",
+    "delta_rule_fit",
+    "delta_rule_fit_many",
+    "DeltaRuleRun",
+    "lms_stable_lr",
+    "as_network",
 ]
 
 
@@ -47,16 +65,22 @@ def step(x):
 def _labels01(y, n, where):
     y = np.asarray(y)
     if y.shape != (n,):
-        raise ValueError(f"{where}: expected labels y of shape ({n},) (one per row of X), got shape {y.shape}")
+        raise ValueError(
+            f"{where}: expected labels y of shape ({n},) (one per row of X), got shape {y.shape}"
+        )
     if y.dtype.kind not in "biuf" or not np.all((y == 0) | (y == 1)):
-        raise ValueError(f"{where}: expected 0/1 labels, got values {np.unique(y)[:6].tolist()}")
+        raise ValueError(
+            f"{where}: expected 0/1 labels, got values {np.unique(y)[:6].tolist()}"
+        )
     return y.astype(np.float64)
 
 
 def _weights(w, b, n_in, where):
     w = as_float_array(w, "w", where=where)
     if w.shape != (n_in,):
-        raise ValueError(f"{where}: expected w of shape ({n_in},) (one weight per input), got shape {w.shape}")
+        raise ValueError(
+            f"{where}: expected w of shape ({n_in},) (one weight per input), got shape {w.shape}"
+        )
     return w, float(as_float_array(b, "b", where=where))
 
 
@@ -116,12 +140,25 @@ class PerceptronRun:
 
     def __repr__(self):
         state = "converged" if self.converged else "not converged"
-        return (f"PerceptronRun({self.epochs_run} epochs, {self.total_mistakes} mistakes, {state}, "
-                f"final errors {int(self.errors[-1])})")
+        return (
+            f"PerceptronRun({self.epochs_run} epochs, {self.total_mistakes} mistakes, {state}, "
+            f"final errors {int(self.errors[-1])})"
+        )
 
 
-def perceptron_fit(X, y, lr=1.0, epochs=100, rng=None, *, w0=None, b0=0.0, bias=True,
-                   stop_when_converged=True, trace=False):
+def perceptron_fit(
+    X,
+    y,
+    lr=1.0,
+    epochs=100,
+    rng=None,
+    *,
+    w0=None,
+    b0=0.0,
+    bias=True,
+    stop_when_converged=True,
+    trace=False,
+):
     """Train a perceptron with Rosenblatt's rule, one example at a time.
 
     For each example ``n`` (in order ``0..N-1``, or shuffled each epoch if ``rng`` is given):
@@ -160,23 +197,29 @@ def perceptron_fit(X, y, lr=1.0, epochs=100, rng=None, *, w0=None, b0=0.0, bias=
     gen = None if rng is None else as_rng(rng, where=where)
     if not isinstance(bias, bool):
         raise TypeError(f"{where}: bias must be True or False, got {bias!r}")
-    w, b = _weights(np.zeros(n_in) if w0 is None else w0, b0 if bias else 0.0, n_in, where)
+    w, b = _weights(
+        np.zeros(n_in) if w0 is None else w0, b0 if bias else 0.0, n_in, where
+    )
     Ws, bs, mistakes, errors = [w.copy()], [b], [], [int(np.sum((X @ w + b > 0) != t))]
     tW, tb = ([w.copy()], [b]) if trace else (None, None)
     # The loop runs on Python floats: for a few inputs per example, NumPy's cost per call would dominate. A net
     # input within rounding of 0 (|net| <= slack) is recomputed as NumPy's x_n @ w + b: the same decisions.
     rows, targets, w, mul = X.tolist(), t.tolist(), w.tolist(), operator.mul
     row_l1 = float(np.abs(X).sum(axis=1).max())
-    slack_growth = _rounding_slack([lr * float(np.abs(X).max())] * n_in, lr, row_l1)   # at most, per update
+    slack_growth = _rounding_slack(
+        [lr * float(np.abs(X).max())] * n_in, lr, row_l1
+    )  # at most, per update
     for _ in range(epochs):
         m, slack = 0, _rounding_slack(w, b, row_l1)
-        for n in (range(N) if gen is None else gen.permutation(N).tolist()):
-            net = sum(map(mul, rows[n], w), b)                  # x_n·w + b
+        for n in range(N) if gen is None else gen.permutation(N).tolist():
+            net = sum(map(mul, rows[n], w), b)  # x_n·w + b
             if not abs(net) > slack:
                 net = X[n] @ np.array(w) + b
             err = targets[n] - (1.0 if net > 0 else 0.0)
             if err != 0.0:
-                w = [wi + (lr * err) * xi for wi, xi in zip(w, rows[n])]   # a new list: recorded rows stay put
+                w = [
+                    wi + (lr * err) * xi for wi, xi in zip(w, rows[n])
+                ]  # a new list: recorded rows stay put
                 if bias:
                     b = b + lr * err
                 slack += slack_growth
@@ -190,9 +233,16 @@ def perceptron_fit(X, y, lr=1.0, epochs=100, rng=None, *, w0=None, b0=0.0, bias=
         errors.append(np.count_nonzero((X @ np.array(w) + b > 0) != t))
         if m == 0 and stop_when_converged:
             break
-    return PerceptronRun(np.array(Ws), np.array(bs), np.array(mistakes, dtype=np.int64),
-                         np.array(errors, dtype=np.int64), bool(mistakes[-1] == 0), lr,
-                         None if tW is None else np.array(tW), None if tb is None else np.array(tb))
+    return PerceptronRun(
+        np.array(Ws),
+        np.array(bs),
+        np.array(mistakes, dtype=np.int64),
+        np.array(errors, dtype=np.int64),
+        bool(mistakes[-1] == 0),
+        lr,
+        None if tW is None else np.array(tW),
+        None if tb is None else np.array(tb),
+    )
 
 
 def _rounding_slack(w, b, row_l1):
@@ -200,7 +250,10 @@ def _rounding_slack(w, b, row_l1):
     with ``Σ|x_i| <= row_l1`` (about ``(n_in + 1) eps (Σ|x_i w_i| + |b|)`` each way): a net input farther from 0
     than this has the same sign however it is summed (chapters/02_perceptron_delta, ``perceptron_fit``).
     An update ``w += c x_k`` raises this bound by at most ``_rounding_slack([|c| max|x|], |c|, row_l1)``."""
-    return 4 * (len(w) + 2) * _EPS * (row_l1 * max(map(abs, w), default=0.0) + abs(b)) + 1e-300
+    return (
+        4 * (len(w) + 2) * _EPS * (row_l1 * max(map(abs, w), default=0.0) + abs(b))
+        + 1e-300
+    )
 
 
 def perceptron_criterion(w, b, X, y):
@@ -248,14 +301,18 @@ def novikoff_bound(X, y, w, b=0.0, *, bias=True):
     w, b = _weights(w, b, X.shape[1], where)
     s = 2 * _labels01(y, X.shape[0], where) - 1
     if not bias and b != 0.0:
-        raise ValueError(f"{where}: with bias=False the hyperplane passes through 0, so b must be 0, got {b}")
+        raise ValueError(
+            f"{where}: with bias=False the hyperplane passes through 0, so b must be 0, got {b}"
+        )
     Xa = np.column_stack([np.ones(len(X)), X]) if bias else X
     u = np.concatenate([[b], w]) if bias else w
     if not np.any(u):
         raise ValueError(f"{where}: the hyperplane (w, b) must not be zero")
     gamma = float(np.min(s * (Xa @ u)) / np.linalg.norm(u))
     if gamma <= 0:
-        raise ValueError(f"{where}: (w, b) does not separate the data (margin {gamma:.3g} <= 0)")
+        raise ValueError(
+            f"{where}: (w, b) does not separate the data (margin {gamma:.3g} <= 0)"
+        )
     R = float(np.linalg.norm(Xa, axis=1).max())
     return NovikoffBound(R, gamma, (R / gamma) ** 2)
 
@@ -267,25 +324,33 @@ def _layer_args(W, b, X, T, where):
     W = as_float_array(W, "W", where=where)
     vector = W.ndim == 1
     if W.ndim not in (1, 2) or W.shape[0] != X.shape[1]:
-        raise ValueError(f"{where}: expected W of shape ({X.shape[1]}, n_out) or ({X.shape[1]},), got {W.shape}")
+        raise ValueError(
+            f"{where}: expected W of shape ({X.shape[1]}, n_out) or ({X.shape[1]},), got {W.shape}"
+        )
     W2 = W[:, None] if vector else W
     T = as_float_array(T, "T", where=where)
     want = (X.shape[0],) if vector else (X.shape[0], W2.shape[1])
     if T.shape != want:
-        raise ValueError(f"{where}: expected T of shape {want} for X {X.shape} and W {W.shape}, got {T.shape}")
+        raise ValueError(
+            f"{where}: expected T of shape {want} for X {X.shape} and W {W.shape}, got {T.shape}"
+        )
     T2 = T[:, None] if vector else T
     b2 = None
     if b is not None:
         b2 = as_float_array(b, "b", where=where).reshape(-1)
         if b2.shape != (W2.shape[1],):
-            raise ValueError(f"{where}: expected b with {W2.shape[1]} entries (one per output), got {np.shape(b)}")
+            raise ValueError(
+                f"{where}: expected b with {W2.shape[1]} entries (one per output), got {np.shape(b)}"
+            )
     return W2, b2, X, T2, vector
 
 
 def _f(f, where):
     f = _act.get(f) if isinstance(f, str) else f
     if not isinstance(f, _act.ActivationFunction) or f.name == "softmax":
-        raise TypeError(f"{where}: f must be an element-wise activation name or object (e.g. 'sigmoid'), got {f!r}")
+        raise TypeError(
+            f"{where}: f must be an element-wise activation name or object (e.g. 'sigmoid'), got {f!r}"
+        )
     return f
 
 
@@ -305,7 +370,11 @@ def delta_rule_gradient(W, b, X, T, f="identity", reduction="mean"):
     where = "delta_rule_gradient"
     W2, b2, X, T2, vector = _layer_args(W, b, X, T, where)
     f = _f(f, where)
-    scale = 1.0 / X.shape[0] if check_choice(reduction, ("mean", "sum"), "reduction") == "mean" else 1.0
+    scale = (
+        1.0 / X.shape[0]
+        if check_choice(reduction, ("mean", "sum"), "reduction") == "mean"
+        else 1.0
+    )
     dW, db, Y = _gradient(W2, b2, X, T2, f, scale)
     E = float(0.5 * np.sum((T2 - Y) ** 2) * scale)
     if vector:
@@ -317,8 +386,8 @@ def _gradient(W2, b2, X, T2, f, scale, forward=None):
     """The arithmetic of :func:`delta_rule_gradient` on checked 2-D arrays: ``(dW, db or None, Y)``.
     ``forward``: ``(net, Y)`` of these arrays if already computed (:func:`_forward`)."""
     net, Y = _forward(W2, b2, X, f) if forward is None else forward
-    delta = -(T2 - Y) * f.derivative(net) * scale          # eq. (delta-signal)
-    dW = X.T @ delta                                       # eq. (delta-gradient)
+    delta = -(T2 - Y) * f.derivative(net) * scale  # eq. (delta-signal)
+    dW = X.T @ delta  # eq. (delta-gradient)
     return dW, None if b2 is None else delta.sum(axis=0), Y
 
 
@@ -336,7 +405,11 @@ def _as_vector(dW, db, b):
 def _descend(W, b, dW, db, lr):
     """``(W − lr dW, b − lr db)``: new arrays (a float ``b`` stays a float)."""
     if b is not None:
-        b = float(b) - lr * db if np.ndim(b) == 0 else np.asarray(b, dtype=db.dtype) - lr * db
+        b = (
+            float(b) - lr * db
+            if np.ndim(b) == 0
+            else np.asarray(b, dtype=db.dtype) - lr * db
+        )
     return np.asarray(W, dtype=dW.dtype) - lr * dW, b
 
 
@@ -376,12 +449,28 @@ class DeltaRuleRun:
         return self.f(X @ self.W[epoch] + (0.0 if self.b is None else self.b[epoch]))
 
     def __repr__(self):
-        return (f"DeltaRuleRun(f={self.f!r}, lr={self.lr:g}, {self.epochs_run} epochs, "
-                f"{'diverged' if self.diverged else f'loss {self.loss[-1]:.4g}'})")
+        return (
+            f"DeltaRuleRun(f={self.f!r}, lr={self.lr:g}, {self.epochs_run} epochs, "
+            f"{'diverged' if self.diverged else f'loss {self.loss[-1]:.4g}'})"
+        )
 
 
-def delta_rule_fit(X, T, f="identity", lr=0.1, epochs=100, *, W0=None, b0=None, bias=True,
-                   reduction="mean", batch_size=None, rng=None, classify_at=0.5, max_norm=1e6):
+def delta_rule_fit(
+    X,
+    T,
+    f="identity",
+    lr=0.1,
+    epochs=100,
+    *,
+    W0=None,
+    b0=None,
+    bias=True,
+    reduction="mean",
+    batch_size=None,
+    rng=None,
+    classify_at=0.5,
+    max_norm=1e6,
+):
     """Train one layer ``Y = f(X W + b)`` with the Delta rule (gradient descent on the squared error).
 
     Parameters
@@ -413,12 +502,26 @@ def delta_rule_fit(X, T, f="identity", lr=0.1, epochs=100, *, W0=None, b0=None, 
     X = as_batch(X, where=where)
     T = as_float_array(T, "T", where=where)
     if T.ndim not in (1, 2):
-        raise ValueError(f"{where}: expected T of shape (N,) or (N, n_out), got {T.shape}")
+        raise ValueError(
+            f"{where}: expected T of shape (N,) or (N, n_out), got {T.shape}"
+        )
     shape = (X.shape[1],) if T.ndim == 1 else (X.shape[1], T.shape[1])
-    W = np.zeros(shape) if W0 is None else np.array(as_float_array(W0, "W0", where=where))
+    W = (
+        np.zeros(shape)
+        if W0 is None
+        else np.array(as_float_array(W0, "W0", where=where))
+    )
     if not isinstance(bias, bool):
         raise TypeError(f"{where}: bias must be True or False, got {bias!r}")
-    b = None if not bias else (np.zeros(shape[1:]) if b0 is None else np.array(as_float_array(b0, "b0", where=where)))
+    b = (
+        None
+        if not bias
+        else (
+            np.zeros(shape[1:])
+            if b0 is None
+            else np.array(as_float_array(b0, "b0", where=where))
+        )
+    )
     b = float(b) if b is not None and T.ndim == 1 else b
     f = _f(f, where)
     lr = check_positive_float(lr, "lr")
@@ -432,25 +535,47 @@ def delta_rule_fit(X, T, f="identity", lr=0.1, epochs=100, *, W0=None, b0=None, 
     delta_rule_gradient(W, b, X, T, f, reduction)  # validates shapes and reduction once
 
     vector = T.ndim == 1
+
     # The steps and records below do exactly the arithmetic of delta_rule_step and of f(X W + b), without the
     # per-call checks (done once above); full batch, the step reuses the record's forward pass.
     def forward(W, b, idx=slice(None)):
-        return _forward(W[:, None] if vector else W, None if b is None else np.reshape(b, -1), X[idx], f)
+        return _forward(
+            W[:, None] if vector else W,
+            None if b is None else np.reshape(b, -1),
+            X[idx],
+            f,
+        )
 
     def step(W, b, idx, fwd):
-        if b is not None and not (math.isfinite(b) if vector else np.all(np.isfinite(b))):
-            return delta_rule_step(W, b, X[idx], T[idx], lr, f, reduction)   # raises its error
+        if b is not None and not (
+            math.isfinite(b) if vector else np.all(np.isfinite(b))
+        ):
+            return delta_rule_step(
+                W, b, X[idx], T[idx], lr, f, reduction
+            )  # raises its error
         Xb, Tb = X[idx], T[idx]
         fwd = forward(W, b, idx) if fwd is None else fwd
-        dW, db, _ = _gradient(None, b, Xb, Tb[:, None] if vector else Tb, f,             # fwd replaces W, b
-                              1.0 / Xb.shape[0] if reduction == "mean" else 1.0, fwd)
+        dW, db, _ = _gradient(
+            None,
+            b,
+            Xb,
+            Tb[:, None] if vector else Tb,
+            f,  # fwd replaces W, b
+            1.0 / Xb.shape[0] if reduction == "mean" else 1.0,
+            fwd,
+        )
         if vector:
             dW, db = _as_vector(dW, db, b)
         return _descend(W, b, dW, db, lr)
 
     def record(W, b, fwd):
-        if fwd is None or not (X.dtype == W.dtype == np.float64 and (vector or b is None or b.dtype == np.float64)):
-            Y = f(X @ W + (0.0 if b is None else b))   # in float64 fwd has these numbers; float32 may round apart
+        if fwd is None or not (
+            X.dtype == W.dtype == np.float64
+            and (vector or b is None or b.dtype == np.float64)
+        ):
+            Y = f(
+                X @ W + (0.0 if b is None else b)
+            )  # in float64 fwd has these numbers; float32 may round apart
         else:
             Y = fwd[1][:, 0] if vector else fwd[1]
         E = 0.5 * ((T - Y) ** 2).sum() / (N if reduction == "mean" else 1)
@@ -461,7 +586,9 @@ def delta_rule_fit(X, T, f="identity", lr=0.1, epochs=100, *, W0=None, b0=None, 
     fwd = forward(W, b) if batch_size is None else None
     Ws, bs, rec, diverged = [W], [b], [record(W, b, fwd)], False
     for _ in range(epochs):
-        for idx in [slice(None)] if batch_size is None else minibatches(N, batch_size, gen):
+        for idx in (
+            [slice(None)] if batch_size is None else minibatches(N, batch_size, gen)
+        ):
             W, b = step(W, b, idx, fwd if batch_size is None else None)
             norm = np.linalg.norm(W)
             if not np.isfinite(norm) or norm > max_norm:
@@ -474,11 +601,20 @@ def delta_rule_fit(X, T, f="identity", lr=0.1, epochs=100, *, W0=None, b0=None, 
         bs.append(b)
         rec.append(record(W, b, fwd))
     loss, errors = (np.array(v) for v in zip(*rec))
-    return DeltaRuleRun(np.array(Ws), None if b is None else np.array(bs), loss, errors.astype(np.int64),
-                        diverged, lr, f)
+    return DeltaRuleRun(
+        np.array(Ws),
+        None if b is None else np.array(bs),
+        loss,
+        errors.astype(np.int64),
+        diverged,
+        lr,
+        f,
+    )
 
 
-def delta_rule_fit_many(X, T, f="identity", lr=0.1, epochs=100, *, classify_at=0.5, max_norm=1e6):
+def delta_rule_fit_many(
+    X, T, f="identity", lr=0.1, epochs=100, *, classify_at=0.5, max_norm=1e6
+):
     """Full-batch Delta rule on several independent data sets at once: one unit, from ``w = 0``, ``b = 0``, per set.
 
     The run on set ``s`` is :func:`delta_rule_fit` ``(X[s], T[s], f, lr, epochs)`` (1-D targets, full batch, the
@@ -505,10 +641,14 @@ def delta_rule_fit_many(X, T, f="identity", lr=0.1, epochs=100, *, classify_at=0
     where = "delta_rule_fit_many"
     X = as_float_array(X, "X", where=where).astype(np.float64)
     if X.ndim != 3 or 0 in X.shape:
-        raise ValueError(f"{where}: expected X of shape (S, N, n_in) (S data sets of N rows), got {X.shape}")
+        raise ValueError(
+            f"{where}: expected X of shape (S, N, n_in) (S data sets of N rows), got {X.shape}"
+        )
     T = as_float_array(T, "T", where=where).astype(np.float64)
     if T.shape != X.shape[:2]:
-        raise ValueError(f"{where}: expected T of shape {X.shape[:2]} (one target per row of X), got {T.shape}")
+        raise ValueError(
+            f"{where}: expected T of shape {X.shape[:2]} (one target per row of X), got {T.shape}"
+        )
     f = _f(f, where)
     lr = check_positive_float(lr, "lr")
     epochs = check_positive_int(epochs, "epochs")
@@ -524,14 +664,20 @@ def delta_rule_fit_many(X, T, f="identity", lr=0.1, epochs=100, *, classify_at=0
         return net, f(net)
 
     def record(Y):
-        return 0.5 * ((T - Y) ** 2).sum(axis=1) / N, np.count_nonzero((Y > classify_at) != T_class, axis=1)
+        return 0.5 * ((T - Y) ** 2).sum(axis=1) / N, np.count_nonzero(
+            (Y > classify_at) != T_class, axis=1
+        )
 
     net, Y = forward(W, b)
     Ws, bs, rec = [W], [b], [record(Y)]
-    with np.errstate(over="ignore", invalid="ignore"):       # a diverging set is detected, not warned about
+    with np.errstate(
+        over="ignore", invalid="ignore"
+    ):  # a diverging set is detected, not warned about
         for e in range(epochs):
-            delta = -(T - Y) * f.derivative(net) / N         # eq. (delta-signal), one row per set
-            W_new = W - lr * np.einsum("sn,snd->sd", delta, X)   # eq. (delta-rule)
+            delta = (
+                -(T - Y) * f.derivative(net) / N
+            )  # eq. (delta-signal), one row per set
+            W_new = W - lr * np.einsum("sn,snd->sd", delta, X)  # eq. (delta-rule)
             b_new = b - lr * delta.sum(axis=1)
             norm = np.sqrt((W_new**2).sum(axis=1))
             stop = alive & ~(np.isfinite(norm) & (norm <= max_norm))
@@ -546,8 +692,18 @@ def delta_rule_fit_many(X, T, f="identity", lr=0.1, epochs=100, *, classify_at=0
             rec.append(record(Y))
     Ws, bs = np.array(Ws), np.array(bs)
     loss, errors = (np.array(v) for v in zip(*rec))
-    return [DeltaRuleRun(Ws[:k + 1, s], bs[:k + 1, s], loss[:k + 1, s], errors[:k + 1, s].astype(np.int64),
-                         bool(k < epochs), lr, f) for s, k in enumerate(runs_for)]
+    return [
+        DeltaRuleRun(
+            Ws[: k + 1, s],
+            bs[: k + 1, s],
+            loss[: k + 1, s],
+            errors[: k + 1, s].astype(np.int64),
+            bool(k < epochs),
+            lr,
+            f,
+        )
+        for s, k in enumerate(runs_for)
+    ]
 
 
 def lms_stable_lr(X, *, bias=True, reduction="mean"):
@@ -560,7 +716,15 @@ def lms_stable_lr(X, *, bias=True, reduction="mean"):
     """
     X = as_batch(X, where="lms_stable_lr")
     Xa = np.column_stack([np.ones(len(X)), X]) if bias else X
-    H = Xa.T @ Xa / (len(X) if check_choice(reduction, ("mean", "sum"), "reduction") == "mean" else 1)
+    H = (
+        Xa.T
+        @ Xa
+        / (
+            len(X)
+            if check_choice(reduction, ("mean", "sum"), "reduction") == "mean"
+            else 1
+        )
+    )
     return float(2.0 / np.linalg.eigvalsh(H).max())
 
 
@@ -576,7 +740,9 @@ def as_network(W, b, f="identity"):
     W = np.array(as_float_array(W, "W", where="as_network"), dtype=np.float64)
     W = W[:, None] if W.ndim == 1 else W
     if W.ndim != 2:
-        raise ValueError(f"as_network: expected W of shape (n_in, n_out) or (n_in,), got {W.shape}")
+        raise ValueError(
+            f"as_network: expected W of shape (n_in, n_out) or (n_in,), got {W.shape}"
+        )
     lin = Linear(W.shape[0], W.shape[1], init=W, bias=b is not None)
     if b is not None:
         lin.params["b"][...] = as_float_array(b, "b", where="as_network").reshape(-1)

@@ -25,8 +25,16 @@ from .. import losses as _losses
 from .._validate import as_batch, as_float_array, check_choice, check_positive_float
 
 __all__ = [
-    "FORMATS", "FloatFormat", "float_format", "float_formats", "to_bfloat16", "round_to_format",
-    "cast_network", "mixed_precision_gradients", "underflow_fraction", "NONFINITE_EXAMPLES",
+    "FORMATS",
+    "FloatFormat",
+    "float_format",
+    "float_formats",
+    "to_bfloat16",
+    "round_to_format",
+    "cast_network",
+    "mixed_precision_gradients",
+    "underflow_fraction",
+    "NONFINITE_EXAMPLES",
     "nonfinite_table",
 ]
 
@@ -62,9 +70,11 @@ class FloatFormat:
     smallest_subnormal: float
 
     def __repr__(self):
-        return (f"FloatFormat({self.name}: {self.bits} bits = 1 + {self.exponent_bits} + {self.mantissa_bits}, "
-                f"max {self.max:.5g}, normal from {self.smallest_normal:.3g}, subnormal from "
-                f"{self.smallest_subnormal:.3g}, eps {self.eps:.3g})")
+        return (
+            f"FloatFormat({self.name}: {self.bits} bits = 1 + {self.exponent_bits} + {self.mantissa_bits}, "
+            f"max {self.max:.5g}, normal from {self.smallest_normal:.3g}, subnormal from "
+            f"{self.smallest_subnormal:.3g}, eps {self.eps:.3g})"
+        )
 
 
 def _bfloat16_from_bits(bits):
@@ -83,11 +93,27 @@ def float_format(name):
     """
     check_choice(name, FORMATS, "floating-point format")
     if name == "bfloat16":
-        return FloatFormat("bfloat16", 16, 8, 7, _bfloat16_from_bits(0x3F81) - 1.0, _bfloat16_from_bits(0x7F7F),
-                           _bfloat16_from_bits(0x0080), _bfloat16_from_bits(0x0001))
+        return FloatFormat(
+            "bfloat16",
+            16,
+            8,
+            7,
+            _bfloat16_from_bits(0x3F81) - 1.0,
+            _bfloat16_from_bits(0x7F7F),
+            _bfloat16_from_bits(0x0080),
+            _bfloat16_from_bits(0x0001),
+        )
     fi = np.finfo(np.dtype(name))
-    return FloatFormat(name, fi.bits, fi.nexp, fi.nmant, float(fi.eps), float(fi.max), float(fi.tiny),
-                       float(fi.smallest_subnormal))
+    return FloatFormat(
+        name,
+        fi.bits,
+        fi.nexp,
+        fi.nmant,
+        float(fi.eps),
+        float(fi.max),
+        float(fi.tiny),
+        float(fi.smallest_subnormal),
+    )
 
 
 def float_formats():
@@ -140,7 +166,9 @@ def cast_network(net, dtype):
     if dtype.kind != "f":
         raise TypeError(f"cast_network: expected a floating dtype, got {dtype}")
     if not hasattr(net, "layers"):
-        raise TypeError(f"cast_network: expected a network with .layers (a Sequential), got {type(net).__name__}")
+        raise TypeError(
+            f"cast_network: expected a network with .layers (a Sequential), got {type(net).__name__}"
+        )
     out = copy.deepcopy(net)
 
     def cast(layers):
@@ -178,7 +206,9 @@ def mixed_precision_gradients(net, X, T, loss, scale=1.0, dtype=np.float16):
     scale = check_positive_float(scale, "scale")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"mixed_precision_gradients: expected a floating dtype, got {dtype}")
+        raise TypeError(
+            f"mixed_precision_gradients: expected a floating dtype, got {dtype}"
+        )
     loss = _losses.get(loss) if isinstance(loss, str) else loss
     X = as_batch(X, None, where="mixed_precision_gradients")
     low = cast_network(net, dtype)
@@ -186,10 +216,15 @@ def mixed_precision_gradients(net, X, T, loss, scale=1.0, dtype=np.float16):
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         Y = low.forward(X.astype(dtype))
         if not np.all(np.isfinite(Y)):
-            return {k: np.full(p.shape, np.nan, dtype=np.float32) for k, p, _ in low.parameters()}, False
+            return {
+                k: np.full(p.shape, np.nan, dtype=np.float32)
+                for k, p, _ in low.parameters()
+            }, False
         dY = (loss.grad(Y.astype(np.float32), T) * np.float32(scale)).astype(dtype)
         low.backward(dY)
-        grads = {k: g.astype(np.float32) / np.float32(scale) for k, _, g in low.parameters()}
+        grads = {
+            k: g.astype(np.float32) / np.float32(scale) for k, _, g in low.parameters()
+        }
     finite = all(np.all(np.isfinite(grads[k])) for k in keys)
     return grads, finite
 
@@ -202,13 +237,21 @@ def underflow_fraction(grads, reference):
 
     Implements the underflow count of chapters/05_vanishing_exploding.
     """
-    if not isinstance(grads, dict) or not isinstance(reference, dict) or set(grads) != set(reference):
-        raise ValueError("underflow_fraction: expected two dicts key -> array with the same keys")
+    if (
+        not isinstance(grads, dict)
+        or not isinstance(reference, dict)
+        or set(grads) != set(reference)
+    ):
+        raise ValueError(
+            "underflow_fraction: expected two dicts key -> array with the same keys"
+        )
     lost = total = 0
     for k, ref in reference.items():
         g, ref = np.asarray(grads[k]), np.asarray(ref)
         if g.shape != ref.shape:
-            raise ValueError(f"underflow_fraction: {k!r} has shape {g.shape} but the reference has {ref.shape}")
+            raise ValueError(
+                f"underflow_fraction: {k!r} has shape {g.shape} but the reference has {ref.shape}"
+            )
         nonzero = ref != 0
         lost += int(np.count_nonzero((g == 0) & nonzero))
         total += int(np.count_nonzero(nonzero))
@@ -228,9 +271,15 @@ NONFINITE_EXAMPLES = [
     ("exp overflow, float64", "np.exp(np.float64(710.0))"),
     ("exp overflow, float16", "np.exp(np.float16(12.0))"),
     ("square overflow, float32", "np.float32(1e20) ** 2"),
-    ("naive softmax of a large logit", "np.exp(np.float64(1000.0)) / np.exp(np.float64(1000.0))"),
+    (
+        "naive softmax of a large logit",
+        "np.exp(np.float64(1000.0)) / np.exp(np.float64(1000.0))",
+    ),
     ("zero variance, no ε", "(np.full(4, 3.0) - 3.0) / np.sqrt(np.full(4, 3.0).var())"),
-    ("zero variance, with ε", "(np.full(4, 3.0) - 3.0) / np.sqrt(np.full(4, 3.0).var() + 1e-5)"),
+    (
+        "zero variance, with ε",
+        "(np.full(4, 3.0) - 3.0) / np.sqrt(np.full(4, 3.0).var() + 1e-5)",
+    ),
     ("any arithmetic on NaN", "np.float64(np.nan) * 0.0"),
 ]
 
@@ -256,8 +305,14 @@ def nonfinite_table(examples=None):
     examples = NONFINITE_EXAMPLES if examples is None else examples
     rows = []
     for item in examples:
-        if not (isinstance(item, (tuple, list)) and len(item) == 2 and all(isinstance(s, str) for s in item)):
-            raise TypeError(f"nonfinite_table: expected (cause, expression) string pairs, got {item!r}")
+        if not (
+            isinstance(item, (tuple, list))
+            and len(item) == 2
+            and all(isinstance(s, str) for s in item)
+        ):
+            raise TypeError(
+                f"nonfinite_table: expected (cause, expression) string pairs, got {item!r}"
+            )
         cause, expr = item
         flags = []
 
@@ -270,5 +325,7 @@ def nonfinite_table(examples=None):
         value = np.asarray(value).flat[0]
         if not isinstance(value, (numbers.Real, np.floating, np.integer)):
             raise TypeError(f"nonfinite_table: {expr!r} did not give a number")
-        rows.append({"cause": cause, "expression": expr, "result": float(value), "flags": flags})
+        rows.append(
+            {"cause": cause, "expression": expr, "result": float(value), "flags": flags}
+        )
     return rows

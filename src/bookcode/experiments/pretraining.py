@@ -17,23 +17,39 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import losses as _losses
+from .._validate import (
+    as_batch,
+    as_float_array,
+    as_rng,
+    check_positive_float,
+    check_positive_int,
+)
 from ..data import minibatches
 from ..layers import Activation, Linear
 from ..network import Sequential
 from ..optim import SGD
-from .._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
 
-__all__ = ["autoencoder", "train_autoencoder", "pretrain_autoencoders", "fold_standardization", "Pretrained",
-           "stack_encoders"]
+__all__ = [
+    "autoencoder",
+    "train_autoencoder",
+    "pretrain_autoencoders",
+    "fold_standardization",
+    "Pretrained",
+    "stack_encoders",
+]
 
 
 def _check_sizes(sizes, where, minimum=2):
     try:
         sizes = list(sizes)
     except TypeError:
-        raise TypeError(f"{where}: sizes must be a sequence of layer widths, got {sizes!r}") from None
+        raise TypeError(
+            f"{where}: sizes must be a sequence of layer widths, got {sizes!r}"
+        ) from None
     if len(sizes) < minimum:
-        raise ValueError(f"{where}: expected at least {minimum} sizes [n_in, n_1, …], got {sizes}")
+        raise ValueError(
+            f"{where}: expected at least {minimum} sizes [n_in, n_1, …], got {sizes}"
+        )
     return [check_positive_int(s, f"{where}: sizes[{i}]") for i, s in enumerate(sizes)]
 
 
@@ -45,9 +61,17 @@ def autoencoder(n_in, n_hidden, *, activation="sigmoid", rng, init="xavier_norma
     Implements eq. (tg-autoencoder) in chapters/06_taming_gradients.
     """
     gen = as_rng(rng, where="autoencoder")
-    n_in, n_hidden = check_positive_int(n_in, "n_in"), check_positive_int(n_hidden, "n_hidden")
-    return Sequential([Linear(n_in, n_hidden, init=init, rng=gen), Activation(activation),
-                       Linear(n_hidden, n_in, init=init, rng=gen)])
+    n_in, n_hidden = (
+        check_positive_int(n_in, "n_in"),
+        check_positive_int(n_hidden, "n_hidden"),
+    )
+    return Sequential(
+        [
+            Linear(n_in, n_hidden, init=init, rng=gen),
+            Activation(activation),
+            Linear(n_hidden, n_in, init=init, rng=gen),
+        ]
+    )
 
 
 def train_autoencoder(ae, X, *, epochs, lr, rng, batch_size=32, momentum=0.9):
@@ -60,8 +84,14 @@ def train_autoencoder(ae, X, *, epochs, lr, rng, batch_size=32, momentum=0.9):
 
     Implements eq. (tg-autoencoder) in chapters/06_taming_gradients.
     """
-    if not (hasattr(ae, "forward") and hasattr(ae, "backward") and callable(getattr(ae, "parameters", None))):
-        raise TypeError(f"train_autoencoder: expected a Sequential autoencoder, got {type(ae).__name__}")
+    if not (
+        hasattr(ae, "forward")
+        and hasattr(ae, "backward")
+        and callable(getattr(ae, "parameters", None))
+    ):
+        raise TypeError(
+            f"train_autoencoder: expected a Sequential autoencoder, got {type(ae).__name__}"
+        )
     X = as_batch(X, None, where="train_autoencoder")
     epochs = check_positive_int(epochs, "epochs", minimum=0)
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -97,13 +127,28 @@ class Pretrained:
     activation: str = "sigmoid"
 
     def __repr__(self):
-        sizes = [self.encoders[0].n_in] + [e.n_out for e in self.encoders] if self.encoders else []
+        sizes = (
+            [self.encoders[0].n_in] + [e.n_out for e in self.encoders]
+            if self.encoders
+            else []
+        )
         final = ", ".join(f"{r[-1]:.3g}" for r in self.recon_loss)
         return f"Pretrained(sizes={sizes}, activation={self.activation!r}, final reconstruction errors [{final}])"
 
 
-def pretrain_autoencoders(sizes, X, *, epochs, lr, rng, batch_size=32, momentum=0.9, activation="sigmoid",
-                          init="xavier_normal", standardize=True):
+def pretrain_autoencoders(
+    sizes,
+    X,
+    *,
+    epochs,
+    lr,
+    rng,
+    batch_size=32,
+    momentum=0.9,
+    activation="sigmoid",
+    init="xavier_normal",
+    standardize=True,
+):
     """Greedy layer-wise pretraining: one autoencoder per hidden layer, each on the codes of the last.
 
     Parameters
@@ -134,18 +179,35 @@ def pretrain_autoencoders(sizes, X, *, epochs, lr, rng, batch_size=32, momentum=
     X = as_batch(X, sizes[0], where="pretrain_autoencoders")
     gen = as_rng(rng, where="pretrain_autoencoders")
     if not isinstance(standardize, bool):
-        raise TypeError(f"pretrain_autoencoders: standardize must be True or False, got {standardize!r}")
+        raise TypeError(
+            f"pretrain_autoencoders: standardize must be True or False, got {standardize!r}"
+        )
     encoders, recon, codes = [], [], X
     for n_in, n_hidden in zip(sizes[:-1], sizes[1:]):
         mean, std = codes.mean(axis=0), codes.std(axis=0)
         std = np.where(std > 1e-8, std, 1.0)  # a constant feature stays 0, never 0/0
         inputs = (codes - mean) / std if standardize else codes
         ae = autoencoder(n_in, n_hidden, activation=activation, rng=gen, init=init)
-        recon.append(train_autoencoder(ae, inputs, epochs=epochs, lr=lr, rng=gen, batch_size=batch_size,
-                                       momentum=momentum))
-        enc = fold_standardization(ae.layers[0], mean, std) if standardize else ae.layers[0]
+        recon.append(
+            train_autoencoder(
+                ae,
+                inputs,
+                epochs=epochs,
+                lr=lr,
+                rng=gen,
+                batch_size=batch_size,
+                momentum=momentum,
+            )
+        )
+        enc = (
+            fold_standardization(ae.layers[0], mean, std)
+            if standardize
+            else ae.layers[0]
+        )
         encoders.append(enc)
-        codes = ae.layers[1].forward(enc.forward(codes))  # the inputs of the next autoencoder
+        codes = ae.layers[1].forward(
+            enc.forward(codes)
+        )  # the inputs of the next autoencoder
     return Pretrained(encoders, recon, activation)
 
 
@@ -158,12 +220,16 @@ def fold_standardization(linear, mean, std):
     Implements eq. (tg-fold) in chapters/06_taming_gradients.
     """
     if not isinstance(linear, Linear):
-        raise TypeError(f"fold_standardization: expected a Linear layer, got {type(linear).__name__}")
+        raise TypeError(
+            f"fold_standardization: expected a Linear layer, got {type(linear).__name__}"
+        )
     mean = as_float_array(mean, "mean", where="fold_standardization")
     std = as_float_array(std, "std", where="fold_standardization")
     if mean.shape != (linear.n_in,) or std.shape != (linear.n_in,):
-        raise ValueError(f"fold_standardization: expected mean and std of shape ({linear.n_in},), "
-                         f"got {mean.shape} and {std.shape}")
+        raise ValueError(
+            f"fold_standardization: expected mean and std of shape ({linear.n_in},), "
+            f"got {mean.shape} and {std.shape}"
+        )
     if np.any(std <= 0):
         raise ValueError("fold_standardization: std must be > 0 everywhere")
     W = linear.W / std[:, None]
@@ -182,8 +248,10 @@ def stack_encoders(pretrained, n_out, *, rng, init="xavier_normal"):
     Implements the fine-tuning network of chapters/06_taming_gradients.
     """
     if not isinstance(pretrained, Pretrained) or not pretrained.encoders:
-        raise TypeError(f"stack_encoders: expected the Pretrained result of pretrain_autoencoders, "
-                        f"got {type(pretrained).__name__}")
+        raise TypeError(
+            f"stack_encoders: expected the Pretrained result of pretrain_autoencoders, "
+            f"got {type(pretrained).__name__}"
+        )
     n_out = check_positive_int(n_out, "n_out")
     gen = as_rng(rng, where="stack_encoders")
     layers = []

@@ -17,12 +17,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import losses as _losses
+from .._validate import (
+    as_batch,
+    as_float_array,
+    as_rng,
+    check_positive_float,
+    check_positive_int,
+)
 from ..data import minibatches
-from .gradient_flow import gaussian_mlp
 from ..optim import global_norm
-from .._validate import as_batch, as_float_array, as_rng, check_positive_float, check_positive_int
+from .gradient_flow import gaussian_mlp
 
-__all__ = ["StepLog", "run_steps", "run_steps_many", "weights_of", "fraction_near_zero", "soft_threshold", "ProximalL1"]
+__all__ = [
+    "StepLog",
+    "run_steps",
+    "run_steps_many",
+    "weights_of",
+    "fraction_near_zero",
+    "soft_threshold",
+    "ProximalL1",
+]
 
 
 @dataclass
@@ -54,7 +68,11 @@ class StepLog:
 
     def __repr__(self):
         n = len(self.loss)
-        end = f"diverged at step {self.diverged_at}" if self.diverged_at is not None else f"final loss {self.loss[-1]:.4g}"
+        end = (
+            f"diverged at step {self.diverged_at}"
+            if self.diverged_at is not None
+            else f"final loss {self.loss[-1]:.4g}"
+        )
         return f"StepLog({n} steps, {end})"
 
 
@@ -70,15 +88,21 @@ def run_steps(net, loss, X, T, optimizer, steps, *, batch_size, rng):
     """
     loss = _losses.get(loss) if isinstance(loss, str) else loss
     if not hasattr(optimizer, "step"):
-        raise TypeError(f"run_steps: optimizer must have a step(net) method, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"run_steps: optimizer must have a step(net) method, got {type(optimizer).__name__}"
+        )
     X = as_batch(X, None, where="run_steps")
     if len(T) != len(X):
-        raise ValueError(f"run_steps: X has {len(X)} rows but T has {len(T)}; expected one target per row")
+        raise ValueError(
+            f"run_steps: X has {len(X)} rows but T has {len(T)}; expected one target per row"
+        )
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     gen = as_rng(rng, where="run_steps")
     nan = np.full(steps, np.nan)
-    log = StepLog(nan.copy(), nan.copy(), nan.copy(), nan.copy(), np.zeros(steps, dtype=bool))
+    log = StepLog(
+        nan.copy(), nan.copy(), nan.copy(), nan.copy(), np.zeros(steps, dtype=bool)
+    )
     batches = iter(())
     for k in range(steps):
         idx = next(batches, None)
@@ -105,7 +129,9 @@ def run_steps(net, loss, X, T, optimizer, steps, *, batch_size, rng):
             log.diverged_at = k
             break
         log.clipped[k] = bool(getattr(optimizer, "last_clipped", False))
-        log.weight_norm[k] = global_norm([p for key, p, _ in net.parameters() if key.rsplit(".", 1)[-1] == "W"])
+        log.weight_norm[k] = global_norm(
+            [p for key, p, _ in net.parameters() if key.rsplit(".", 1)[-1] == "W"]
+        )
     return log
 
 
@@ -132,12 +158,16 @@ def _row_norms(M):
         bad = ~((total > 1e-280) & (total < 1e300))
         if bad.any():
             m = np.max(np.abs(M[bad]), axis=1)
-            scaled = m * np.sqrt(np.sum((M[bad] / np.where(m > 0, m, 1)[:, None]) ** 2, axis=1))
+            scaled = m * np.sqrt(
+                np.sum((M[bad] / np.where(m > 0, m, 1)[:, None]) ** 2, axis=1)
+            )
             out[bad] = np.where(np.isfinite(m) & (m > 0), scaled, m)
     return out
 
 
-def run_steps_many(sizes, X, y, configs, steps, *, batch_size, activation="relu", weight_gain=1.0):
+def run_steps_many(
+    sizes, X, y, configs, steps, *, batch_size, activation="relu", weight_gain=1.0
+):
     """:func:`run_steps` for many runs of one MLP at once; returns one :class:`StepLog` per config.
 
     Run ``i`` trains ``gaussian_mlp(sizes, activation, weight_gain, rng=configs[i]["seed"])`` with
@@ -169,39 +199,63 @@ def run_steps_many(sizes, X, y, configs, steps, *, batch_size, activation="relu"
     X = as_batch(X, None, where="run_steps_many")
     y = np.asarray(y)
     if y.shape != (len(X),) or y.dtype.kind not in "iu":
-        raise ValueError(f"run_steps_many: expected y as {len(X)} integer labels, got shape {y.shape}, "
-                         f"dtype {y.dtype}")
+        raise ValueError(
+            f"run_steps_many: expected y as {len(X)} integer labels, got shape {y.shape}, "
+            f"dtype {y.dtype}"
+        )
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     if not isinstance(configs, (list, tuple)) or not configs:
         raise ValueError("run_steps_many: expected a non-empty list of config dicts")
     for c in configs:
-        if not isinstance(c, dict) or not {"seed", "batch_seed", "lr"} <= set(c) or set(c) - _CONFIG_KEYS:
-            raise ValueError(f"run_steps_many: a config needs seed, batch_seed, lr and may have clip_norm, "
-                             f"clip_value, l2; got {c!r}")
-    get = lambda key, default: np.array([default if c.get(key) is None else
-                                         check_positive_float(c[key], key, allow_zero=key == "l2")
-                                         for c in configs])
+        if (
+            not isinstance(c, dict)
+            or not {"seed", "batch_seed", "lr"} <= set(c)
+            or set(c) - _CONFIG_KEYS
+        ):
+            raise ValueError(
+                f"run_steps_many: a config needs seed, batch_seed, lr and may have clip_norm, "
+                f"clip_value, l2; got {c!r}"
+            )
+    get = lambda key, default: np.array(
+        [
+            default
+            if c.get(key) is None
+            else check_positive_float(c[key], key, allow_zero=key == "l2")
+            for c in configs
+        ]
+    )
     lr, l2 = get("lr", None), get("l2", 0.0)
     clip_value, clip_norm = get("clip_value", np.inf), get("clip_norm", np.inf)
-    nets = [gaussian_mlp(sizes, activation, weight_gain, rng=c["seed"]) for c in configs]
+    nets = [
+        gaussian_mlp(sizes, activation, weight_gain, rng=c["seed"]) for c in configs
+    ]
     linears = nets[0].layers[0::2]
     if linears[0].n_in != X.shape[1] or y.max() >= linears[-1].n_out:
-        raise ValueError(f"run_steps_many: sizes {list(sizes)} do not fit X with {X.shape[1]} columns and "
-                         f"labels up to {y.max()}")
+        raise ValueError(
+            f"run_steps_many: sizes {list(sizes)} do not fit X with {X.shape[1]} columns and "
+            f"labels up to {y.max()}"
+        )
     f = nets[0][1].f if len(nets[0].layers) > 1 else None
     # all parameters of a run as one row: W^1, b^1, W^2, b^2, …; the layers see views into it
     shapes = [s_ for lin in linears for s_ in (lin.W.shape, lin.b.shape)]
     ends = np.cumsum([int(np.prod(s_)) for s_ in shapes])
     cuts = list(zip(np.r_[0, ends[:-1]], ends, shapes))
-    theta = np.stack([np.concatenate([p.ravel() for lin in n.layers[0::2] for p in (lin.W, lin.b)]) for n in nets])
+    theta = np.stack(
+        [
+            np.concatenate(
+                [p.ravel() for lin in n.layers[0::2] for p in (lin.W, lin.b)]
+            )
+            for n in nets
+        ]
+    )
     is_W = np.concatenate([np.full(int(np.prod(s_)), len(s_) == 2) for s_ in shapes])
     plans = [_batch_plan(len(X), batch_size, steps, c["batch_seed"]) for c in configs]
     K, L = len(configs), len(linears)
     nan = np.full((K, steps), np.nan)
     loss, gnorm, gmax, wnorm = nan.copy(), nan.copy(), nan.copy(), nan.copy()
     clipped, diverged = np.zeros((K, steps), dtype=bool), np.full(K, -1)
-    A = np.arange(K)                                                   # the runs still going
+    A = np.arange(K)  # the runs still going
     for k in range(steps):
         n = len(A)
         P = theta[A]
@@ -211,38 +265,53 @@ def run_steps_many(sizes, X, y, configs, steps, *, batch_size, activation="relu"
         Yb = y[idx]
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             Z, Y = [], [X[idx]]
-            for l in range(L):                                         # forward
+            for l in range(L):  # forward
                 Z.append(np.matmul(Y[-1], Ws[l]) + bs[l][:, None, :])
                 if l < L - 1:
                     Y.append(f(Z[-1]))
-            z = Z[-1] - Z[-1].max(axis=2, keepdims=True)               # softmax cross-entropy, per run
+            z = Z[-1] - Z[-1].max(
+                axis=2, keepdims=True
+            )  # softmax cross-entropy, per run
             e = np.exp(z)
             se = e.sum(axis=2, keepdims=True)
-            value = np.mean(np.log(se[..., 0]) - np.take_along_axis(z, Yb[..., None], axis=2)[..., 0], axis=1)
+            value = np.mean(
+                np.log(se[..., 0])
+                - np.take_along_axis(z, Yb[..., None], axis=2)[..., 0],
+                axis=1,
+            )
             d = e / se
-            np.put_along_axis(d, Yb[..., None], np.take_along_axis(d, Yb[..., None], axis=2) - 1, axis=2)
+            np.put_along_axis(
+                d,
+                Yb[..., None],
+                np.take_along_axis(d, Yb[..., None], axis=2) - 1,
+                axis=2,
+            )
             d /= idx.shape[1]
             grads = [None] * (2 * L)
-            for l in reversed(range(L)):                               # backward
+            for l in reversed(range(L)):  # backward
                 grads[2 * l] = np.matmul(np.swapaxes(Y[l], 1, 2), d).reshape(n, -1)
                 grads[2 * l + 1] = d.sum(axis=1)
                 if l > 0:
-                    fprime = Z[l - 1] > 0 if f.name == "relu" else f.derivative(Z[l - 1])
+                    fprime = (
+                        Z[l - 1] > 0 if f.name == "relu" else f.derivative(Z[l - 1])
+                    )
                     d = np.matmul(d, np.swapaxes(Ws[l], 1, 2)) * fprime
             G = np.concatenate(grads, axis=1)
             norm = _row_norms(G)
             ok = np.isfinite(value) & np.isfinite(norm)
             loss[A[ok], k], gnorm[A[ok], k] = value[ok], norm[ok]
             gmax[A[ok], k] = np.max(np.abs(G[ok]), axis=1)
-            if np.any(l2[A] > 0):                                      # (2) the penalty, on the weights only
+            if np.any(l2[A] > 0):  # (2) the penalty, on the weights only
                 G += (l2[A][:, None] * is_W) * P
-            cv = clip_value[A][:, None]                                # (3) clipping by value, then by norm
+            cv = clip_value[A][:, None]  # (3) clipping by value, then by norm
             did = np.zeros(n, dtype=bool)
             if np.isfinite(cv).any():
                 did = np.any(np.abs(G) > cv, axis=1)
                 G = np.clip(G, -cv, cv)
             n2 = _row_norms(G)
-            scale = np.where(np.isfinite(n2) & (n2 > clip_norm[A]), clip_norm[A] / n2, 1.0)
+            scale = np.where(
+                np.isfinite(n2) & (n2 > clip_norm[A]), clip_norm[A] / n2, 1.0
+            )
             did |= scale < 1
             new = P - (lr[A] * scale)[:, None] * G
             ok &= np.isfinite(new).all(axis=1)
@@ -253,8 +322,17 @@ def run_steps_many(sizes, X, y, configs, steps, *, batch_size, activation="relu"
         A = A[ok]
         if not len(A):
             break
-    return [StepLog(loss[i], gnorm[i], gmax[i], wnorm[i], clipped[i], None if diverged[i] < 0 else int(diverged[i]))
-            for i in range(K)]
+    return [
+        StepLog(
+            loss[i],
+            gnorm[i],
+            gmax[i],
+            wnorm[i],
+            clipped[i],
+            None if diverged[i] < 0 else int(diverged[i]),
+        )
+        for i in range(K)
+    ]
 
 
 def weights_of(net, names=("W",)):
@@ -265,10 +343,16 @@ def weights_of(net, names=("W",)):
     if isinstance(names, str):
         names = (names,)
     if not callable(getattr(net, "parameters", None)):
-        raise TypeError(f"weights_of: expected a network with parameters(), got {type(net).__name__}")
-    parts = [np.ravel(p) for k, p, _ in net.parameters() if k.rsplit(".", 1)[-1] in names]
+        raise TypeError(
+            f"weights_of: expected a network with parameters(), got {type(net).__name__}"
+        )
+    parts = [
+        np.ravel(p) for k, p, _ in net.parameters() if k.rsplit(".", 1)[-1] in names
+    ]
     if not parts:
-        raise ValueError(f"weights_of: the network has no parameters named {tuple(names)}")
+        raise ValueError(
+            f"weights_of: the network has no parameters named {tuple(names)}"
+        )
     return np.concatenate(parts)
 
 
@@ -281,7 +365,9 @@ def fraction_near_zero(weights, tol):
         weights = weights_of(weights)
     w = as_float_array(weights, "weights", where="fraction_near_zero")
     if w.size == 0:
-        raise ValueError("fraction_near_zero: expected at least one weight, got an empty array")
+        raise ValueError(
+            "fraction_near_zero: expected at least one weight, got an empty array"
+        )
     tol = check_positive_float(tol, "tol", allow_zero=True)
     return float(np.mean(np.abs(w) <= tol))
 
@@ -318,9 +404,13 @@ class ProximalL1:
 
     def __init__(self, inner, lam, decay=("W",)):
         if not (hasattr(inner, "step") and hasattr(inner, "lr")):
-            raise TypeError(f"ProximalL1: inner must be an optimizer with lr and step(net), got {inner!r}")
+            raise TypeError(
+                f"ProximalL1: inner must be an optimizer with lr and step(net), got {inner!r}"
+            )
         if getattr(inner, "l1", 0):
-            raise ValueError("ProximalL1: the inner optimizer already adds an L1 subgradient (l1 > 0); use l1=0")
+            raise ValueError(
+                "ProximalL1: the inner optimizer already adds an L1 subgradient (l1 > 0); use l1=0"
+            )
         self.inner, self.lam = inner, check_positive_float(lam, "lam", allow_zero=True)
         self.decay = (decay,) if isinstance(decay, str) else tuple(decay)
         self.last_clipped = False

@@ -39,7 +39,9 @@ class BatchedResult:
         self.steps, self.loss, self.grad_x, self.grad_W = steps, loss, grad_x, grad_W
 
     def __repr__(self):
-        return f"BatchedResult({self.loss.shape[0]} networks, {int(self.steps[-1])} steps)"
+        return (
+            f"BatchedResult({self.loss.shape[0]} networks, {int(self.steps[-1])} steps)"
+        )
 
 
 class _FastReLU:  # the same function as activations.get("relu"), without per-call checks
@@ -60,23 +62,37 @@ class _Stack:
     def __init__(self, nets):
         units = [_unit_layers(n) for n in nets]
         lin = [[u.layers[-1] for u in us] for us in units]
-        P = {"Wi": [n[0].params["W"] for n in nets], "bi": [n[0].params["b"] for n in nets],
-             "Wo": [n[-1].params["W"] for n in nets], "bo": [n[-1].params["b"] for n in nets],
-             "W": [[v.params["W"] for v in row] for row in lin]}
+        P = {
+            "Wi": [n[0].params["W"] for n in nets],
+            "bi": [n[0].params["b"] for n in nets],
+            "Wo": [n[-1].params["W"] for n in nets],
+            "bo": [n[-1].params["b"] for n in nets],
+            "W": [[v.params["W"] for v in row] for row in lin],
+        }
         self.bn = "b" not in lin[0][0].params
         if self.bn:
             P["g"] = [[u.layers[0].params["gamma"] for u in us] for us in units]
             P["be"] = [[u.layers[0].params["beta"] for u in us] for us in units]
-            self.eps, self.mom = units[0][0].layers[0].eps, units[0][0].layers[0].momentum
+            self.eps, self.mom = (
+                units[0][0].layers[0].eps,
+                units[0][0].layers[0].momentum,
+            )
         else:
             P["b"] = [[v.params["b"] for v in row] for row in lin]
         self.P = {k: np.array(v, dtype=np.float64) for k, v in P.items()}
         self.M, self.L, width = self.P["W"].shape[:3]
         f = units[0][0].layers[-2].f
         self.f = _FastReLU() if getattr(f, "name", "") == "relu" else f
-        self.res = np.array([float(isinstance(n[1], Residual)) for n in nets])[:, None, None]
-        self.scale = np.array([n[1].scale if isinstance(n[1], Residual) else 1.0 for n in nets])[:, None, None]
-        self.run_mu, self.run_var = np.zeros((self.M, self.L, width)), np.ones((self.M, self.L, width))
+        self.res = np.array([float(isinstance(n[1], Residual)) for n in nets])[
+            :, None, None
+        ]
+        self.scale = np.array(
+            [n[1].scale if isinstance(n[1], Residual) else 1.0 for n in nets]
+        )[:, None, None]
+        self.run_mu, self.run_var = (
+            np.zeros((self.M, self.L, width)),
+            np.ones((self.M, self.L, width)),
+        )
 
     def forward(self, Xb, train):
         P, f, h, cache = self.P, self.f, Xb @ self.P["Wi"] + self.P["bi"][:, None], []
@@ -85,8 +101,12 @@ class _Stack:
             if self.bn:
                 if train:
                     mu, var, n = z.mean(axis=1), z.var(axis=1), z.shape[1]
-                    self.run_mu[:, l] = (1 - self.mom) * self.run_mu[:, l] + self.mom * mu
-                    self.run_var[:, l] = (1 - self.mom) * self.run_var[:, l] + self.mom * var * n / (n - 1)
+                    self.run_mu[:, l] = (1 - self.mom) * self.run_mu[
+                        :, l
+                    ] + self.mom * mu
+                    self.run_var[:, l] = (1 - self.mom) * self.run_var[
+                        :, l
+                    ] + self.mom * var * n / (n - 1)
                 else:
                     mu, var = self.run_mu[:, l], self.run_var[:, l]
                 inv = 1.0 / np.sqrt(var + self.eps)[:, None]
@@ -102,7 +122,9 @@ class _Stack:
     def backward(self, Y, onehot, saved):
         P, f, (Xb, cache, h, ao) = self.P, self.f, saved
         S = np.exp(Y - Y.max(axis=2, keepdims=True))
-        dY = (S / S.sum(axis=2, keepdims=True) - onehot) / Y.shape[1]  # softmax cross-entropy, mean over rows
+        dY = (S / S.sum(axis=2, keepdims=True) - onehot) / Y.shape[
+            1
+        ]  # softmax cross-entropy, mean over rows
         G = {"Wo": ao.transpose(0, 2, 1) @ dY, "bo": dY.sum(axis=1)}
         dh = f.vjp(h, ao, dY @ P["Wo"].transpose(0, 2, 1))
         gx, gW, gb, gg, gbe = ([None] * self.L for _ in range(5))
@@ -114,19 +136,29 @@ class _Stack:
             if self.bn:
                 gbe[l], gg[l] = dz.sum(axis=1), np.sum(dz * zh, axis=1)
                 dg = dz * P["g"][:, l, None]
-                dz = inv * (dg - dg.mean(axis=1, keepdims=True) - zh * np.mean(dg * zh, axis=1, keepdims=True))
+                dz = inv * (
+                    dg
+                    - dg.mean(axis=1, keepdims=True)
+                    - zh * np.mean(dg * zh, axis=1, keepdims=True)
+                )
             else:
                 gb[l] = du.sum(axis=1)
             dh = self.res * dh + dz
             gx[l] = dh  # dE/d(input of unit l), as residual_study.block_grad_norms
         G.update(Wi=Xb.transpose(0, 2, 1) @ dh, bi=dh.sum(axis=1), W=np.stack(gW, 1))
-        G.update({"g": np.stack(gg, 1), "be": np.stack(gbe, 1)} if self.bn else {"b": np.stack(gb, 1)})
+        G.update(
+            {"g": np.stack(gg, 1), "be": np.stack(gbe, 1)}
+            if self.bn
+            else {"b": np.stack(gb, 1)}
+        )
         return G, np.stack(gx, 1)
 
     def loss(self, Xs, onehot):
         Y, _ = self.forward(Xs, False)
         Z = Y - Y.max(axis=2, keepdims=True)
-        value = (np.log(np.exp(Z).sum(axis=2)) - np.sum(onehot * Z, axis=2)).mean(axis=1)
+        value = (np.log(np.exp(Z).sum(axis=2)) - np.sum(onehot * Z, axis=2)).mean(
+            axis=1
+        )
         return np.where(np.isfinite(value), value, np.inf)
 
 
@@ -142,7 +174,19 @@ def _one_blas_thread():
         yield
 
 
-def batched_runs(nets, X, T, steps, lr, *, momentum=0.9, batch_size=64, rng=0, record_every=None, monitor=None):
+def batched_runs(
+    nets,
+    X,
+    T,
+    steps,
+    lr,
+    *,
+    momentum=0.9,
+    batch_size=64,
+    rng=0,
+    record_every=None,
+    monitor=None,
+):
     """Train many :func:`~bookcode.experiments.residual_study.deep_mlp` networks of one shape at once.
 
     Same arithmetic as :func:`~bookcode.experiments.residual_study.train_steps` (softmax cross-entropy on class
@@ -175,37 +219,66 @@ def batched_runs(nets, X, T, steps, lr, *, momentum=0.9, batch_size=64, rng=0, r
     Implements eqs. (res-block) and (res-block-backward) with the SGD of eq. (gd-update), for the
     sweeps of chapters/09_residual.
     """
-    if not isinstance(nets, (list, tuple)) or not nets or not all(isinstance(n, Sequential) for n in nets):
-        raise TypeError(f"batched_runs: expected a non-empty list of networks built by deep_mlp, got {nets!r:.60}")
+    if (
+        not isinstance(nets, (list, tuple))
+        or not nets
+        or not all(isinstance(n, Sequential) for n in nets)
+    ):
+        raise TypeError(
+            f"batched_runs: expected a non-empty list of networks built by deep_mlp, got {nets!r:.60}"
+        )
     try:
         stack = _Stack(nets)
     except (ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise ValueError(f"batched_runs: the networks must come from deep_mlp with one shape ({exc})") from None
+        raise ValueError(
+            f"batched_runs: the networks must come from deep_mlp with one shape ({exc})"
+        ) from None
     X = as_batch(X, stack.P["Wi"].shape[1], where="batched_runs")
     T = np.asarray(T)
     if T.shape != (len(X),) or T.dtype.kind not in "iu":
-        raise ValueError(f"batched_runs: expected T as {len(X)} integer class labels, got {T.dtype} of shape {T.shape}")
+        raise ValueError(
+            f"batched_runs: expected T as {len(X)} integer class labels, got {T.dtype} of shape {T.shape}"
+        )
     steps = check_positive_int(steps, "batched_runs: steps")
-    every = steps if record_every is None else check_positive_int(record_every, "batched_runs: record_every")
+    every = (
+        steps
+        if record_every is None
+        else check_positive_int(record_every, "batched_runs: record_every")
+    )
     batch_size = check_positive_int(batch_size, "batched_runs: batch_size")
     lr = check_positive_float(lr, "batched_runs: lr")
     momentum = check_positive_float(momentum, "batched_runs: momentum", allow_zero=True)
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
-        raise TypeError(f"batched_runs: rng must be a non-negative int seed, got {rng!r}")
-    n_mon = len(X) if monitor is None else min(check_positive_int(monitor, "batched_runs: monitor"), len(X))
+        raise TypeError(
+            f"batched_runs: rng must be a non-negative int seed, got {rng!r}"
+        )
+    n_mon = (
+        len(X)
+        if monitor is None
+        else min(check_positive_int(monitor, "batched_runs: monitor"), len(X))
+    )
     with _one_blas_thread(), np.errstate(all="ignore"):
-        return _run(stack, X, T, steps, every, batch_size, lr, momentum, int(rng), n_mon)
+        return _run(
+            stack, X, T, steps, every, batch_size, lr, momentum, int(rng), n_mon
+        )
 
 
 def _run(stack, X, T, steps, every, batch_size, lr, momentum, rng, n_mon):
     M, P = stack.M, stack.P
     onehot = np.eye(P["Wo"].shape[-1])[T]
     keep = stack.run_mu.copy(), stack.run_var.copy()
-    Xmon = np.ascontiguousarray(np.broadcast_to(X[:n_mon], (M, n_mon, X.shape[1])))  # matmul is slow on stride 0
-    Y, saved = stack.forward(Xmon, True)  # gradients at initialisation (on the monitored rows)
+    Xmon = np.ascontiguousarray(
+        np.broadcast_to(X[:n_mon], (M, n_mon, X.shape[1]))
+    )  # matmul is slow on stride 0
+    Y, saved = stack.forward(
+        Xmon, True
+    )  # gradients at initialisation (on the monitored rows)
     G0, gx0 = stack.backward(Y, onehot[None, :n_mon], saved)
     stack.run_mu, stack.run_var = keep
-    grad_x, grad_W = np.linalg.norm(gx0, axis=(2, 3)), np.linalg.norm(G0["W"], axis=(2, 3))
+    grad_x, grad_W = (
+        np.linalg.norm(gx0, axis=(2, 3)),
+        np.linalg.norm(G0["W"], axis=(2, 3)),
+    )
 
     gens = [as_rng(rng + i) for i in range(M)]
     orders, pos = [g.permutation(len(X)) for g in gens], 0
@@ -215,14 +288,17 @@ def _run(stack, X, T, steps, every, batch_size, lr, momentum, rng, n_mon):
     for step in range(1, steps + 1):
         if pos + batch_size > len(X):
             orders, pos = [g.permutation(len(X)) for g in gens], 0
-        idx = np.stack([o[pos:pos + batch_size] for o in orders])
+        idx = np.stack([o[pos : pos + batch_size] for o in orders])
         pos += batch_size
         Y, saved = stack.forward(X[idx], True)
         G, _ = stack.backward(Y, onehot[idx], saved)
         alive &= np.isfinite(Y).all(axis=(1, 2)) & np.all(
-            [np.isfinite(g.reshape(M, -1)).all(axis=1) for g in G.values()], axis=0)
+            [np.isfinite(g.reshape(M, -1)).all(axis=1) for g in G.values()], axis=0
+        )
         for k in P:
-            vel[k] = momentum * vel[k] + np.where(alive.reshape(-1, *[1] * (G[k].ndim - 1)), G[k], 0.0)
+            vel[k] = momentum * vel[k] + np.where(
+                alive.reshape(-1, *[1] * (G[k].ndim - 1)), G[k], 0.0
+            )
             P[k] -= lr * vel[k]
         if step % every == 0 or step == steps:
             done.append(step)

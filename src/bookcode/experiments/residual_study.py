@@ -15,9 +15,15 @@ import math
 import numpy as np
 
 from .. import losses as _losses
-from .._validate import as_batch, as_rng, check_positive_float, check_positive_int, check_choice
-from ..layers import Activation, Linear
+from .._validate import (
+    as_batch,
+    as_rng,
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+)
 from ..data import sgd_batches
+from ..layers import Activation, Linear
 from ..network import Sequential
 from ..optim import SGD
 from ..residual import Residual
@@ -25,8 +31,19 @@ from ..residual import Residual
 __all__ = ["deep_mlp", "train_steps", "block_grad_norms", "block_variances"]
 
 
-def deep_mlp(n_in, width, n_out, depth, *, residual=True, norm=None, activation="relu", branch_scale=1.0,
-             init="he_normal", rng=0):
+def deep_mlp(
+    n_in,
+    width,
+    n_out,
+    depth,
+    *,
+    residual=True,
+    norm=None,
+    activation="relu",
+    branch_scale=1.0,
+    init="he_normal",
+    rng=0,
+):
     """A deep MLP of ``depth`` identical units, plain or residual.
 
     The network is ``Linear(n_in, width)``, then ``depth`` units ``u(x) = Linear(f(norm(x)))``
@@ -56,8 +73,10 @@ def deep_mlp(n_in, width, n_out, depth, *, residual=True, norm=None, activation=
 
     Implements eq. (res-block) in chapters/09_residual.
     """
-    n_in, width, n_out = (check_positive_int(v, f"deep_mlp: {k}") for k, v in
-                          (("n_in", n_in), ("width", width), ("n_out", n_out)))
+    n_in, width, n_out = (
+        check_positive_int(v, f"deep_mlp: {k}")
+        for k, v in (("n_in", n_in), ("width", width), ("n_out", n_out))
+    )
     depth = check_positive_int(depth, "deep_mlp: depth")
     check_choice(norm, (None, "bn"), "deep_mlp norm")
     if not isinstance(residual, bool):
@@ -73,18 +92,36 @@ def deep_mlp(n_in, width, n_out, depth, *, residual=True, norm=None, activation=
             from ..batchnorm import BatchNorm
 
             layers.append(BatchNorm(width))
-        layers += [Activation(activation), Linear(width, width, init=init, rng=gen, bias=norm is None)]
+        layers += [
+            Activation(activation),
+            Linear(width, width, init=init, rng=gen, bias=norm is None),
+        ]
         return Sequential(layers)
 
     layers = [Linear(n_in, width, init=init, rng=gen)]
     for _ in range(depth):
         layers.append(Residual(unit(), scale=branch_scale) if residual else unit())
-    layers += [Activation(activation), Linear(width, n_out, init="xavier_normal", rng=gen)]
+    layers += [
+        Activation(activation),
+        Linear(width, n_out, init="xavier_normal", rng=gen),
+    ]
     return Sequential(layers)
 
 
-def train_steps(net, X, T, steps, lr, *, momentum=0.9, batch_size=64, loss="softmax_cross_entropy", rng=0,
-                record_every=None, monitor=None):
+def train_steps(
+    net,
+    X,
+    T,
+    steps,
+    lr,
+    *,
+    momentum=0.9,
+    batch_size=64,
+    loss="softmax_cross_entropy",
+    rng=0,
+    record_every=None,
+    monitor=None,
+):
     """Train ``net`` for a fixed budget of ``steps`` mini-batch SGD steps; return the training losses.
 
     Parameters
@@ -119,20 +156,32 @@ def train_steps(net, X, T, steps, lr, *, momentum=0.9, batch_size=64, loss="soft
     X = as_batch(X, None, where="train_steps")
     T = np.asarray(T)
     if len(T) != len(X):
-        raise ValueError(f"train_steps: X has {len(X)} rows but T has {len(T)}; expected one target per row")
+        raise ValueError(
+            f"train_steps: X has {len(X)} rows but T has {len(T)}; expected one target per row"
+        )
     steps = check_positive_int(steps, "train_steps: steps")
     batch_size = check_positive_int(batch_size, "train_steps: batch_size")
-    every = steps if record_every is None else check_positive_int(record_every, "train_steps: record_every")
+    every = (
+        steps
+        if record_every is None
+        else check_positive_int(record_every, "train_steps: record_every")
+    )
     gen = as_rng(rng, where="train_steps")
     opt = SGD(lr, momentum=momentum, allow_nonfinite=True)
 
-    n_mon = len(X) if monitor is None else min(check_positive_int(monitor, "train_steps: monitor"), len(X))
+    n_mon = (
+        len(X)
+        if monitor is None
+        else min(check_positive_int(monitor, "train_steps: monitor"), len(X))
+    )
 
     def full_loss():
         net.eval()
         with np.errstate(all="ignore"):
             Y = net.forward(X[:n_mon])
-            value = float(loss.value(Y, T[:n_mon])) if np.all(np.isfinite(Y)) else np.inf
+            value = (
+                float(loss.value(Y, T[:n_mon])) if np.all(np.isfinite(Y)) else np.inf
+            )
         net.train()
         return value if np.isfinite(value) else np.inf
 
@@ -166,8 +215,14 @@ def block_grad_norms(net):
     Implements eq. (res-grad-identity) in chapters/09_residual.
     """
     deltas = getattr(net, "deltas", None)
-    if not isinstance(net, Sequential) or deltas is None or any(d is None for d in deltas):
-        raise ValueError("block_grad_norms: expected a Sequential on which forward and backward have run")
+    if (
+        not isinstance(net, Sequential)
+        or deltas is None
+        or any(d is None for d in deltas)
+    ):
+        raise ValueError(
+            "block_grad_norms: expected a Sequential on which forward and backward have run"
+        )
     return np.array([float(np.linalg.norm(d)) for d in deltas[1:]])
 
 
@@ -180,10 +235,10 @@ def block_variances(net, X):
     Implements eq. (res-variance) in chapters/09_residual.
     """
     if not isinstance(net, Sequential):
-        raise TypeError(f"block_variances: expected a Sequential, got {type(net).__name__}")
+        raise TypeError(
+            f"block_variances: expected a Sequential, got {type(net).__name__}"
+        )
     X = as_batch(X, None, where="block_variances")
     with np.errstate(all="ignore"):
         net.forward(X)
         return np.array([float(np.var(Y)) for Y in net.outputs[1:-1]])
-
-

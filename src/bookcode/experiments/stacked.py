@@ -23,23 +23,41 @@ def _stack_layers(nets):
     stack = []
     for layers in zip(*(n.layers for n in nets)):
         first = layers[0]
-        sig = {(type(l), tuple((k, v.shape) for k, v in l.params.items()), getattr(getattr(l, "f", None), "name", None))
-               for l in layers}
+        sig = {
+            (
+                type(l),
+                tuple((k, v.shape) for k, v in l.params.items()),
+                getattr(getattr(l, "f", None), "name", None),
+            )
+            for l in layers
+        }
         if len(sig) != 1 or any(len(n.layers) != len(nets[0].layers) for n in nets):
-            raise ValueError("train_seeds: the networks must have the same layers (same builder, other seeds)")
+            raise ValueError(
+                "train_seeds: the networks must have the same layers (same builder, other seeds)"
+            )
         if isinstance(first, Linear):
-            e = {"kind": "linear", "W": np.stack([l.params["W"] for l in layers]).astype(float)}
+            e = {
+                "kind": "linear",
+                "W": np.stack([l.params["W"] for l in layers]).astype(float),
+            }
             if "b" in first.params:
                 e["b"] = np.stack([l.params["b"] for l in layers]).astype(float)
         elif isinstance(first, BatchNorm):
-            e = {"kind": "bn", "gamma": np.stack([l.params["gamma"] for l in layers]).astype(float),
-                 "beta": np.stack([l.params["beta"] for l in layers]).astype(float), "eps": first.eps,
-                 "momentum": first.momentum, "rmean": np.stack([l.running_mean for l in layers]).astype(float),
-                 "rvar": np.stack([l.running_var for l in layers]).astype(float)}
+            e = {
+                "kind": "bn",
+                "gamma": np.stack([l.params["gamma"] for l in layers]).astype(float),
+                "beta": np.stack([l.params["beta"] for l in layers]).astype(float),
+                "eps": first.eps,
+                "momentum": first.momentum,
+                "rmean": np.stack([l.running_mean for l in layers]).astype(float),
+                "rvar": np.stack([l.running_var for l in layers]).astype(float),
+            }
         elif isinstance(first, Activation):
             e = {"kind": "act", "f": first.f}
         else:
-            raise TypeError(f"train_seeds: unsupported layer {type(first).__name__} (Linear, BatchNorm, Activation)")
+            raise TypeError(
+                f"train_seeds: unsupported layer {type(first).__name__} (Linear, BatchNorm, Activation)"
+            )
         stack.append(e)
     return stack
 
@@ -57,17 +75,27 @@ def _stack_forward(stack, X, mode, alive=None):
         elif e["kind"] == "bn" and mode != "eval":
             if mode == "train":
                 m, keep = e["momentum"], alive[:, None]
-                e["rmean"] = np.where(keep, (1 - m) * e["rmean"] + m * Y.mean(axis=-2), e["rmean"])
-                e["rvar"] = np.where(keep, (1 - m) * e["rvar"] + m * np.var(Y, axis=-2, ddof=1), e["rvar"])
+                e["rmean"] = np.where(
+                    keep, (1 - m) * e["rmean"] + m * Y.mean(axis=-2), e["rmean"]
+                )
+                e["rvar"] = np.where(
+                    keep,
+                    (1 - m) * e["rvar"] + m * np.var(Y, axis=-2, ddof=1),
+                    e["rvar"],
+                )
             Y, cache = batchnorm_forward(Y, e["gamma"], e["beta"], e["eps"])
             caches.append(cache)
         elif e["kind"] == "bn":
             inv = 1.0 / np.sqrt(e["rvar"][:, None, :] + e["eps"])
-            Y = (Y - e["rmean"][:, None, :]) * inv * e["gamma"][:, None, :] + e["beta"][:, None, :]
+            Y = (Y - e["rmean"][:, None, :]) * inv * e["gamma"][:, None, :] + e["beta"][
+                :, None, :
+            ]
             caches.append(None)
         else:
             X_in = Y
-            if e["f"].name == "sigmoid":  # the same function as activations.sigmoid, one exp per entry
+            if (
+                e["f"].name == "sigmoid"
+            ):  # the same function as activations.sigmoid, one exp per entry
                 with np.errstate(over="ignore"):
                     Y = 1.0 / (1.0 + np.exp(-X_in))
             else:
@@ -104,7 +132,9 @@ def _row_norms(A):
     """Euclidean norm of every row of ``A``, without overflow (as optim.SGD measures its ratios)."""
     with np.errstate(all="ignore"):
         out = np.sqrt(np.einsum("ij,ij->i", A, A))
-        bad = ~np.isfinite(out) | (out == 0)  # overflow, NaN/inf entries, underflow (or a zero row: stays 0)
+        bad = ~np.isfinite(out) | (
+            out == 0
+        )  # overflow, NaN/inf entries, underflow (or a zero row: stays 0)
         if np.any(bad):
             s = np.max(np.abs(A[bad]), axis=1, keepdims=True)
             s = np.where(np.isfinite(s) & (s > 0), s, 1.0)
@@ -117,14 +147,28 @@ def _stack_loss(Z, T):
     with np.errstate(all="ignore"):
         Zs = Z - Z.max(axis=-1, keepdims=True)
         logp = Zs - np.log(np.exp(Zs).sum(axis=-1, keepdims=True))
-        value = -np.take_along_axis(logp, np.broadcast_to(T[:, None], Z.shape[:-1] + (1,)), axis=-1)[..., 0].mean(-1)
+        value = -np.take_along_axis(
+            logp, np.broadcast_to(T[:, None], Z.shape[:-1] + (1,)), axis=-1
+        )[..., 0].mean(-1)
         value = np.where(np.all(np.isfinite(Z), axis=(1, 2)), value, np.nan)
         dZ = np.exp(logp)
         dZ[:, np.arange(len(T)), T] -= 1.0
     return value, np.mean(np.argmax(Z, axis=-1) == T, axis=-1), dZ / len(T)
 
 
-def train_seeds(nets, X, T, lr, epochs, *, momentum=0.0, batch_size=32, rng=0, X_val=None, T_val=None):
+def train_seeds(
+    nets,
+    X,
+    T,
+    lr,
+    epochs,
+    *,
+    momentum=0.0,
+    batch_size=32,
+    rng=0,
+    X_val=None,
+    T_val=None,
+):
     """Train several networks of one architecture at once; one :class:`~bookcode.train.History` each.
 
     The result for network ``m`` is what ``train.train(nets[m], "softmax_cross_entropy", X, T,
@@ -167,22 +211,42 @@ def train_seeds(nets, X, T, lr, epochs, *, momentum=0.0, batch_size=32, rng=0, X
     from ..train import History
 
     nets = list(nets) if isinstance(nets, (list, tuple)) else nets
-    if not isinstance(nets, list) or not nets or not all(isinstance(n, Sequential) for n in nets):
-        raise TypeError(f"train_seeds: expected a non-empty list of Sequential networks, got {nets!r:.60}")
+    if (
+        not isinstance(nets, list)
+        or not nets
+        or not all(isinstance(n, Sequential) for n in nets)
+    ):
+        raise TypeError(
+            f"train_seeds: expected a non-empty list of Sequential networks, got {nets!r:.60}"
+        )
     stack = _stack_layers(nets)
     lin = [i for i, e in enumerate(stack) if e["kind"] == "linear"]
     if not lin or lin[0] != 0 or lin[-1] != len(stack) - 1:
-        raise ValueError("train_seeds: the networks must start and end with a Linear layer (logits out)")
+        raise ValueError(
+            "train_seeds: the networks must start and end with a Linear layer (logits out)"
+        )
     X = as_batch(X, stack[0]["W"].shape[1], where="train_seeds")
     T = np.asarray(T)
-    if T.shape != (len(X),) or T.dtype.kind not in "iu" or T.min() < 0 or T.max() >= stack[-1]["W"].shape[2]:
-        raise ValueError(f"train_seeds: expected T as {len(X)} integer class labels, got {T.dtype} of shape {T.shape}")
+    if (
+        T.shape != (len(X),)
+        or T.dtype.kind not in "iu"
+        or T.min() < 0
+        or T.max() >= stack[-1]["W"].shape[2]
+    ):
+        raise ValueError(
+            f"train_seeds: expected T as {len(X)} integer class labels, got {T.dtype} of shape {T.shape}"
+        )
     if (X_val is None) != (T_val is None):
         raise ValueError("train_seeds: give both X_val and T_val, or neither")
     if X_val is not None:
-        X_val, T_val = as_batch(X_val, X.shape[1], name="X_val", where="train_seeds"), np.asarray(T_val)
+        X_val, T_val = (
+            as_batch(X_val, X.shape[1], name="X_val", where="train_seeds"),
+            np.asarray(T_val),
+        )
         if T_val.shape != (len(X_val),) or T_val.dtype.kind not in "iu":
-            raise ValueError(f"train_seeds: expected T_val as {len(X_val)} integer class labels")
+            raise ValueError(
+                f"train_seeds: expected T_val as {len(X_val)} integer class labels"
+            )
     lr = check_positive_float(lr, "train_seeds: lr")
     momentum = check_positive_float(momentum, "train_seeds: momentum", allow_zero=True)
     if momentum >= 1:
@@ -192,23 +256,43 @@ def train_seeds(nets, X, T, lr, epochs, *, momentum=0.0, batch_size=32, rng=0, X
     gen = as_rng(rng, where="train_seeds")
 
     M, t0 = len(nets), time.perf_counter()
-    keys = [(i, k) for i, e in enumerate(stack) for k in ("W", "b", "gamma", "beta") if k in e]
+    keys = [
+        (i, k)
+        for i, e in enumerate(stack)
+        for k in ("W", "b", "gamma", "beta")
+        if k in e
+    ]
     wkeys, bkeys = [k for k in keys if k[1] == "W"], [k for k in keys if k[1] == "b"]
     hists = [History() for _ in range(M)]
     alive = np.ones(M, dtype=bool)
     X_mon = X[:256]
 
     def norms(grads, which):
-        return np.stack([np.linalg.norm(grads[k].reshape(M, -1), axis=1) for k in which], axis=1) if which \
+        return (
+            np.stack(
+                [np.linalg.norm(grads[k].reshape(M, -1), axis=1) for k in which], axis=1
+            )
+            if which
             else np.zeros((M, 0))
+        )
 
     def record(epoch, who, g_w, g_b, ratios):
         with np.errstate(all="ignore"):
-            sets = [(X, T, "loss", "accuracy")] + ([(X_val, T_val, "val_loss", "val_accuracy")] if X_val is not None
-                                                   else [])
-            evals = [(a, b) + _stack_loss(_stack_forward(stack, Xs, "eval")[0], Ts)[:2] for Xs, Ts, a, b in sets]
+            sets = [(X, T, "loss", "accuracy")] + (
+                [(X_val, T_val, "val_loss", "val_accuracy")]
+                if X_val is not None
+                else []
+            )
+            evals = [
+                (a, b) + _stack_loss(_stack_forward(stack, Xs, "eval")[0], Ts)[:2]
+                for Xs, Ts, a, b in sets
+            ]
             _, caches = _stack_forward(stack, X_mon, "batch")
-        acts = [(stack[i]["f"], caches[i]) for i in range(len(stack)) if stack[i]["kind"] == "act"]
+        acts = [
+            (stack[i]["f"], caches[i])
+            for i in range(len(stack))
+            if stack[i]["kind"] == "act"
+        ]
         for m in np.flatnonzero(who):
             h = hists[m]
             h.epoch.append(epoch)
@@ -217,9 +301,14 @@ def train_seeds(nets, X, T, lr, epochs, *, momentum=0.0, batch_size=32, rng=0, X
                 getattr(h, b).append(float(acc[m]))
             rows = [(g_w, h.grad_norms), (g_b, h.bias_grad_norms)]
             for rec, series in rows:
-                series.append([float(v) for v in np.mean(rec[m], axis=0)] if rec[m] else [])
-            h.update_ratios.append([float(v) for v in np.mean(ratios[m], axis=0)] if ratios[m]
-                                   else [float("nan")] * len(wkeys))
+                series.append(
+                    [float(v) for v in np.mean(rec[m], axis=0)] if rec[m] else []
+                )
+            h.update_ratios.append(
+                [float(v) for v in np.mean(ratios[m], axis=0)]
+                if ratios[m]
+                else [float("nan")] * len(wkeys)
+            )
             for name in ("act_mean", "act_std", "act_saturated", "act_dead"):
                 getattr(h, name).append([])
             with np.errstate(all="ignore"):
@@ -228,14 +317,27 @@ def train_seeds(nets, X, T, lr, epochs, *, momentum=0.0, batch_size=32, rng=0, X
                     h.act_std[-1].append(float(np.std(Y[m])))
                     lo, hi = f.range
                     tol = SATURATION_TOL * (hi - lo)
-                    h.act_saturated[-1].append(float(np.mean((Y[m] < lo + tol) | (Y[m] > hi - tol)))
-                                               if np.isfinite(lo) and np.isfinite(hi) else float("nan"))
-                    h.act_dead[-1].append(float(np.mean(np.all(f.derivative(net_in[m]) == 0, axis=0))))
+                    h.act_saturated[-1].append(
+                        float(np.mean((Y[m] < lo + tol) | (Y[m] > hi - tol)))
+                        if np.isfinite(lo) and np.isfinite(hi)
+                        else float("nan")
+                    )
+                    h.act_dead[-1].append(
+                        float(np.mean(np.all(f.derivative(net_in[m]) == 0, axis=0)))
+                    )
 
-    with np.errstate(all="ignore"):  # epoch 0: the full-batch gradient at initialisation
+    with np.errstate(
+        all="ignore"
+    ):  # epoch 0: the full-batch gradient at initialisation
         Z, caches = _stack_forward(stack, X, "train", alive)
         grads = _stack_backward(stack, caches, _stack_loss(Z, T)[2])
-    record(0, alive, [[r] for r in norms(grads, wkeys)], [[r] for r in norms(grads, bkeys)], [[] for _ in range(M)])
+    record(
+        0,
+        alive,
+        [[r] for r in norms(grads, wkeys)],
+        [[r] for r in norms(grads, bkeys)],
+        [[] for _ in range(M)],
+    )
     velocity = {}
     for epoch in range(1, epochs + 1):
         start = alive.copy()
@@ -247,9 +349,17 @@ def train_seeds(nets, X, T, lr, epochs, *, momentum=0.0, batch_size=32, rng=0, X
                 Z, caches = _stack_forward(stack, X[idx], "train", alive)
                 value, _, dZ = _stack_loss(Z, T[idx])
                 ok = alive & np.isfinite(value)
-                grads = _stack_backward(stack, caches, np.where(ok[:, None, None], dZ, 0.0))
+                grads = _stack_backward(
+                    stack, caches, np.where(ok[:, None, None], dZ, 0.0)
+                )
                 gw, gb = norms(grads, wkeys), norms(grads, bkeys)
-                finite = np.all([np.all(np.isfinite(g.reshape(M, -1)), axis=1) for g in grads.values()], axis=0)
+                finite = np.all(
+                    [
+                        np.all(np.isfinite(g.reshape(M, -1)), axis=1)
+                        for g in grads.values()
+                    ],
+                    axis=0,
+                )
             for m in np.flatnonzero(ok):
                 g_w[m].append(gw[m])
                 g_b[m].append(gb[m])
@@ -264,12 +374,25 @@ def train_seeds(nets, X, T, lr, epochs, *, momentum=0.0, batch_size=32, rng=0, X
                     shape = (M,) + (1,) * (p.ndim - 1)
                     if momentum:
                         v = velocity.get(k)
-                        v = g.copy() if v is None else np.where(step.reshape(shape), momentum * v + g, v)
+                        v = (
+                            g.copy()
+                            if v is None
+                            else np.where(step.reshape(shape), momentum * v + g, v)
+                        )
                         velocity[k], g = v, v
                     delta = lr * g
                     if k[1] == "W":
-                        dn, wn = _row_norms(delta.reshape(M, -1)), _row_norms(p.reshape(M, -1))
-                        rows.append(np.where(wn > 0, dn / np.where(wn > 0, wn, 1.0), np.where(dn > 0, np.inf, 0.0)))
+                        dn, wn = (
+                            _row_norms(delta.reshape(M, -1)),
+                            _row_norms(p.reshape(M, -1)),
+                        )
+                        rows.append(
+                            np.where(
+                                wn > 0,
+                                dn / np.where(wn > 0, wn, 1.0),
+                                np.where(dn > 0, np.inf, 0.0),
+                            )
+                        )
                     stack[k[0]][k[1]] = np.where(step.reshape(shape), p - delta, p)
             for m in np.flatnonzero(alive):
                 ratios[m].append(np.array(rows)[:, m])

@@ -18,9 +18,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_batch, as_float_array, check_positive_float, check_positive_int
+from .._validate import (
+    as_batch,
+    as_float_array,
+    check_positive_float,
+    check_positive_int,
+)
 
-__all__ = ["QuadraticBowl", "FourWells", "LeastSquares", "critical_points", "classify", "CriticalPoint"]
+__all__ = [
+    "QuadraticBowl",
+    "FourWells",
+    "LeastSquares",
+    "critical_points",
+    "classify",
+    "CriticalPoint",
+]
 
 
 class _Surface:
@@ -37,7 +49,8 @@ class _Surface:
         w = as_float_array(w, "w", where=where, allow_nonfinite=True)
         if w.ndim == 0 or w.shape[-1] != self.dim:
             raise ValueError(
-                f"{where}: expected w of shape ({self.dim},) or (..., {self.dim}), got shape {w.shape}")
+                f"{where}: expected w of shape ({self.dim},) or (..., {self.dim}), got shape {w.shape}"
+            )
         return w
 
     def value(self, w):
@@ -64,9 +77,16 @@ class _Surface:
     def on_grid(self, X, Y):
         """``E`` on coordinate grids ``X``, ``Y`` of equal shape (e.g. from ``np.meshgrid``); 2-D only."""
         if self.dim != 2:
-            raise ValueError(f"{type(self).__name__}.on_grid: only 2-D surfaces can be drawn on a grid, "
-                             f"this one has d={self.dim}")
-        return self.value(np.stack([np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)], axis=-1))
+            raise ValueError(
+                f"{type(self).__name__}.on_grid: only 2-D surfaces can be drawn on a grid, "
+                f"this one has d={self.dim}"
+            )
+        return self.value(
+            np.stack(
+                [np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)],
+                axis=-1,
+            )
+        )
 
 
 class QuadraticBowl(_Surface):
@@ -87,12 +107,16 @@ class QuadraticBowl(_Surface):
     def __init__(self, A):
         A = as_float_array(A, "A", where="QuadraticBowl").astype(np.float64)
         if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
-            raise ValueError(f"QuadraticBowl: expected a square matrix A of shape (d, d), got shape {A.shape}")
+            raise ValueError(
+                f"QuadraticBowl: expected a square matrix A of shape (d, d), got shape {A.shape}"
+            )
         if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12 * np.abs(A).max()):
             raise ValueError("QuadraticBowl: A must be symmetric (A == A.T)")
         lam, Q = np.linalg.eigh(A)
         if lam[0] <= 0:
-            raise ValueError(f"QuadraticBowl: A must be positive definite, got smallest eigenvalue {lam[0]:.3g}")
+            raise ValueError(
+                f"QuadraticBowl: A must be positive definite, got smallest eigenvalue {lam[0]:.3g}"
+            )
         self.A, self.eigenvalues, self.eigenvectors = A, lam, Q
         self.dim = A.shape[0]
 
@@ -104,15 +128,25 @@ class QuadraticBowl(_Surface):
 
         Implements eq. (quadratic-bowl) in chapters/01_gradient_descent.
         """
-        if isinstance(angle, bool) or not isinstance(angle, numbers.Real) or not np.isfinite(angle):
-            raise TypeError(f"QuadraticBowl.from_eigenvalues: angle must be a finite number (radians), got {angle!r}")
-        lam = as_float_array(eigenvalues, "eigenvalues", where="QuadraticBowl.from_eigenvalues")
+        if (
+            isinstance(angle, bool)
+            or not isinstance(angle, numbers.Real)
+            or not np.isfinite(angle)
+        ):
+            raise TypeError(
+                f"QuadraticBowl.from_eigenvalues: angle must be a finite number (radians), got {angle!r}"
+            )
+        lam = as_float_array(
+            eigenvalues, "eigenvalues", where="QuadraticBowl.from_eigenvalues"
+        )
         if lam.ndim != 1 or lam.size == 0 or np.any(lam <= 0):
             raise ValueError(
-                f"QuadraticBowl.from_eigenvalues: expected a 1-D array of positive numbers, got {lam}")
+                f"QuadraticBowl.from_eigenvalues: expected a 1-D array of positive numbers, got {lam}"
+            )
         if angle != 0.0 and lam.size != 2:
             raise ValueError(
-                f"QuadraticBowl.from_eigenvalues: angle is only defined in 2-D, got {lam.size} eigenvalues")
+                f"QuadraticBowl.from_eigenvalues: angle is only defined in 2-D, got {lam.size} eigenvalues"
+            )
         c, s = np.cos(angle), np.sin(angle)
         Q = np.array([[c, -s], [s, c]]) if lam.size == 2 else np.eye(lam.size)
         return cls((Q * lam) @ Q.T)
@@ -121,7 +155,9 @@ class QuadraticBowl(_Surface):
         return 0.5 * np.einsum("...i,ij,...j->...", w, self.A, w)
 
     def _gradient(self, w):
-        return w @ self.A  # A symmetric: (A w)ᵀ = wᵀ A, and this form works on grids of points
+        return (
+            w @ self.A
+        )  # A symmetric: (A w)ᵀ = wᵀ A, and this form works on grids of points
 
     def _hessian(self, w):
         return np.broadcast_to(self.A, w.shape + (self.dim,)).copy()
@@ -176,16 +212,25 @@ class FourWells(_Surface):
     def __init__(self, tilt=(0.3, 0.15), coupling=0.5):
         tilt = as_float_array(tilt, "tilt", where="FourWells")
         if tilt.shape != (2,):
-            raise ValueError(f"FourWells: expected tilt as two numbers (a, b), got shape {tilt.shape}")
-        if isinstance(coupling, bool) or not isinstance(coupling, numbers.Real) or not np.isfinite(coupling):
-            raise TypeError(f"FourWells: coupling must be a finite real number, got {coupling!r}")
+            raise ValueError(
+                f"FourWells: expected tilt as two numbers (a, b), got shape {tilt.shape}"
+            )
+        if (
+            isinstance(coupling, bool)
+            or not isinstance(coupling, numbers.Real)
+            or not np.isfinite(coupling)
+        ):
+            raise TypeError(
+                f"FourWells: coupling must be a finite real number, got {coupling!r}"
+            )
         self.a, self.b = float(tilt[0]), float(tilt[1])
         self.c = float(coupling)
 
     def _value(self, w):
         x, y = w[..., 0], w[..., 1]
-        return (x**2 - 1) ** 2 + (y**2 - 1) ** 2 + self.a * x + self.b * y + self.c * x * y
-
+        return (
+            (x**2 - 1) ** 2 + (y**2 - 1) ** 2 + self.a * x + self.b * y + self.c * x * y
+        )
 
     def _gradient(self, w):
         x, y = w[..., 0], w[..., 1]
@@ -196,7 +241,9 @@ class FourWells(_Surface):
     def _hessian(self, w):
         x, y = w[..., 0], w[..., 1]
         off = np.full_like(x, self.c)
-        return np.stack([np.stack([12 * x**2 - 4, off], -1), np.stack([off, 12 * y**2 - 4], -1)], -2)
+        return np.stack(
+            [np.stack([12 * x**2 - 4, off], -1), np.stack([off, 12 * y**2 - 4], -1)], -2
+        )
 
     def __repr__(self):
         return f"FourWells(tilt=({self.a:g}, {self.b:g}), coupling={self.c:g})"
@@ -216,23 +263,27 @@ class LeastSquares(_Surface):
         t = as_float_array(t, "t", where="LeastSquares").astype(np.float64)
         if t.shape != (X.shape[0],):
             raise ValueError(
-                f"LeastSquares: expected t of shape ({X.shape[0]},) (one target per row of X), got {t.shape}")
+                f"LeastSquares: expected t of shape ({X.shape[0]},) (one target per row of X), got {t.shape}"
+            )
         self.X, self.t = X, t
         self.n_examples, self.dim = X.shape
         self.H = X.T @ X / self.n_examples
         self.w_star = np.linalg.lstsq(X, t, rcond=None)[0]
-        self.min_value = float(np.sum((X @ self.w_star - t) ** 2) / (2 * self.n_examples))
+        self.min_value = float(
+            np.sum((X @ self.w_star - t) ** 2) / (2 * self.n_examples)
+        )
 
     def _value(self, w):
         # exact for a quadratic: E(w) = E(w*) + ½ (w − w*)ᵀ H (w − w*); cheap on a grid, accurate near w*
         v = w - self.w_star
         return self.min_value + 0.5 * np.einsum("...i,ij,...j->...", v, self.H, v)
 
-
     def _gradient(self, w, idx=None):
         X, t = (self.X, self.t) if idx is None else (self.X[idx], self.t[idx])
         if X.ndim != 2 or X.shape[0] == 0:
-            raise ValueError(f"LeastSquares.gradient: idx must select at least one example, got {idx!r}")
+            raise ValueError(
+                f"LeastSquares.gradient: idx must select at least one example, got {idx!r}"
+            )
         return ((w @ X.T - t) @ X) / X.shape[0]
 
     def _hessian(self, w):
@@ -307,5 +358,9 @@ def critical_points(surface, starts, *, tol=1e-10, max_iter=50):
             if np.all(np.isfinite(w)) and np.linalg.norm(surface.gradient(w)) < tol:
                 if not any(np.linalg.norm(w - p.w) < 1e-6 for p in found):
                     lam = np.linalg.eigvalsh(surface.hessian(w))
-                    found.append(CriticalPoint(w.copy(), float(surface.value(w)), lam, classify(lam)))
+                    found.append(
+                        CriticalPoint(
+                            w.copy(), float(surface.value(w)), lam, classify(lam)
+                        )
+                    )
     return sorted(found, key=lambda p: p.value)
