@@ -1,27 +1,35 @@
-"""Sphinx extension for the built HTML book as a product: it works offline and its pages log no errors.
+"""Sphinx extension for the built HTML book as a product: it works offline and its pages
+log no errors.
 
-**Offline assets.** The pages load MathJax, RequireJS and the Jupyter widgets HTML manager from the book's own static
-files, never from a CDN, so a built page works with no network. At ``config-inited`` this extension
+**Offline assets.** The pages load MathJax, RequireJS and the Jupyter widgets HTML
+manager from the book's own static files, never from a CDN, so a built page works with
+no network. At ``config-inited`` this extension
 
-1. makes sure the npm tarballs pinned in :data:`PACKAGES` are in the cache folder (``.vendor-cache/`` in the book,
-   or ``$BOOK_VENDOR_CACHE``): a tarball is downloaded from the npm registry only if it is missing, and is accepted only
-   if its sha512 equals both the pinned value and the registry's ``dist.integrity`` (rebuilds need no network);
-2. unpacks the files the book needs, with each package's licence, into a staging folder that Sphinx copies to
-   ``_build/html/_static/npm/<name>-<version>/``;
-3. points Sphinx at them: ``mathjax_path`` (+ ``mathjax_options``), ``html_static_path`` and myst-nb's
-   ``nb_ipywidgets_js`` (with ``static/offline-widgets.js``, the glue between the widgets manager, these files and
-   MathJax 3). With ``book_html_sri: true`` (in ``sphinx: config:``) the scripts also get ``integrity`` attributes
-   computed from the staged files, so they always match; it is off by default because browsers then refuse to run
-   them from ``file://`` pages (no CORS there), and same-site hashes add no protection the HTML itself lacks.
+1. makes sure the npm tarballs pinned in :data:`PACKAGES` are in the cache folder
+   (``.vendor-cache/`` in the book, or ``$BOOK_VENDOR_CACHE``): a tarball is downloaded
+   from the npm registry only if it is missing, and is accepted only if its sha512
+   equals both the pinned value and the registry's ``dist.integrity`` (rebuilds need no
+   network);
+2. unpacks the files the book needs, with each package's licence, into a staging folder
+   that Sphinx copies to ``_build/html/_static/npm/<name>-<version>/``;
+3. points Sphinx at them: ``mathjax_path`` (+ ``mathjax_options``), ``html_static_path``
+   and myst-nb's ``nb_ipywidgets_js`` (with ``static/offline-widgets.js``, the glue
+   between the widgets manager, these files and MathJax 3). With ``book_html_sri: true``
+   (in ``sphinx: config:``) the scripts also get ``integrity`` attributes computed from
+   the staged files, so they always match; it is off by default because browsers then
+   refuse to run them from ``file://`` pages (no CORS there), and same-site hashes add
+   no protection the HTML itself lacks.
 
-If a tarball is needed and the registry cannot be reached, the build stops with an error that says so; it never falls
-back to a CDN. To update a package, change its version and integrity below (``npm view <name>@<version>
-dist.integrity``).
+If a tarball is needed and the registry cannot be reached, the build stops with an error
+that says so; it never falls back to a CDN. To update a package, change its version and
+integrity below (``npm view <name>@<version> dist.integrity``).
 
-**No console errors.** It also removes two errors every page logged: a Sphinx 7 bug that writes inline scripts added
-after ``builder-inited`` twice (sphinx-thebe's ``const THEBE_JS_URL`` then throws "Identifier 'THEBE_JS_URL' has already
-been declared"; see :func:`_normalise_inline_scripts`), and pydata-sphinx-theme's "Got invalid theme mode" when no
-``default_mode`` is configured (set to its documented ``"auto"``, which is what the theme falls back to anyway).
+**No console errors.** It also removes two errors every page logged: a Sphinx 7 bug that
+writes inline scripts added after ``builder-inited`` twice (sphinx-thebe's ``const
+THEBE_JS_URL`` then throws "Identifier 'THEBE_JS_URL' has already been declared"; see
+:func:`_normalise_inline_scripts`), and pydata-sphinx-theme's "Got invalid theme mode"
+when no ``default_mode`` is configured (set to its documented ``"auto"``, which is what
+the theme falls back to anyway).
 """
 
 from __future__ import annotations
@@ -82,8 +90,9 @@ PACKAGES = (
         "mathjax",
         "3.2.2",
         "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
-        # the combined TeX + CommonHTML component, plus everything it may load later: TeX extensions (autoload),
-        # fonts, the other output renderer and the accessibility/speech parts the reader can switch on in its menu
+        # the combined TeX + CommonHTML component, plus everything it may load later:
+        # TeX extensions (autoload), fonts, the other output renderer and the
+        # accessibility/speech parts the reader can switch on in its menu
         files=(
             "es5/tex-chtml.js",
             "es5/input/**",
@@ -99,13 +108,15 @@ PACKAGES = (
         "2.3.8",
         "sha512-7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==",
         files=("require.js",),
-        licence_fallback="requirejs-LICENSE.txt",  # the tarball has none; require.js's header says MIT
+        # the tarball has none; require.js's header says MIT
+        licence_fallback="requirejs-LICENSE.txt",
     ),
     Package(
         "@jupyter-widgets/html-manager",
         "1.0.15",
         "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
-        # embed-amd.js defines every module it needs (base, controls, html-manager); the rest are its icon fonts
+        # embed-amd.js defines every module it needs (base, controls, html-manager); the
+        # rest are its icon fonts
         files=(
             "dist/embed-amd.js",
             "dist/*.woff2",
@@ -117,25 +128,27 @@ PACKAGES = (
         licence=(
             "dist/embed.js.LICENSE.txt",
         ),  # notices of the libraries bundled in it
-        licence_fallback="html-manager-LICENSE.txt",  # ipywidgets' BSD-3-Clause (package.json: "BSD-3-Clause")
+        # ipywidgets' BSD-3-Clause (package.json: "BSD-3-Clause")
+        licence_fallback="html-manager-LICENSE.txt",
     ),
 )
 MATHJAX, REQUIREJS, HTML_MANAGER = PACKAGES
 
 
-# --- hashes ------------------------------------------------------------------------------------------------------
+# --- hashes ---------------------------------------------------------------------------
 
 
 def sri(data: bytes, algorithm: str = "sha384") -> str:
     """A Subresource Integrity value ("sha384-<base64>") of ``data``."""
-    return f"{algorithm}-{base64.b64encode(hashlib.new(algorithm, data).digest()).decode()}"
+    digest = hashlib.new(algorithm, data).digest()
+    return f"{algorithm}-{base64.b64encode(digest).decode()}"
 
 
 def file_sri(path: Path, algorithm: str = "sha384") -> str:
     return sri(Path(path).read_bytes(), algorithm)
 
 
-# --- fetching ----------------------------------------------------------------------------------------------------
+# --- fetching -------------------------------------------------------------------------
 
 
 def cache_dir(srcdir: Path) -> Path:
@@ -169,7 +182,8 @@ def _get(url: str, timeout: float = 60.0, attempts: int = 3) -> bytes:
 
 
 def fetch(pkg: Package, cache: Path) -> Path:
-    """Return the path of ``pkg``'s verified tarball in ``cache``, downloading it only if it is not there yet."""
+    """Return the path of ``pkg``'s verified tarball in ``cache``, downloading it only
+    if it is not there yet."""
     path = cache / pkg.tarball_name
     if path.exists() and sri(path.read_bytes(), "sha512") == pkg.integrity:
         return path
@@ -181,16 +195,19 @@ def fetch(pkg: Package, cache: Path) -> Path:
         dist = meta["dist"]
         if dist.get("integrity") != pkg.integrity:
             raise ExtensionError(
-                f"[book_html] the npm registry reports integrity {dist.get('integrity')!r} for "
-                f"{pkg.name}@{pkg.version}, but book_ext/book_html.py pins {pkg.integrity!r}; not using it"
+                "[book_html] the npm registry reports integrity "
+                f"{dist.get('integrity')!r} for {pkg.name}@{pkg.version}, but "
+                f"book_ext/book_html.py pins {pkg.integrity!r}; not using it"
             )
         data = _get(dist["tarball"])
     except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
         raise ExtensionError(
-            f"[book_html] cannot download {pkg.name}@{pkg.version} from the npm registry ({meta_url}): {exc}.\n"
-            f"The book serves MathJax, RequireJS and the Jupyter widgets manager from its own files and needs the "
-            f"registry once to fetch them into {cache} (later builds work offline). Connect to the network, point "
-            f"npm_config_registry at a mirror, or put the tarball {path.name} ({pkg.integrity}) there."
+            f"[book_html] cannot download {pkg.name}@{pkg.version} from the npm "
+            f"registry ({meta_url}): {exc}.\nThe book serves MathJax, RequireJS and "
+            "the Jupyter widgets manager from its own files and needs the registry "
+            f"once to fetch them into {cache} (later builds work offline). Connect to "
+            "the network, point npm_config_registry at a mirror, or put the tarball "
+            f"{path.name} ({pkg.integrity}) there."
         ) from exc
     got = sri(data, "sha512")
     if got != pkg.integrity:
@@ -205,7 +222,7 @@ def fetch(pkg: Package, cache: Path) -> Path:
     return path
 
 
-# --- staging -----------------------------------------------------------------------------------------------------
+# --- staging --------------------------------------------------------------------------
 
 
 def _wanted(relpath: str, patterns) -> bool:
@@ -215,7 +232,7 @@ def _wanted(relpath: str, patterns) -> bool:
 
 
 def _unpack(pkg: Package, tarball: Path, dest: Path) -> None:
-    """Copy the files the book serves (and the licence) from ``tarball`` into ``dest``."""
+    """Copy the files the book serves (and the licence) from ``tarball`` to ``dest``."""
     found, licences = set(), []
     with tarfile.open(tarball, "r:gz") as tar:
         for member in tar.getmembers():
@@ -226,7 +243,8 @@ def _unpack(pkg: Package, tarball: Path, dest: Path) -> None:
             ]  # strip the tarball's top folder ("package/")
             if ".." in Path(rel).parts:
                 raise ExtensionError(
-                    f"[book_html] {pkg.name}: unsafe path {member.name!r} in the tarball"
+                    f"[book_html] {pkg.name}: unsafe path {member.name!r} in the "
+                    "tarball"
                 )
             is_licence = rel in pkg.licence
             if not (is_licence or _wanted(rel, pkg.files)):
@@ -240,7 +258,8 @@ def _unpack(pkg: Package, tarball: Path, dest: Path) -> None:
     missing = sorted(set(pkg.files) - found)
     if missing:
         raise ExtensionError(
-            f"[book_html] {pkg.name}@{pkg.version}: nothing in the tarball matches {missing}"
+            f"[book_html] {pkg.name}@{pkg.version}: nothing in the tarball matches "
+            f"{missing}"
         )
     if pkg.licence_fallback:
         shutil.copyfile(HERE / "licenses" / pkg.licence_fallback, dest / "LICENSE.txt")
@@ -265,7 +284,8 @@ def _unpack(pkg: Package, tarball: Path, dest: Path) -> None:
 
 
 def stage(cache: Path) -> Path:
-    """Return a folder holding ``npm/<name>-<version>/...`` for every package, unpacking it if needed."""
+    """Return a folder holding ``npm/<name>-<version>/...`` for every package, unpacking
+    it if needed."""
     key = hashlib.sha256(
         Path(__file__).read_bytes()  # PACKAGES and the unpacking code
         + b"".join(
@@ -299,11 +319,12 @@ def served(site: Path, pkg: Package, relpath: str) -> tuple[str, Path]:
     return rel, site / rel
 
 
-# --- Sphinx ------------------------------------------------------------------------------------------------------
+# --- Sphinx ---------------------------------------------------------------------------
 
 
 def configure(app, config) -> None:
-    """config-inited: fetch and stage the assets, then point MathJax and the widgets manager at them."""
+    """config-inited: fetch and stage the assets, then point MathJax and the widgets
+    manager at them."""
     site = stage(cache_dir(Path(app.srcdir)))
     config.html_static_path = [
         *config.html_static_path,
@@ -312,8 +333,9 @@ def configure(app, config) -> None:
     ]
 
     def attrs(path: Path, **extra) -> dict:
-        # Subresource Integrity only if asked for: browsers refuse integrity-checked scripts on file:// pages
-        # (no CORS there), so with it the book works only when served over http(s).
+        # Subresource Integrity only if asked for: browsers refuse integrity-checked
+        # scripts on file:// pages (no CORS there), so with it the book works only when
+        # served over http(s).
         return (
             {"integrity": file_sri(path), "crossorigin": "anonymous", **extra}
             if config.book_html_sri
@@ -329,7 +351,8 @@ def configure(app, config) -> None:
     modules = re.findall(
         r'^define\("([^"]+)"', embed_file.read_text(encoding="utf-8"), re.M
     )  # AMD modules in it
-    # order matters: RequireJS, then the glue (where the manager's fonts are; MathJax 3), then the manager
+    # order matters: RequireJS, then the glue (where the manager's fonts are; MathJax
+    # 3), then the manager
     config.nb_ipywidgets_js = {
         require: attrs(require_file),
         WIDGETS_GLUE_JS: attrs(
@@ -342,18 +365,22 @@ def configure(app, config) -> None:
         embed: attrs(embed_file),
     }
 
-    # pydata-sphinx-theme logs "Got invalid theme mode: ." on every page unless default_mode is set
+    # pydata-sphinx-theme logs "Got invalid theme mode: ." on every page unless
+    # default_mode is set
     config.html_context = {"default_mode": "auto", **config.html_context}
 
 
 def _normalise_inline_scripts(app) -> None:
-    """builder-inited: give inline scripts one spelling of "no file" so Sphinx writes each of them once.
+    """builder-inited: give inline scripts one spelling of "no file" so Sphinx writes
+    each of them once.
 
-    Sphinx 7 hands a script added with ``app.add_js_file(None, body=...)`` to the builder as filename ``None`` and,
-    when it writes the pages, adds it again from its registry as filename ``""``; the two do not compare equal, so
-    the page gets the script twice. For sphinx-thebe's ``const THEBE_JS_URL = ...`` that is a SyntaxError in every
-    page. Fixed upstream in Sphinx 8 (sphinx-doc/sphinx#13402, "replace None filename with '' before passing to HTML
-    builder"), which Jupyter Book 1 (Sphinx 7) cannot use; this applies the same change to this build's builder.
+    Sphinx 7 hands a script added with ``app.add_js_file(None, body=...)`` to the
+    builder as filename ``None`` and, when it writes the pages, adds it again from its
+    registry as filename ``""``; the two do not compare equal, so the page gets the
+    script twice. For sphinx-thebe's ``const THEBE_JS_URL = ...`` that is a SyntaxError
+    in every page. Fixed upstream in Sphinx 8 (sphinx-doc/sphinx#13402, "replace None
+    filename with '' before passing to HTML builder"), which Jupyter Book 1 (Sphinx 7)
+    cannot use; this applies the same change to this build's builder.
     """
     builder = app.builder
     original = getattr(builder, "add_js_file", None)

@@ -1,18 +1,24 @@
-"""Benchmark what readers and maintainers wait for; write a Markdown table (`make bench`).
+"""Benchmark what readers and maintainers wait for; write a Markdown table (`make
+bench`).
 
 Measures, on this machine, the median of several runs where it is cheap enough:
-  * per chapter: cold-kernel execution time (live explorers, as a learner runs it; and static, as the build runs it)
-    and the peak resident memory of the kernel;
-  * the book: clean build time and no-change rebuild time; built HTML size per chapter page;
-  * the full test suite time (the README's test command, minus the virtual-environment set-up);
-  * every live explorer: update latency p50/p95 over 40 random slider changes, appended to each live run;
-  * bookcode: one training step of a digits MLP, matrix form vs the per-example loop of chapter 3,
-    and vs PyTorch when it is installed (an optional extra, never a book dependency).
+  * per chapter: cold-kernel execution time (live explorers, as a learner runs it; and
+    static, as the build runs it) and the peak resident memory of the kernel;
+  * the book: clean build time and no-change rebuild time; built HTML size per chapter
+    page;
+  * the full test suite time (the README's test command, minus the virtual-environment
+    set-up);
+  * every live explorer: update latency p50/p95 over 40 random slider changes, appended
+    to each live run;
+  * bookcode: one training step of a digits MLP, matrix form vs the per-example loop of
+    chapter 3, and vs PyTorch when it is installed (an optional extra, never a book
+    dependency).
 
-The table goes to benchmarks/results.md (included by the book's Performance page). The raw figures are kept in
-benchmarks/raw.json, so `--only` re-measures some chapters and keeps the others' latest figures (each row says when
-it was measured); figures of chapters that no longer exist are dropped.
-Usage: python scripts/bench.py [--repeat 3] [--quick] [--skip-suite] [--only 03_,05_]
+The table goes to benchmarks/results.md (included by the book's Performance page). The
+raw figures are kept in benchmarks/raw.json, so `--only` re-measures some chapters and
+keeps the others' latest figures (each row says when it was measured); figures of
+chapters that no longer exist are dropped. Usage: python scripts/bench.py [--repeat 3]
+[--quick] [--skip-suite] [--only 03_,05_]
 """
 
 from __future__ import annotations
@@ -54,18 +60,22 @@ n_cells, marks = len(nb.cells), {}
 if extra:
     nb.cells.append(nbformat.v4.new_code_cell(extra))
 t0 = time.perf_counter()
-client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[3]}})
-client.on_cell_start = lambda cell, cell_index: marks.setdefault(cell_index, time.perf_counter())
+client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                        resources={"metadata": {"path": sys.argv[3]}})
+client.on_cell_start = lambda cell, cell_index: marks.setdefault(
+    cell_index, time.perf_counter())
 client.execute()
 end = time.perf_counter()
 out = ""
 if extra:  # the chapter's own time ends where the appended cell starts
     end = marks[n_cells]
-    out = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+    out = "".join(o.get("text", "") for o in nb.cells[-1].outputs
+                  if o.get("output_type") == "stream")
 print(json.dumps({"seconds": end - t0, "extra": out}))
 """
 
-# Appended to a chapter to time its live explorers: random slider values, many updates each.
+# Appended to a chapter to time its live explorers: random slider values, many updates
+# each.
 _LATENCY = r"""
 import json as _json, time as _time, numpy as _np
 from bookcode.display import widgets as _w
@@ -80,14 +90,19 @@ for _i, _ex in enumerate(_w.instances()):
         for _n in _names:
             _s = _ex.sliders[_n]
             if hasattr(_s, "options") and _s.options:
-                _vals[_n] = _s.options[_rng.integers(len(_s.options))][1] if isinstance(_s.options[0], tuple) else _s.options[_rng.integers(len(_s.options))]
+                _o = _s.options[_rng.integers(len(_s.options))]
+                _vals[_n] = _o[1] if isinstance(_o, tuple) else _o
             else:
-                _vals[_n] = type(_s.value)(_rng.uniform(_s.min, _s.max)) if not hasattr(_s, "base") else float(_s.base ** _rng.uniform(_s.min, _s.max))
+                _u = _rng.uniform(_s.min, _s.max)
+                _vals[_n] = (float(_s.base ** _u) if hasattr(_s, "base")
+                             else type(_s.value)(_u))
         _t = _time.perf_counter()
         _ex.update(**_vals)
         _times.append(_time.perf_counter() - _t)
-    _res.append({"explorer": _i + 1, "p50": float(_np.percentile(_times, 50)), "p95": float(_np.percentile(_times, 95)),
-                 "full_renders": None if _full0 is None else _ex.frames.full_renders - _full0})
+    _res.append({"explorer": _i + 1, "p50": float(_np.percentile(_times, 50)),
+                 "p95": float(_np.percentile(_times, 95)),
+                 "full_renders": (None if _full0 is None
+                                  else _ex.frames.full_renders - _full0)})
 print(_json.dumps(_res))
 """
 
@@ -127,13 +142,15 @@ def timed(cmd, **kw):
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if proc.returncode != 0:
         raise RuntimeError(
-            f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            f"{' '.join(map(str, cmd))} "
+            f"failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         )
     return time.perf_counter() - t0
 
 
 def training_step_ratio(repeat):
-    """Seconds per training step of a 64-32-10 sigmoid MLP on a digits batch of 64: matrix vs loop (vs torch)."""
+    """Seconds per training step of a 64-32-10 sigmoid MLP on a digits batch of 64:
+    matrix vs loop (vs torch)."""
     from bookcode import data, losses, network, optim
     from bookcode.experiments import backprop_loop
 
@@ -304,8 +321,8 @@ def main(argv=None):
         }
         r = raw[nb.stem]
         print(
-            f"{nb.stem}: live {r['live_s']:.1f} s, static {r['static_s']:.1f} s, busy {r['busy_s']:.1f} s, "
-            f"peak {r['peak_mb']:.0f} MB",
+            f"{nb.stem}: live {r['live_s']:.1f} s, static {r['static_s']:.1f} s, busy "
+            f"{r['busy_s']:.1f} s, peak {r['peak_mb']:.0f} MB",
             flush=True,
         )
         RAW.parent.mkdir(exist_ok=True)
@@ -380,15 +397,16 @@ def main(argv=None):
         pass
     lines = [
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, numpy {np.__version__}; each chapter figure is the median of the runs "
-        "given in its last column; the book build, rebuild and test suite are one run each. "
-        "Goals from the project's performance issue; ✗ marks a missed goal.",
+        f"Python {platform.python_version()}, numpy {np.__version__}; each chapter "
+        "figure is the median of the runs given in its last column; the book build, "
+        "rebuild and test suite are one run each. Goals from the project's "
+        "performance issue; ✗ marks a missed goal.",
         "",
-        "The busy run is a live run with two processes spinning beside the kernel (a shared Binder node, a laptop "
-        "doing other work).",
+        "The busy run is a live run with two processes spinning beside the kernel (a "
+        "shared Binder node, a laptop doing other work).",
         "",
-        "| Chapter | live run (s) | static run (s) | busy run (s) | peak RSS (MB) | page (MB) "
-        "| goals: ≤ 20 s, ≤ 600 MB, ≤ 3 MB | measured (runs) |",
+        "| Chapter | live run (s) | static run (s) | busy run (s) | peak RSS (MB) | "
+        "page (MB) | goals: ≤ 20 s, ≤ 600 MB, ≤ 3 MB | measured (runs) |",
         "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for name, live_s, static_s, busy_s, mb, date, runs in rows:
@@ -408,16 +426,19 @@ def main(argv=None):
         )
     lines += ["", "| Book and suite | seconds | goal |", "|---|---:|---|"]
     lines.append(
-        f"| clean build (`make book` from scratch, executes every chapter) | "
-        f"{'–' if build is None else f'{build:.0f}'} | ≤ 240 {ok(build, GOALS['build_s'])} |"
+        "| clean build (`make book` from scratch, executes every chapter) | "
+        f"{'–' if build is None else f'{build:.0f}'} | ≤ 240 "
+        f"{ok(build, GOALS['build_s'])} |"
     )
     lines.append(
-        f"| no-change rebuild | {'–' if rebuild is None else f'{rebuild:.1f}'} | ≤ 20 {ok(rebuild, GOALS['rebuild_s'])} |"
+        f"| no-change rebuild | {'–' if rebuild is None else f'{rebuild:.1f}'} | ≤ 20 "
+        f"{ok(rebuild, GOALS['rebuild_s'])} |"
     )
     suite_when = f", measured {raw['_suite']['date']}" if "_suite" in raw else ""
     lines.append(
         f"| full test suite (`make test` without the venv set-up{suite_when}) | "
-        f"{'–' if suite is None else f'{suite:.0f}'} | ≤ 600 {ok(suite, GOALS['suite_s'])} |"
+        f"{'–' if suite is None else f'{suite:.0f}'} | ≤ 600 "
+        f"{ok(suite, GOALS['suite_s'])} |"
     )
     lines += [
         "",
@@ -430,20 +451,24 @@ def main(argv=None):
         )
     lines += [
         "",
-        "| Training step, 64-32-10 sigmoid MLP, batch 64 (digits) | ms per step | ratio | goal |",
+        "| Training step, 64-32-10 sigmoid MLP, batch 64 (digits) | ms per step | "
+        "ratio | goal |",
         "|---|---:|---:|---|",
         f"| bookcode, matrix form | {step['matrix_ms']:.3f} | 1 | |",
-        f"| per-example loop (chapter 3) | {step['loop_ms']:.1f} | {step['loop_ratio']:.0f}× slower | "
-        f"≥ 50× {ok(step['loop_ratio'], GOALS['loop_ratio'], lower_is_better=False)} |",
+        f"| per-example loop (chapter 3) | {step['loop_ms']:.1f} | "
+        f"{step['loop_ratio']:.0f}× slower | ≥ 50× "
+        f"{ok(step['loop_ratio'], GOALS['loop_ratio'], lower_is_better=False)} |",
     ]
     if step.get("torch_ms") is not None:
         lines.append(
-            f"| PyTorch CPU, float64, 1 thread | {step['torch_ms']:.3f} | bookcode/torch = "
-            f"{step['torch_ratio']:.2f} | ≤ 1.5 {ok(step['torch_ratio'], GOALS['torch_ratio'])} |"
+            f"| PyTorch CPU, float64, 1 thread | {step['torch_ms']:.3f} | "
+            f"bookcode/torch = {step['torch_ratio']:.2f} | ≤ 1.5 "
+            f"{ok(step['torch_ratio'], GOALS['torch_ratio'])} |"
         )
     else:
         lines.append(
-            "| PyTorch CPU | not installed | – | optional: `pip install torch` and re-run |"
+            "| PyTorch CPU | not installed | – | optional: `pip install torch` and "
+            "re-run |"
         )
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")

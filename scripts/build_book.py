@@ -1,14 +1,17 @@
 """Build the HTML book (called by `make book` and by the strict build test).
 
-Jupyter-cache keys executed notebooks on their cell sources only, so a change in `src/bookcode` (or in the
-requirements) would otherwise leave stale outputs in the book. This script stamps the build with a hash of those
-files; when the hash changes it clears the execution cache and makes Sphinx re-read every page.
+Jupyter-cache keys executed notebooks on their cell sources only, so a change in
+`src/bookcode` (or in the requirements) would otherwise leave stale outputs in the book.
+This script stamps the build with a hash of those files; when the hash changes it clears
+the execution cache and makes Sphinx re-read every page.
 
-Before Sphinx runs, the chapters that are not in the execution cache are executed in parallel (one process per
-core, `--jobs`) and stored in the cache, where myst-nb finds them; Sphinx itself would run them one after another.
-A chapter that fails here is left out of the cache, so the build runs it again and reports the error as usual.
+Before Sphinx runs, the chapters that are not in the execution cache are executed in
+parallel (one process per core, `--jobs`) and stored in the cache, where myst-nb finds
+them; Sphinx itself would run them one after another. A chapter that fails here is left
+out of the cache, so the build runs it again and reports the error as usual.
 
-Usage: python scripts/build_book.py [--out DIR] [--force] [--no-strict] [--live-widgets] [--jobs N]
+Usage: python scripts/build_book.py [--out DIR] [--force] [--no-strict] [--live-widgets]
+[--jobs N]
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Files whose change must re-execute every chapter (the notebooks themselves are tracked by jupyter-cache).
+# Files whose change must re-execute every chapter (the notebooks themselves are tracked
+# by jupyter-cache).
 STAMPED = [
     "src/bookcode/**/*.py",
     "requirements-test.txt",
     "pyproject.toml",
     "_config.yml",
 ]
-# Environment variables that change what the chapters compute (a build with other seeds re-executes them).
+# Environment variables that change what the chapters compute (a build with other seeds
+# re-executes them).
 STAMPED_ENV = ["BOOKCODE_SEED_OFFSET"]
 
 
@@ -46,7 +51,8 @@ def code_hash(root: Path) -> str:
 
 
 def _execute(path: Path, timeout: int):
-    """Execute one chapter in a fresh kernel (run in a worker process); returns (path, notebook, seconds, error)."""
+    """Execute one chapter in a fresh kernel (run in a worker process); returns (path,
+    notebook, seconds, error)."""
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
@@ -67,7 +73,8 @@ def _execute(path: Path, timeout: int):
 
 
 def preexecute(chapters: Path, cache_dir: Path, jobs: int) -> None:
-    """Execute the chapters missing from the jupyter-cache at ``cache_dir`` in parallel and add them to it."""
+    """Execute the chapters missing from the jupyter-cache at ``cache_dir`` in parallel
+    and add them to it."""
     from concurrent.futures import ProcessPoolExecutor
 
     import nbformat
@@ -96,7 +103,8 @@ def preexecute(chapters: Path, cache_dir: Path, jobs: int) -> None:
             if error:
                 last = [line for line in error.splitlines() if line.strip()][-1][:300]
                 print(
-                    f"  {path.name}: failed ({last}); the build will run it again and report it",
+                    f"  {path.name}: failed ({last}); the build will run it again and "
+                    "report it",
                     flush=True,
                 )
                 continue
@@ -114,7 +122,8 @@ def build_env(static: bool = True) -> dict:
     env = dict(os.environ)
     env["BOOKCODE_STATIC"] = "1" if static else "0"
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    # The chapters multiply small matrices: one BLAS thread is faster than several, and timings stay stable.
+    # The chapters multiply small matrices: one BLAS thread is faster than several, and
+    # timings stay stable.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
     env.pop(
@@ -133,9 +142,11 @@ def jupyter_book_build(
     jobs=1,
     env=None,
 ) -> int:
-    """Execute the chapters of ``source`` missing from the cache (in parallel), then run ``jupyter-book build``.
+    """Execute the chapters of ``source`` missing from the cache (in parallel), then run
+    ``jupyter-book build``.
 
-    The HTML goes to ``out/_build/html``; returns the exit code. Also used by scripts/build_student_book.py.
+    The HTML goes to ``out/_build/html``; returns the exit code. Also used by
+    scripts/build_student_book.py.
     """
     env = build_env(static) if env is None else env
     cmd = [
@@ -170,8 +181,9 @@ def jupyter_book_build(
 
 
 def vendored_assets_ready() -> bool:
-    """Fetch (or find in the cache) the vendored browser assets before any chapter runs, so that a machine with
-    neither the npm registry nor the cache learns it in a second, not after every chapter has been executed."""
+    """Fetch (or find in the cache) the vendored browser assets before any chapter runs,
+    so that a machine with neither the npm registry nor the cache learns it in a second,
+    not after every chapter has been executed."""
     sys.path.insert(0, str(ROOT / "book_ext"))
     try:
         import book_html
@@ -209,13 +221,15 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--live-widgets",
         action="store_true",
-        help="build explorers in live mode (no precomputed frames; sliders need a kernel)",
+        help="build explorers in live mode (no precomputed frames; sliders need a "
+        "kernel)",
     )
     ap.add_argument(
         "--jobs",
         type=int,
         default=os.cpu_count() or 1,
-        help="chapters executed in parallel before Sphinx runs (default: the number of cores)",
+        help="chapters executed in parallel before Sphinx runs (default: the number of "
+        "cores)",
     )
     args = ap.parse_args(argv)
 

@@ -1,18 +1,23 @@
-"""Build the student HTML book: the book as rendered from the student edition (no solutions anywhere).
+"""Build the student HTML book: the book as rendered from the student edition (no
+solutions anywhere).
 
-It copies the book's sources (config, table of contents, pages, bibliography, Sphinx extension) to a temporary
-folder, puts the student edition of every chapter (scripts/student_edition.py) in place of chapters/, and builds
-that copy strictly, executing every chapter. So the HTML shows exactly what a learner's notebook shows: the
-exercises, the stubs `raise NotImplementedError()` and the checker cells, whose output says "not attempted yet".
-The solution directives and the solution code are not hidden in the page, they are not in it. The sources are not
-touched, and the main build's cache is not used (a full build takes a few minutes).
+It copies the book's sources (config, table of contents, pages, bibliography, Sphinx
+extension) to a temporary folder, puts the student edition of every chapter
+(scripts/student_edition.py) in place of chapters/, and builds that copy strictly,
+executing every chapter. So the HTML shows exactly what a learner's notebook shows: the
+exercises, the stubs `raise NotImplementedError()` and the checker cells, whose output
+says "not attempted yet". The solution directives and the solution code are not hidden
+in the page, they are not in it. The sources are not touched, and the main build's cache
+is not used (a full build takes a few minutes).
 
-The copy's configuration differs in three places: the title says "student edition", `hide_solutions` is on (a
-second safety net), and the Binder/JupyterHub launch buttons are removed, since they would open the chapters with
-solutions from the book's repository. With --repository-url they point at that repository instead (a class
+The copy's configuration differs in three places: the title says "student edition",
+`hide_solutions` is on (a second safety net), and the Binder/JupyterHub launch buttons
+are removed, since they would open the chapters with solutions from the book's
+repository. With --repository-url they point at that repository instead (a class
 repository holding the student notebooks in chapters/).
 
-Usage: python scripts/build_student_book.py [--out _build/student-html] [--repository-url URL] [--branch main]
+Usage: python scripts/build_student_book.py [--out _build/student-html]
+[--repository-url URL] [--branch main]
        [--no-strict] [--jobs N] [--executed DIR] [--keep-tree]
 """
 
@@ -53,7 +58,8 @@ NOT_COPIED = {
 
 
 def make_tree(dest: Path, repository_url=None, branch=None):
-    """Copy the book to ``dest`` with the student edition as chapters/; returns the chapter reports."""
+    """Copy the book to ``dest`` with the student edition as chapters/; returns the
+    chapter reports."""
     shutil.copytree(
         ROOT,
         dest,
@@ -85,7 +91,8 @@ def make_tree(dest: Path, repository_url=None, branch=None):
 
 
 def copy_executed(tree: Path, dest: Path):
-    """Write the executed student notebooks, with their outputs, from the build's execution cache into ``dest``."""
+    """Write the executed student notebooks, with their outputs, from the build's
+    execution cache into ``dest``."""
     import nbformat
     from jupyter_cache import get_cache
 
@@ -105,7 +112,8 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--out",
         default=str(ROOT / "_build" / "student-html"),
-        help="where the HTML goes (default: _build/student-html); replaced if this script wrote it",
+        help="where the HTML goes (default: _build/student-html); replaced if this "
+        "script wrote it",
     )
     ap.add_argument(
         "--repository-url",
@@ -136,7 +144,8 @@ def main(argv=None) -> int:
     out = Path(args.out).resolve()
     if out.exists() and any(out.iterdir()) and not (out / STAMP).exists():
         print(
-            f"error: {out} exists and was not written by this script; remove it or choose --out",
+            f"error: {out} exists and was not written by this script; remove it or "
+            "choose --out",
             file=sys.stderr,
         )
         return 1

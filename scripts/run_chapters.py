@@ -1,18 +1,22 @@
-"""Run the chapters as a reader on another machine would: other seeds, another floating-point path, a busy CPU.
+"""Run the chapters as a reader on another machine would: other seeds, another
+floating-point path, a busy CPU.
 
-Each *profile* is an environment the chapters are executed in (fresh kernels, top to bottom). A chapter passes a
-profile when every cell runs without error, i.e. every claim its cells assert holds there too. ``make test`` runs
-the profiles in ``CI_PROFILES`` (tests/test_profiles.py); the default profile is the strict book build itself.
+Each *profile* is an environment the chapters are executed in (fresh kernels, top to
+bottom). A chapter passes a profile when every cell runs without error, i.e. every claim
+its cells assert holds there too. ``make test`` runs the profiles in ``CI_PROFILES``
+(tests/test_profiles.py); the default profile is the strict book build itself.
 
-    python scripts/run_chapters.py --profile other-cpu          # every chapter, one profile
-    python scripts/run_chapters.py --profile seed-3 --only 05_  # one chapter, seed offset 3
-    python scripts/run_chapters.py --profile all --keep-going   # every profile; report every failing cell
+    python scripts/run_chapters.py --profile other-cpu          # every chapter, one
+    profile python scripts/run_chapters.py --profile seed-3 --only 05_  # one chapter,
+    seed offset 3 python scripts/run_chapters.py --profile all --keep-going   # every
+    profile; report every failing cell
 
 Profiles:
-  default     the machine as it is
-  seed-K      BOOKCODE_SEED_OFFSET=K (any K >= 0): every seed in bookcode and the chapters shifted by K
-  other-cpu   numpy's baseline SIMD path (NPY_DISABLE_CPU_FEATURES) and OpenBLAS's generic Prescott kernel
-  busy        two processes spinning beside the kernels, as on a shared Binder node or a laptop doing other work
+  default     the machine as it is seed-K      BOOKCODE_SEED_OFFSET=K (any K >= 0):
+  every seed in bookcode and the chapters shifted by K other-cpu   numpy's baseline SIMD
+  path (NPY_DISABLE_CPU_FEATURES) and OpenBLAS's generic Prescott kernel busy        two
+  processes spinning beside the kernels, as on a shared Binder node or a laptop doing
+  other work
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# numpy >= 2.4 names its x86 feature groups X86_V2..V4; disabling a group this CPU lacks is harmless.
+# numpy >= 2.4 names its x86 feature groups X86_V2..V4; disabling a group this CPU lacks
+# is harmless.
 BASELINE_SIMD = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 PROFILES = {
     "default": {},
@@ -38,13 +43,14 @@ PROFILES = {
     "busy": {},
 }
 BUSY_PROCESSES = {"busy": 2}
-# What make test runs besides the strict build (offset 0, this CPU): nbval runs the chapters with seed offset 1
-# (tests/conftest.py), and these profiles run them again.
+# What make test runs besides the strict build (offset 0, this CPU): nbval runs the
+# chapters with seed offset 1 (tests/conftest.py), and these profiles run them again.
 CI_PROFILES = ("other-cpu", "seed-2+busy")
 
 
 def profile_env(name: str) -> tuple[dict, int]:
-    """(environment variables, number of busy processes) of a profile name; names combine with '+'."""
+    """(environment variables, number of busy processes) of a profile name; names
+    combine with '+'."""
     env, busy = {}, 0
     for part in name.split("+"):
         if part.startswith("seed-") and part[5:].isdigit():
@@ -54,13 +60,15 @@ def profile_env(name: str) -> tuple[dict, int]:
             busy = max(busy, BUSY_PROCESSES.get(part, 0))
         else:
             raise SystemExit(
-                f"unknown profile {part!r}; expected one of {', '.join(PROFILES)} or seed-K"
+                f"unknown profile {part!r}; expected one of {', '.join(PROFILES)} or "
+                "seed-K"
             )
     return env, busy
 
 
 def kernel_env(extra: dict) -> dict:
-    """The environment a chapter's kernel gets: the book build's (tests, one BLAS thread) plus a profile."""
+    """The environment a chapter's kernel gets: the book build's (tests, one BLAS
+    thread) plus a profile."""
     env = dict(os.environ)
     env.setdefault("BOOKCODE_STATIC", "0")
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -86,7 +94,8 @@ def busy_processes(n: int):
 def execute(
     path: str, env: dict, out: str | None, keep_going: bool, timeout: int = 600
 ):
-    """Execute one notebook in a fresh kernel; returns (name, seconds, [failing cells as text])."""
+    """Execute one notebook in a fresh kernel; returns (name, seconds, [failing cells as
+    text])."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -134,7 +143,8 @@ def run(
     out: Path | None = None,
     keep_going=False,
 ):
-    """Execute ``chapters`` under ``profile``; returns {chapter name: (seconds, failures)}."""
+    """Execute ``chapters`` under ``profile``; returns {chapter name: (seconds,
+    failures)}."""
     extra, busy = profile_env(profile)
     env = kernel_env(extra)
     results = {}

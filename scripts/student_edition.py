@@ -1,37 +1,45 @@
 """Write the student edition of every chapter: solutions out, stubs in, outputs cleared.
 
 For each notebook in chapters/ it writes a copy in which
-- code between `### BEGIN SOLUTION` and `### END SOLUTION` lines (the nbgrader convention) is replaced by
-  `# YOUR CODE HERE` / `raise NotImplementedError()` at the marker's indentation, so signatures and docstrings stay
-  (the same stub nbgrader's ClearSolutions writes); the stub cells lose their hide-* tags, so learners see them;
-- every MyST `{solution}` directive (backtick or colon fence, any length, nested fences respected) is removed;
-- a listing of the book's code marked as an exercise's answer, `show_source(obj, ..., answer_to="ex-label")`, gets
-  `body=False`: it then shows the signature (and the docstring unless `docstring=False`) but not the body. This
-  holds in every edition a student runs (also the nbgrader and Otter ones); the label must be an exercise of the
+- code between `### BEGIN SOLUTION` and `### END SOLUTION` lines (the nbgrader
+  convention) is replaced by `# YOUR CODE HERE` / `raise NotImplementedError()` at the
+  marker's indentation, so signatures and docstrings stay (the same stub nbgrader's
+  ClearSolutions writes); the stub cells lose their hide-* tags, so learners see them;
+- every MyST `{solution}` directive (backtick or colon fence, any length, nested fences
+  respected) is removed;
+- a listing of the book's code marked as an exercise's answer, `show_source(obj, ...,
+  answer_to="ex-label")`, gets `body=False`: it then shows the signature (and the
+  docstring unless `docstring=False`) but not the body. This holds in every edition a
+  student runs (also the nbgrader and Otter ones); the label must be an exercise of the
   same chapter;
-- hidden (`remove-cell`) code cells that only compute numbers quoted in removed solutions are removed, with the
-  hidden assertion cells that check those numbers;
+- hidden (`remove-cell`) code cells that only compute numbers quoted in removed
+  solutions are removed, with the hidden assertion cells that check those numbers;
 - outputs, execution counts and widget state are cleared. Checker cells stay.
 
-The sources are only read. The output folder must not exist (use --force to replace an earlier student edition).
-A malformed notebook, an unbalanced or nested marker or an unclosed solution directive stops it with a message
-naming the file and the cell, and nothing is written.
+The sources are only read. The output folder must not exist (use --force to replace an
+earlier student edition). A malformed notebook, an unbalanced or nested marker or an
+unclosed solution directive stops it with a message naming the file and the cell, and
+nothing is written.
 
-With --nbgrader the markers stay in place and the cells get nbgrader metadata (solution cells, and the checker
-cells as autograded test cells `assert ex.check_...(...)`, one point each): the result is an nbgrader "source"
-notebook, whose ClearSolutions preprocessor then writes the same stubs. Grade ids are named after the exercise:
+With --nbgrader the markers stay in place and the cells get nbgrader metadata (solution
+cells, and the checker cells as autograded test cells `assert ex.check_...(...)`, one
+point each): the result is an nbgrader "source" notebook, whose ClearSolutions
+preprocessor then writes the same stubs. Grade ids are named after the exercise:
 `gradient_descent` for the solution cell, `check_gradient_descent` for its test.
 
-With --otter it writes Otter Assign master notebooks (Otter's v1 format): an `# ASSIGNMENT CONFIG` raw cell first,
-and each coding exercise (a solution cell and the checker cell right after it) becomes a question `gradient_descent`
-worth one point: `# BEGIN QUESTION` / `# BEGIN SOLUTION` raw cells around the solution cell, whose markers become
-Otter's `# BEGIN SOLUTION NO PROMPT` / `# END SOLUTION` followed by a `# BEGIN PROMPT` string holding the same stub,
-and the checker call as the question's test (exception-based) between `# BEGIN TESTS` and `# END TESTS`.
-`otter assign` then writes the student notebook (the same stubs) and the autograder.
+With --otter it writes Otter Assign master notebooks (Otter's v1 format): an `#
+ASSIGNMENT CONFIG` raw cell first, and each coding exercise (a solution cell and the
+checker cell right after it) becomes a question `gradient_descent` worth one point: `#
+BEGIN QUESTION` / `# BEGIN SOLUTION` raw cells around the solution cell, whose markers
+become Otter's `# BEGIN SOLUTION NO PROMPT` / `# END SOLUTION` followed by a `# BEGIN
+PROMPT` string holding the same stub, and the checker call as the question's test
+(exception-based) between `# BEGIN TESTS` and `# END TESTS`. `otter assign` then writes
+the student notebook (the same stubs) and the autograder.
 
 Both instructor versions keep the solutions: never hand them out.
 
-Usage: python scripts/student_edition.py [--out student] [--force] [--nbgrader | --otter] [--chapters DIR]
+Usage: python scripts/student_edition.py [--out student] [--force] [--nbgrader |
+--otter] [--chapters DIR]
 """
 
 from __future__ import annotations
@@ -51,7 +59,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
-STAMP = ".student-edition"  # marks a folder this script wrote (only such a folder is replaced by --force)
+# marks a folder this script wrote (only such a folder is replaced by --force)
+STAMP = ".student-edition"
 MARKERISH = re.compile(r"^\s*#+\s*(BEGIN|END)\s*SOLUTION", re.I)
 FENCE_OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*)$")
 FENCE_CLOSE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,}|:{3,})\s*$")
@@ -63,20 +72,24 @@ MAGIC = re.compile(r"^(\s*)[%!].*$", re.M)  # IPython magics and shell escapes
 CHECK_CALL = re.compile(r"^\s*(?P<call>(?:\w+\.)*check_\w+\(.*\))\s*;?\s*$", re.S)
 README = """# Student edition
 
-The chapters of *Gradients, Backprop and Why Deep Nets Are Hard to Train* without their solutions.
-Open a notebook in Jupyter (with the book's `bookcode` package installed) and run it from the top. In each coding
-exercise, replace `raise NotImplementedError()` by your code and run the cell after it: the checker says
+The chapters of *Gradients, Backprop and Why Deep Nets Are Hard to Train* without their
+solutions. Open a notebook in Jupyter (with the book's `bookcode` package installed) and
+run it from the top. In each coding exercise, replace `raise NotImplementedError()` by
+your code and run the cell after it: the checker says
 "passed" or names the mistake it recognises.
 
-Generated by `python scripts/student_edition.py` from the book's sources; do not edit these copies.
+Generated by `python scripts/student_edition.py` from the book's sources; do not edit
+these copies.
 """
 INSTRUCTOR_README = """# {what}
 
-The chapters of *Gradients, Backprop and Why Deep Nets Are Hard to Train* as {what_long}.
-These notebooks **contain the solutions**: they are the input of {tool}, never a hand-out. The Instructor guide
+The chapters of *Gradients, Backprop and Why Deep Nets Are Hard to Train* as
+{what_long}. These notebooks **contain the solutions**: they are the input of {tool},
+never a hand-out. The Instructor guide
 (instructors.md) gives the commands.
 
-Generated by `python scripts/student_edition.py {flag}` from the book's sources; do not edit these copies.
+Generated by `python scripts/student_edition.py {flag}` from the book's sources; do not
+edit these copies.
 """
 OTTER_CONFIG = """# ASSIGNMENT CONFIG
 name: "{name}"
@@ -88,7 +101,8 @@ tests:
 
 
 class StudentEditionError(ValueError):
-    """A notebook the student edition cannot be made from; the message names the file and the cell."""
+    """A notebook the student edition cannot be made from; the message names the file
+    and the cell."""
 
 
 @dataclass
@@ -109,9 +123,10 @@ class Report:
 
     def __str__(self):
         return (
-            f"{self.chapter}: {self.stubs} solution code block(s) stubbed, {self.directives} solution "
-            f"directive(s) removed, {self.listings_hidden} answer listing(s) cut to their signature, "
-            f"{len(self.support_cells)} solution-only hidden cell(s) removed"
+            f"{self.chapter}: {self.stubs} solution code block(s) stubbed, "
+            f"{self.directives} solution directive(s) removed, {self.listings_hidden} "
+            f"answer listing(s) cut to their signature, {len(self.support_cells)} "
+            "solution-only hidden cell(s) removed"
         )
 
 
@@ -132,9 +147,11 @@ def exercise_labels(nb):
 
 
 def hide_answer_listings(source, where, labels):
-    """``source`` with ``body=False`` added to every ``show_source(..., answer_to=...)`` call; and their number.
+    """``source`` with ``body=False`` added to every ``show_source(..., answer_to=...)``
+    call; and their number.
 
-    ``answer_to`` must be a string literal naming one of ``labels`` (the chapter's exercises).
+    ``answer_to`` must be a string literal naming one of ``labels`` (the chapter's
+    exercises).
     """
     if "answer_to" not in source:
         return source, 0
@@ -158,8 +175,8 @@ def hide_answer_listings(source, where, labels):
         )
         if name != "show_source":
             raise StudentEditionError(
-                f"{where}, line {node.lineno}: answer_to= marks show_source(...) listings, "
-                f"not {name}(...)"
+                f"{where}, line {node.lineno}: answer_to= marks show_source(...) "
+                f"listings, not {name}(...)"
             )
         if not (
             isinstance(answer.value, ast.Constant)
@@ -171,8 +188,9 @@ def hide_answer_listings(source, where, labels):
             )
         if answer.value.value not in labels:
             raise StudentEditionError(
-                f"{where}, line {node.lineno}: answer_to={answer.value.value!r} is not an "
-                f"exercise of this chapter (its exercises: {', '.join(sorted(labels))})"
+                f"{where}, line {node.lineno}: answer_to={answer.value.value!r} is not "
+                "an exercise of this chapter (its exercises: "
+                f"{', '.join(sorted(labels))})"
             )
         if any(k.arg == "body" for k in node.keywords):
             raise StudentEditionError(
@@ -195,10 +213,12 @@ def _where(path, index, cell):
 
 
 def stub_solutions(source, where, keep_markers=False, otter=False):
-    """Replace each marked solution block by the stub; returns (source, number of blocks, removed lines).
+    """Replace each marked solution block by the stub; returns (source, number of
+    blocks, removed lines).
 
-    With ``keep_markers`` the source is returned unchanged (only checked); with ``otter`` the markers become Otter
-    Assign's: ``# BEGIN SOLUTION NO PROMPT`` … ``# END SOLUTION``, then the stub as a ``# BEGIN PROMPT`` string.
+    With ``keep_markers`` the source is returned unchanged (only checked); with
+    ``otter`` the markers become Otter Assign's: ``# BEGIN SOLUTION NO PROMPT`` … ``#
+    END SOLUTION``, then the stub as a ``# BEGIN PROMPT`` string.
     """
     out, removed, opened, n = [], [], None, 0
     for k, line in enumerate(source.split("\n"), start=1):
@@ -221,7 +241,9 @@ def stub_solutions(source, where, keep_markers=False, otter=False):
                     f"{where}, line {k}: '{END}' without a '{BEGIN}' before it"
                 )
             opened = None
-            if otter:  # Otter keeps the lines of a prompt string (not its delimiters) in the student version
+            # Otter keeps the lines of a prompt string (not its delimiters) in the
+            # student version
+            if otter:
                 out += [
                     indent + x
                     for x in (
@@ -235,8 +257,8 @@ def stub_solutions(source, where, keep_markers=False, otter=False):
                 out += [line] if keep_markers else []
         elif MARKERISH.match(line):
             raise StudentEditionError(
-                f"{where}, line {k}: malformed marker {s!r}; write '{BEGIN}' or '{END}' "
-                "alone on its line"
+                f"{where}, line {k}: malformed marker {s!r}; write '{BEGIN}' or "
+                f"'{END}' alone on its line"
             )
         else:
             if opened:
@@ -259,7 +281,8 @@ def _closing(lines, start, end, char, length):
 
 
 def _strip_directives(lines, start, end, where, removed):
-    """Lines[start:end] without {solution} directives; recurses into directives, never into code fences."""
+    """Lines[start:end] without {solution} directives; recurses into directives, never
+    into code fences."""
     out, i = [], start
     while i < end:
         m = FENCE_OPEN.match(lines[i])
@@ -278,8 +301,8 @@ def _strip_directives(lines, start, end, where, removed):
         if name == "solution":
             if j is None:
                 raise StudentEditionError(
-                    f"{where}, line {i + 1}: this {{solution}} directive is never closed "
-                    f"(no line {fence[0] * len(fence)} after it)"
+                    f"{where}, line {i + 1}: this {{solution}} directive is never "
+                    f"closed (no line {fence[0] * len(fence)} after it)"
                 )
             removed.append("\n".join(lines[i : j + 1]))
             i = j + 1
@@ -298,7 +321,8 @@ def _strip_directives(lines, start, end, where, removed):
 
 
 def strip_solution_directives(text, where):
-    """Markdown ``text`` without its {solution} directives; returns (text, removed directive texts)."""
+    """Markdown ``text`` without its {solution} directives; returns (text, removed
+    directive texts)."""
     removed = []
     lines = _strip_directives(
         text.split("\n"), 0, len(text.split("\n")), where, removed
@@ -309,7 +333,8 @@ def strip_solution_directives(text, where):
 
 
 def _names(source):
-    """(names a code cell assigns, names it reads), from its Python syntax tree (IPython magics neutralised)."""
+    """(names a code cell assigns, names it reads), from its Python syntax tree (IPython
+    magics neutralised)."""
     try:
         tree = ast.parse(MAGIC.sub(r"\1pass", source))
     except SyntaxError:
@@ -328,7 +353,8 @@ def _names(source):
 
 
 def _drop_support_cells(nb, path, used_in_solutions, report):
-    """Remove hidden cells that only glue numbers for removed solutions, and hidden checks that need them."""
+    """Remove hidden cells that only glue numbers for removed solutions, and hidden
+    checks that need them."""
     used_elsewhere = set()
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -353,9 +379,9 @@ def _drop_support_cells(nb, path, used_in_solutions, report):
             continue
         if needs_dropped:
             raise StudentEditionError(
-                f"{_where(path, index, cell)}: uses {sorted(needs_dropped)}, computed only "
-                "in a hidden cell that glues numbers for the solutions (which the student "
-                "edition removes)"
+                f"{_where(path, index, cell)}: uses {sorted(needs_dropped)}, computed "
+                "only in a hidden cell that glues numbers for the solutions (which "
+                "the student edition removes)"
             )
         defined |= stored
         kept.append(cell)
@@ -377,17 +403,20 @@ def _nbgrader_metadata(cell, grade_id, *, solution):
 
 
 def _checked_name(cell):
-    """``gradient_descent`` for a checker cell ``ex.check_gradient_descent(gradient_descent);``, else None."""
+    """``gradient_descent`` for a checker cell
+    ``ex.check_gradient_descent(gradient_descent);``, else None."""
     m = cell.cell_type == "code" and CHECK_CALL.match(cell.source)
     return re.match(r"(?:\w+\.)*check_(\w+)", m["call"])[1] if m else None
 
 
 def exercise_names(nb):
-    """{cell index: readable name} for the solution cells and the checker cells of ``nb``, unique in the notebook.
+    """{cell index: readable name} for the solution cells and the checker cells of
+    ``nb``, unique in the notebook.
 
-    A solution cell is named after the checker cell right after it (``gradient_descent`` when that cell calls
-    ``check_gradient_descent``), else after the first function it defines, else after its cell id; a checker cell
-    is named after the checker it calls (``check_gradient_descent``). Repeated names get ``-2``, ``-3``, ...
+    A solution cell is named after the checker cell right after it (``gradient_descent``
+    when that cell calls ``check_gradient_descent``), else after the first function it
+    defines, else after its cell id; a checker cell is named after the checker it calls
+    (``check_gradient_descent``). Repeated names get ``-2``, ``-3``, ...
     """
     names, taken = {}, set()
 
@@ -422,10 +451,12 @@ def _raw(text):
 
 
 def _otter_test(call, name):
-    """An Otter exception-based test cell (a function and its call) that runs the checker ``call``.
+    """An Otter exception-based test cell (a function and its call) that runs the
+    checker ``call``.
 
-    Otter passes the learner's global variables named like the function's parameters, so the parameters are the
-    names the call reads (``ex``, ``gradient_descent``). The checker prints its message; the assertion repeats it.
+    Otter passes the learner's global variables named like the function's parameters, so
+    the parameters are the names the call reads (``ex``, ``gradient_descent``). The
+    checker prints its message; the assertion repeats it.
     """
     read = sorted(
         (n.lineno, n.col_offset, n.id)
@@ -435,18 +466,19 @@ def _otter_test(call, name):
     params = list(dict.fromkeys(variable for *_, variable in read))
     args, function = ", ".join(params), "test_" + name.replace("-", "_")
     return (
-        f"def {function}({args}):\n    result = {call}\n    assert result, result.message\n\n\n"
-        f"{function}({args})"
+        f"def {function}({args}):\n    result = {call}\n    assert result, "
+        f"result.message\n\n\n{function}({args})"
     )
 
 
 def _otter_question(solution, checker, name, where):
-    """The cells of one Otter Assign question: the solution cell and the checker cell, with their boundary cells."""
+    """The cells of one Otter Assign question: the solution cell and the checker cell,
+    with their boundary cells."""
     m = checker is not None and CHECK_CALL.match(checker.source)
     if not m:
         raise StudentEditionError(
-            f"{where}: an Otter question needs the checker cell of this exercise right after "
-            "its solution cell (a cell like `ex.check_name(name);`)"
+            f"{where}: an Otter question needs the checker cell of this exercise right "
+            "after its solution cell (a cell like `ex.check_name(name);`)"
         )
     test = nbformat.v4.new_code_cell(_otter_test(m["call"], name))
     return [
@@ -462,9 +494,11 @@ def _otter_question(solution, checker, name, where):
 
 
 def make_student_notebook(nb, path="notebook", *, nbgrader=False, otter=False):
-    """The student edition of notebook ``nb`` (not modified) and a :class:`Report` of what was removed.
+    """The student edition of notebook ``nb`` (not modified) and a :class:`Report` of
+    what was removed.
 
-    With ``nbgrader``, an nbgrader source notebook instead; with ``otter``, an Otter Assign master notebook.
+    With ``nbgrader``, an nbgrader source notebook instead; with ``otter``, an Otter
+    Assign master notebook.
     """
     if nbgrader and otter:
         raise ValueError("nbgrader and otter are two different outputs: choose one")
@@ -529,7 +563,8 @@ def make_student_notebook(nb, path="notebook", *, nbgrader=False, otter=False):
 
 
 def read_notebook(path):
-    """Read and validate a notebook, turning every failure into a :class:`StudentEditionError`."""
+    """Read and validate a notebook, turning every failure into a
+    :class:`StudentEditionError`."""
     try:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -542,9 +577,11 @@ def read_notebook(path):
 
 
 def write_student_edition(chapters, out, *, force=False, nbgrader=False, otter=False):
-    """Write the student edition of every ``chapters/*.ipynb`` into ``out``; returns the reports.
+    """Write the student edition of every ``chapters/*.ipynb`` into ``out``; returns the
+    reports.
 
-    With ``nbgrader`` (``otter``) it writes nbgrader source (Otter Assign master) notebooks instead.
+    With ``nbgrader`` (``otter``) it writes nbgrader source (Otter Assign master)
+    notebooks instead.
     """
     chapters, out = Path(chapters).resolve(), Path(out).resolve()
     if (

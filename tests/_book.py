@@ -36,7 +36,8 @@ def load(path):
 
 
 def glued_values(nb):
-    """{name: text/plain} of every value a notebook glued (myst-nb stores them as 'scrapbook' outputs)."""
+    """{name: text/plain} of every value a notebook glued (myst-nb stores them as
+    'scrapbook' outputs)."""
     values = {}
     for cell in nb["cells"]:
         for out in cell.get("outputs", []):

@@ -1,14 +1,16 @@
-"""Shared test set-up: headless matplotlib, the repository root for tests that read the book's files, and the
-strict book build that the build, offline-HTML and browser tests share (built once per test run)."""
+"""Shared test set-up: headless matplotlib, the repository root for tests that read the
+book's files, and the strict book build that the build, offline-HTML and browser tests
+share (built once per test run)."""
 
 import os
 
-# The chapters multiply small matrices: one BLAS thread is faster than several and keeps timings stable. Set before
-# any kernel starts (nbval's kernels and the book build inherit this environment).
+# The chapters multiply small matrices: one BLAS thread is faster than several and keeps
+# timings stable. Set before any kernel starts (nbval's kernels and the book build
+# inherit this environment).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import subprocess  # noqa: E402
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,10 +21,11 @@ matplotlib.use("Agg")
 os.environ.setdefault("BOOKCODE_STATIC", "0")
 os.environ["BOOKCODE_PROGRESS"] = "0"  # no progress bars inside tests
 
-# Seeds. The strict book build runs the chapters with the reader's seeds (offset 0); nbval runs them again with
-# every seed shifted (BOOKCODE_SEED_OFFSET, default 1 here; `BOOKCODE_SEED_OFFSET=k make test` picks another), so a
-# claim that holds only for seed 0 fails the suite. Unit tests always run with offset 0: some compare seeded draws
-# with values computed from the same seed by hand.
+# Seeds. The strict book build runs the chapters with the reader's seeds (offset 0);
+# nbval runs them again with every seed shifted (BOOKCODE_SEED_OFFSET, default 1 here;
+# `BOOKCODE_SEED_OFFSET=k make test` picks another), so a claim that holds only for seed
+# 0 fails the suite. Unit tests always run with offset 0: some compare seeded draws with
+# values computed from the same seed by hand.
 NBVAL_SEED_OFFSET = os.environ.pop("BOOKCODE_SEED_OFFSET", "") or "1"
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +46,8 @@ def _close_figures():
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    """Build the book once, strictly (warnings are errors), into a temporary folder: (html folder, build log)."""
+    """Build the book once, strictly (warnings are errors), into a temporary folder:
+    (html folder, build log)."""
     out = tmp_path_factory.mktemp("book")
     proc = subprocess.run(
         [
@@ -64,10 +68,11 @@ def built(tmp_path_factory):
     return out / "_build" / "html", proc.stdout + proc.stderr
 
 
-# --- parallel runs (pytest-xdist: `make test` passes `-n auto`) -----------------------------------------------------
-# The work is handed out in groups: all cells of one notebook go to one worker, in order (nbval runs them in one
-# kernel); the tests that share the strict build go to one worker, so the book is built once; so do the tests that
-# share the student build. Every other test is a group of its own. The longest groups come first, so that the two
+# --- parallel runs (pytest-xdist: `make test` passes `-n auto`) -----------------------
+# The work is handed out in groups: all cells of one notebook go to one worker, in order
+# (nbval runs them in one kernel); the tests that share the strict build go to one
+# worker, so the book is built once; so do the tests that share the student build. Every
+# other test is a group of its own. The longest groups come first, so that the two
 # workers finish at about the same time; without xdist the same order is used.
 _SHARED = {
     "tests/test_book_build.py": "book",
@@ -100,9 +105,9 @@ def _rank(item):
 
 
 class _SeedOffsets:
-    """Before nbval starts a chapter's kernel (the setup of its first cell), give it the nbval seed offset; every
-    other test runs with offset 0. A plugin object, not a conftest hook: conftest hooks of tests/ would not see the
-    items under chapters/."""
+    """Before nbval starts a chapter's kernel (the setup of its first cell), give it the
+    nbval seed offset; every other test runs with offset 0. A plugin object, not a
+    conftest hook: conftest hooks of tests/ would not see the items under chapters/."""
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):

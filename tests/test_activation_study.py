@@ -64,9 +64,10 @@ def test_forward_activations_matches_a_hand_built_stack_and_relu_variance_halves
         lin = Linear(200, 200, rng=gen)
         Y = np.maximum(Y @ lin.W, 0)
         assert_allclose(out, Y, rtol=1e-12)
-    # Xavier (Var W = 1/n for n_in = n_out = n) with ReLU: E[y²] halves per layer in expectation over the
-    # weights (E[relu(z)²] = Var z / 2). One draw fluctuates by ~0.04 at this width (mostly through the
-    # non-zero mean of ReLU outputs), so average the ratio over 10 draws: standard error ~0.013.
+    # Xavier (Var W = 1/n for n_in = n_out = n) with ReLU: E[y²] halves per layer in
+    # expectation over the weights (E[relu(z)²] = Var z / 2). One draw fluctuates by
+    # ~0.04 at this width (mostly through the non-zero mean of ReLU outputs), so average
+    # the ratio over 10 draws: standard error ~0.013.
     ratios = []
     for seed in range(10):
         m2 = [

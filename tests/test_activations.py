@@ -55,7 +55,7 @@ def x_smooth():
     return x[np.abs(x) > 1e-3]  # central differences need |x| > h at the kinks
 
 
-# --- values against independent formulas -------------------------------------------------
+# --- values against independent formulas ----------------------------------------------
 
 
 def test_sigmoid_matches_naive_formula_and_symmetry():
@@ -131,7 +131,7 @@ def test_logsumexp_against_naive_and_limits():
     )
 
 
-# --- derivatives against central differences ----------------------------------------------
+# --- derivatives against central differences ------------------------------------------
 
 
 @pytest.mark.parametrize("name,params", ELEMENTWISE)
@@ -188,7 +188,7 @@ def test_logsumexp_gradient_is_softmax():
     assert max_rel_err(fd, A.softmax(x)) < 1e-7
 
 
-# --- extreme inputs, non-finite inputs, dtypes ------------------------------------------
+# --- extreme inputs, non-finite inputs, dtypes ----------------------------------------
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
@@ -244,7 +244,7 @@ def test_integers_become_float64():
         assert A.get(name)(np.array([1, 2, 3])).dtype == np.float64
 
 
-# --- metadata ----------------------------------------------------------------------------
+# --- metadata -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -275,7 +275,7 @@ def test_repr_and_params():
     assert A.get("relu").params == {}
 
 
-# --- get / available ---------------------------------------------------------------------
+# --- get / available ------------------------------------------------------------------
 
 
 def test_get_names_aliases_and_objects():

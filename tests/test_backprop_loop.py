@@ -1,4 +1,5 @@
-"""The per-example loop form of two-layer backprop: against finite differences and the matrix form."""
+"""The per-example loop form of two-layer backprop: against finite differences and the
+matrix form."""
 
 import math
 

@@ -33,7 +33,8 @@ def test_forward_matches_definition():
         var = sum((xi - mu) ** 2 for xi in x) / len(x)
         expected = bn.gamma[j] * (x - mu) / np.sqrt(var + bn.eps) + bn.beta[j]
         assert_allclose(Y[:, j], expected, rtol=1e-12)
-    # with gamma = 1, beta = 0 the output has zero mean and (almost) unit biased variance per column
+    # with gamma = 1, beta = 0 the output has zero mean and (almost) unit biased
+    # variance per column
     Z = BatchNorm(4).forward(X)
     assert_allclose(Z.mean(axis=0), 0.0, atol=1e-12)
     assert_allclose(Z.var(axis=0), X.var(axis=0) / (X.var(axis=0) + 1e-5), rtol=1e-12)
@@ -41,7 +42,8 @@ def test_forward_matches_definition():
 
 @pytest.mark.parametrize("N, eps", [(3, 1e-5), (8, 1e-5), (2, 0.5)])
 def test_training_gradcheck(N, eps):
-    # with N = 2, dE/dX is O(eps) (chapter 8, exercise ex-bn-two): a larger eps keeps the relative check meaningful
+    # with N = 2, dE/dX is O(eps) (chapter 8, exercise ex-bn-two): a larger eps keeps
+    # the relative check meaningful
     bn, rng = _layer(seed=N)
     bn.eps = eps
     report = check_layer(bn, rng.standard_normal((N, 4)) * 1.5 + 0.3, rng=1)
@@ -63,7 +65,8 @@ def test_eval_gradcheck_and_formula():
     )
     report = check_layer(bn, X, rng=2)
     assert report.max_error < TOLERANCE, report
-    # in eval mode each row is processed on its own: one example gives the same answer as inside the batch
+    # in eval mode each row is processed on its own: one example gives the same answer
+    # as inside the batch
     assert_allclose(bn.forward(X[2:3]), Y[2:3], rtol=1e-12)
 
 
@@ -129,7 +132,8 @@ def test_sequential_train_eval_switches_mode():
 
 
 def test_bias_before_batchnorm_gets_zero_gradient():
-    # BN subtracts the batch mean, so a bias added before it cancels: its gradient is exactly 0 in exact arithmetic
+    # BN subtracts the batch mean, so a bias added before it cancels: its gradient is
+    # exactly 0 in exact arithmetic
     rng = np.random.default_rng(8)
     lin, bn = Linear(3, 4, rng=rng), BatchNorm(4)
     X = rng.standard_normal((6, 3))

@@ -1,9 +1,12 @@
-"""Slow: what Binder (repo2docker) does with this repository, as far as it can be done on this machine.
+"""Slow: what Binder (repo2docker) does with this repository, as far as it can be done
+on this machine.
 
-A copy of the repository (the files git would give a clone, plus new untracked ones), a fresh virtual environment,
-``pip install -r requirements.txt``, then ``pip install .`` (not editable, as repo2docker does), then chapter 1
-executed by nbclient from that environment, with ``chapters/`` as the working directory, as the Binder launch button
-opens it. The kernel must import ``bookcode`` from that environment's site-packages, not from a source tree.
+A copy of the repository (the files git would give a clone, plus new untracked ones), a
+fresh virtual environment, ``pip install -r requirements.txt``, then ``pip install .``
+(not editable, as repo2docker does), then chapter 1 executed by nbclient from that
+environment, with ``chapters/`` as the working directory, as the Binder launch button
+opens it. The kernel must import ``bookcode`` from that environment's site-packages, not
+from a source tree.
 """
 
 import json
@@ -36,14 +39,17 @@ path = sys.argv[1]
 nb = nbformat.read(path, as_version=4)
 nb.cells.append(nbformat.v4.new_code_cell(
     "import json, os, sys, bookcode\\n"
-    "print(json.dumps({'bookcode': bookcode.__file__, 'prefix': sys.prefix, 'cwd': os.getcwd()}))"))
-NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": "."}}).execute()
+    "print(json.dumps({'bookcode': bookcode.__file__, 'prefix': sys.prefix,\\n"
+    "                  'cwd': os.getcwd()}))"))
+NotebookClient(nb, timeout=600, kernel_name="python3",
+               resources={"metadata": {"path": "."}}).execute()
 print("KERNEL " + nb.cells[-1].outputs[0]["text"].strip())
 """
 
 
 def _repository_files():
-    """Paths (relative to ROOT) a clone would contain, plus untracked files that are not git-ignored."""
+    """Paths (relative to ROOT) a clone would contain, plus untracked files that are not
+    git-ignored."""
     try:
         out = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -65,7 +71,8 @@ def _run(cmd, cwd, env, timeout=1800):
         cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
     assert proc.returncode == 0, (
-        f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        f"{' '.join(map(str, cmd))} "
+        f"failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     )
     return proc.stdout
 
@@ -81,7 +88,8 @@ def test_chapter_runs_after_requirements_then_pip_install_dot(tmp_path):
     python = venv / "bin" / "python"
     env = {
         k: v
-        for k, v in os.environ.items()  # nothing from this test run may leak into the environment
+        # nothing from this test run may leak into the environment
+        for k, v in os.environ.items()
         if k
         not in (
             "PYTHONPATH",
@@ -117,6 +125,7 @@ def test_chapter_runs_after_requirements_then_pip_install_dot(tmp_path):
         bookcode_file.startswith(str(site_packages))
         and "site-packages" in bookcode_file
     ), (
-        f"bookcode imported from {bookcode_file}, not from the new environment's site-packages"
+        f"bookcode imported from {bookcode_file}, not from the new environment's "
+        "site-packages"
     )
     assert os.path.realpath(kernel["cwd"]) == str((repo / "chapters").resolve())

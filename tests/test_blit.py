@@ -1,4 +1,5 @@
-"""Tests of bookcode.display.blit: blitted frames equal full redraws, and the background is renewed when it must be."""
+"""Tests of bookcode.display.blit: blitted frames equal full redraws, and the background
+is renewed when it must be."""
 
 import io
 
@@ -19,7 +20,8 @@ X = np.linspace(0, 1, 50)
 
 
 def make():
-    """A figure like an explorer's: two axes, fixed limits, a changing line, title, legend and a static curve."""
+    """A figure like an explorer's: two axes, fixed limits, a changing line, title,
+    legend and a static curve."""
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(4, 2), layout="none")
     fig.subplots_adjust(
         wspace=0.6

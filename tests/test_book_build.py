@@ -1,5 +1,5 @@
-"""Slow tests: the strict book build (fixture ``built`` in conftest.py), its HTML as an offline product, and the
-determinism of a chapter."""
+"""Slow tests: the strict book build (fixture ``built`` in conftest.py), its HTML as an
+offline product, and the determinism of a chapter."""
 
 import base64
 import hashlib
@@ -38,7 +38,8 @@ def test_chapter_pages_execute_and_embed_static_explorers(built):
             f"{page.name}: an error trace is in the page"
         )
         assert "&lt;Figure size" not in text and "<Figure size" not in text, (
-            f"{page.name}: a figure was rendered as text (kernel without the inline backend?)"
+            f"{page.name}: a figure was rendered as text (kernel without the inline "
+            "backend?)"
         )
         assert "application/vnd.jupyter.widget-state+json" in text, (
             f"{page.name}: no embedded widget state"
@@ -52,9 +53,10 @@ def test_chapter_pages_execute_and_embed_static_explorers(built):
         )
 
 
-# --- the HTML as an offline product -----------------------------------------------------------------------------
+# --- the HTML as an offline product ---------------------------------------------------
 
-# attributes through which a page makes the browser load something (anchors <a href> only link)
+# attributes through which a page makes the browser load something (anchors <a href>
+# only link)
 LOADING = {
     "script": ("src",),
     "link": ("href",),
@@ -75,7 +77,8 @@ CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""")
 
 
 class _Refs(HTMLParser):
-    """Every resource a page loads: (tag, attribute, value, all attributes), plus its inline CSS."""
+    """Every resource a page loads: (tag, attribute, value, all attributes), plus its
+    inline CSS."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -187,7 +190,7 @@ def test_integrity_attributes_match_the_files_served(built):
     html, _ = built
     checked = 0
     for page in _pages(html):
-        for tag, attr, url, attrs in _parse(page).refs:
+        for _tag, _attr, url, attrs in _parse(page).refs:
             if "integrity" not in attrs:
                 continue
             data = _local_file(html, page, url).read_bytes()
@@ -200,7 +203,8 @@ def test_integrity_attributes_match_the_files_served(built):
                     break
             else:
                 pytest.fail(
-                    f"{page.relative_to(html)}: integrity of {url} does not match the file served"
+                    f"{page.relative_to(html)}: integrity of {url} does not match the "
+                    "file served"
                 )
             checked += 1
     print(f"{checked} integrity attributes checked")
@@ -210,7 +214,8 @@ def test_chapters_load_mathjax_and_widgets_from_the_book_and_link_to_binder(buil
     html, _ = built
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     repo = urlsplit(config["repository"]["url"]).path.strip("/")
-    binder = f"{config['launch_buttons']['binderhub_url'].rstrip('/')}/v2/gh/{repo}/{config['repository']['branch']}"
+    hub = config["launch_buttons"]["binderhub_url"].rstrip("/")
+    binder = f"{hub}/v2/gh/{repo}/{config['repository']['branch']}"
     for name in (f for f in toc_files() if f.startswith("chapters/")):
         page = html / (name + ".html")
         scripts = [url for tag, _, url, _ in _parse(page).refs if tag == "script"]
@@ -225,8 +230,9 @@ def test_chapters_load_mathjax_and_widgets_from_the_book_and_link_to_binder(buil
 
 
 def test_vendored_files_are_the_registry_files_with_their_licences(built):
-    """Every file under _static/npm/<package>/ is byte-identical to the one in the npm tarball whose sha512 is the
-    integrity the registry publishes (pinned in book_ext/book_html.py), and every package ships a licence."""
+    """Every file under _static/npm/<package>/ is byte-identical to the one in the npm
+    tarball whose sha512 is the integrity the registry publishes (pinned in
+    book_ext/book_html.py), and every package ships a licence."""
     html, _ = built
     cache = Path(os.environ.get("BOOK_VENDOR_CACHE") or ROOT / ".vendor-cache")
     packages = sorted((html / "_static" / "npm").iterdir())
@@ -302,7 +308,7 @@ def test_chapter1_glued_values_are_deterministic():
     assert runs[0] == runs[1]
 
 
-# --- fetching the vendored assets ------------------------------------------------------------------------------
+# --- fetching the vendored assets -----------------------------------------------------
 
 
 def _book_html():
@@ -347,7 +353,8 @@ def test_build_without_registry_or_cache_stops_with_a_clear_message(tmp_path):
 def test_a_tarball_is_used_only_if_it_matches_the_pinned_integrity(
     tmp_path, monkeypatch, tamper
 ):
-    """A fake registry on localhost serves requirejs with a wrong integrity in its metadata, or wrong bytes."""
+    """A fake registry on localhost serves requirejs with a wrong integrity in its
+    metadata, or wrong bytes."""
     import functools
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

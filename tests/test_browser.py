@@ -1,10 +1,12 @@
-"""Slow: the built book in a real browser. Debian's chromium, driven by Selenium through Debian's chromedriver (no
-browser downloads), loads the strict build (fixture ``built`` in conftest.py) served on localhost, with every other
-host unreachable; it also opens the chapters from file://, as a reader who double-clicks the HTML would.
+"""Slow: the built book in a real browser. Debian's chromium, driven by Selenium through
+Debian's chromedriver (no browser downloads), loads the strict build (fixture ``built``
+in conftest.py) served on localhost, with every other host unreachable; it also opens
+the chapters from file://, as a reader who double-clicks the HTML would.
 
-For every page: no JavaScript console errors, no request leaves the site, every formula typeset by MathJax and no raw
-TeX in the visible text. For every chapter: every slider of every explorer changes the figure it shows. The search
-page finds a chapter. Screenshots and per-page weights go to _build/screenshots/ for inspection.
+For every page: no JavaScript console errors, no request leaves the site, every formula
+typeset by MathJax and no raw TeX in the visible text. For every chapter: every slider
+of every explorer changes the figure it shows. The search page finds a chapter.
+Screenshots and per-page weights go to _build/screenshots/ for inspection.
 """
 
 import base64
@@ -37,38 +39,48 @@ SHOTS = ROOT / "_build" / "screenshots"
 SEARCH_TERM, SEARCH_HIT = "steepest", "chapters/01_gradient_descent"
 WAIT = 30  # seconds for a page to load, typeset and render its widgets
 
-# What a page looks like once it has settled: every formula typeset, every widget view rendered.
+# What a page looks like once it has settled: every formula typeset, every widget view
+# rendered.
 SETTLED_JS = """
 const done = arguments[arguments.length - 1];
-const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
-const rendered = document.querySelectorAll('.widget-subarea > .jupyter-widgets').length;
+const views = document.querySelectorAll(
+  'script[type="application/vnd.jupyter.widget-view+json"]').length;
+const rendered = document.querySelectorAll(
+  '.widget-subarea > .jupyter-widgets').length;
 const mj = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
-(mj || Promise.resolve()).then(() => done({ready: document.readyState === 'complete', views, rendered}),
-                               (e) => done({error: String(e)}));
+(mj || Promise.resolve()).then(
+  () => done({ready: document.readyState === 'complete', views, rendered}),
+  (e) => done({error: String(e)}));
 """
 # Visible text outside code, where raw TeX would mean MathJax did not run.
 PROSE_JS = """
-const skip = new Set(['PRE', 'CODE', 'SCRIPT', 'STYLE', 'TEXTAREA', 'NOSCRIPT', 'MJX-CONTAINER']);
+const skip = new Set(
+  ['PRE', 'CODE', 'SCRIPT', 'STYLE', 'TEXTAREA', 'NOSCRIPT', 'MJX-CONTAINER']);
 const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 const out = [];
 for (let n = walker.nextNode(); n; n = walker.nextNode()) {
   let e = n.parentElement, ok = true;
-  for (let a = e; a; a = a.parentElement) { if (skip.has(a.tagName)) { ok = false; break; } }
+  for (let a = e; a; a = a.parentElement) {
+    if (skip.has(a.tagName)) { ok = false; break; }
+  }
   if (ok && e.checkVisibility()) out.push(n.nodeValue);
 }
 return out.join(' ');
 """
 MATH_JS = """
 const math = Array.from(document.querySelectorAll('.math'));
-return {math: math.length, typeset: math.filter(e => e.querySelector('mjx-container')).length,
+return {math: math.length,
+        typeset: math.filter(e => e.querySelector('mjx-container')).length,
         errors: document.querySelectorAll('mjx-merror').length,
         containers: document.querySelectorAll('mjx-container').length};
 """
 # The images an explorer shows: [width, height, pixel hash] of each visible <img>.
 SHOWN_JS = """
-return Array.from(arguments[0].querySelectorAll('img')).filter(im => im.checkVisibility()).map(im => {
+const imgs = Array.from(arguments[0].querySelectorAll('img'));
+return imgs.filter(im => im.checkVisibility()).map(im => {
   if (!im.complete || !im.naturalWidth) return [0, 0, 0];
-  const c = document.createElement('canvas'); c.width = im.naturalWidth; c.height = im.naturalHeight;
+  const c = document.createElement('canvas');
+  c.width = im.naturalWidth; c.height = im.naturalHeight;
   const g = c.getContext('2d'); g.drawImage(im, 0, 0);
   const p = g.getImageData(0, 0, c.width, c.height).data;
   let h = 0; for (let i = 0; i < p.length; i++) h = (Math.imul(h, 31) + p[i]) >>> 0;
@@ -100,8 +112,9 @@ def browser():
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
         pytest.fail(
-            f"{', '.join(missing)} missing: the browser test needs Debian's chromium and chromium-driver "
-            "(`make test` installs them as root; or: apt-get install -y chromium chromium-driver)"
+            f"{', '.join(missing)} missing: the browser test needs Debian's chromium "
+            "and chromium-driver (`make test` installs them as root; or: apt-get "
+            "install -y chromium chromium-driver)"
         )
     os.environ["SE_OFFLINE"] = (
         "true"  # Selenium must never download a browser or a driver
@@ -125,7 +138,8 @@ def browser():
         "--disable-extensions",
         f"--user-data-dir={profile}",
         "--window-size=1280,1000",
-        # the page may reach this machine only: other names do not resolve, other addresses go to a dead proxy
+        # the page may reach this machine only: other names do not resolve, other
+        # addresses go to a dead proxy
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
         "--proxy-server=http://127.0.0.1:9",
         "--proxy-bypass-list=localhost;127.0.0.1",
@@ -172,8 +186,8 @@ def visit(driver, url, allowed_prefixes):
 
 
 def collect(driver, allowed_prefixes):
-    """What the page logged since the last look: (console errors, requests to URLs outside ``allowed_prefixes``,
-    bytes received, number of requests)."""
+    """What the page logged since the last look: (console errors, requests to URLs
+    outside ``allowed_prefixes``, bytes received, number of requests)."""
     errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     offsite, received, n = [], 0, 0
     for entry in driver.get_log("performance"):
@@ -199,13 +213,15 @@ def check_math(driver, where):
     prose = driver.execute_script(PROSE_JS)
     for raw in ("$$", "\\frac", "\\begin{"):
         assert raw not in prose, (
-            f"{where}: raw TeX {raw!r} visible: ...{prose[prose.find(raw) - 80 :][:200]}..."
+            f"{where}: raw TeX {raw!r} visible: "
+            f"...{prose[prose.find(raw) - 80 :][:200]}..."
         )
     return math["containers"]
 
 
 def check_explorers(driver, where, shots_prefix=None):
-    """Move every slider of every explorer on the page one step; each move must change the figure shown."""
+    """Move every slider of every explorer on the page one step; each move must change
+    the figure shown."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -235,7 +251,8 @@ def check_explorers(driver, where, shots_prefix=None):
                 f"{where}: explorer {i}, slider {j} did not move"
             )
             assert len(after) == 1 and after != before, (
-                f"{where}: explorer {i}, slider {j} moved ({text} -> {readouts[j].text}) but the figure did not change"
+                f"{where}: explorer {i}, slider {j} moved ({text} -> "
+                f"{readouts[j].text}) but the figure did not change"
             )
         if shots_prefix:
             box.screenshot(str(SHOTS / f"{shots_prefix}-explorer{i + 1}.png"))
@@ -243,7 +260,8 @@ def check_explorers(driver, where, shots_prefix=None):
 
 
 def _shown(driver, box, done, timeout=5):
-    """The explorer's visible images once they are loaded and ``done(images)`` holds (or the timeout passed)."""
+    """The explorer's visible images once they are loaded and ``done(images)`` holds (or
+    the timeout passed)."""
     deadline = time.monotonic() + timeout
     while True:
         shown = driver.execute_script(SHOWN_JS, box)
@@ -334,7 +352,8 @@ def test_search_finds_a_chapter(site, browser):
 
 
 def test_chapters_work_from_file_urls(site, browser):
-    """Opened as files (no server, no network): math typeset, sliders change the figure, no console errors."""
+    """Opened as files (no server, no network): math typeset, sliders change the figure,
+    no console errors."""
     html, _ = site
     if any(
         "integrity=" in script
@@ -344,7 +363,8 @@ def test_chapters_work_from_file_urls(site, browser):
         )
     ):
         pytest.skip(
-            "book_html_sri is on: browsers refuse integrity-checked scripts on file:// pages (no CORS)"
+            "book_html_sri is on: browsers refuse integrity-checked scripts on file:// "
+            "pages (no CORS)"
         )
     allowed = (html.as_uri() + "/", "blob:null/", "data:", "about:")
     problems = []

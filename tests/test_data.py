@@ -61,7 +61,7 @@ def test_spirals_radius_is_exact_and_noise_moves_only_the_angle():
     for j in range(k):  # the cs231n definition, written as in the course notes
         r, t = np.linspace(0.0, 1, n), np.linspace(j * 4, (j + 1) * 4, n)
         assert_allclose(X0[y == j], np.c_[r * np.sin(t), r * np.cos(t)], atol=1e-12)
-    angle = lambda Z: np.arctan2(Z[:, 0], Z[:, 1])  # noqa: E731 - x = r sin t, y = r cos t
+    angle = lambda Z: np.arctan2(Z[:, 0], Z[:, 1])
     d = np.angle(
         np.exp(1j * (angle(X[1:]) - angle(X0[1:])))
     )  # wrapped difference, skip r = 0
@@ -81,7 +81,7 @@ def test_spirals_radius_is_exact_and_noise_moves_only_the_angle():
 )
 def test_same_seed_same_data_different_seed_different_data(make):
     a, b, c = make(7), make(np.random.default_rng(7)), make(8)
-    for u, v, w in zip(a, b, c):
+    for u, v, _w in zip(a, b, c):
         assert_array_equal(u, v)
     assert not np.array_equal(a[0], c[0])
 

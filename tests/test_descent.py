@@ -76,7 +76,8 @@ def test_minibatch_descent_variants():
     path, seen = minibatch_descent(ls.gradient, [0.0, 0.0], 40, 0.1, 40, 5, rng=1)
     assert_allclose(path, gradient_descent(ls.gradient, [0.0, 0.0], 0.1, 5), rtol=1e-12)
     assert seen.tolist() == [0, 40, 80, 120, 160, 200]
-    # SGD and mini-batch: one update per batch, each epoch a permutation (last batch smaller)
+    # SGD and mini-batch: one update per batch, each epoch a permutation (last batch
+    # smaller)
     path, seen = minibatch_descent(ls.gradient, [0.0, 0.0], 40, 0.05, 15, 2, rng=3)
     assert path.shape == (7, 2) and seen.tolist() == [0, 15, 30, 40, 55, 70, 80]
     # the first update uses the first batch of the seeded permutation

@@ -25,7 +25,8 @@ def test_weight_keys_and_gradient_norms():
 
 
 def test_activation_stats_saturation_and_dead_units():
-    # Layer 1: sigmoid with huge pre-activations (saturated); layer 2: ReLU whose first unit is always off.
+    # Layer 1: sigmoid with huge pre-activations (saturated); layer 2: ReLU whose first
+    # unit is always off.
     W1 = np.array([[100.0, -100.0]])
     W2 = np.array([[-1.0, 1.0], [-1.0, 1.0]])
     net = Sequential(
@@ -68,7 +69,8 @@ def test_find_nonfinite_forward_overflow():
 
 
 def test_find_nonfinite_nan_from_inf_minus_inf():
-    # inf - inf = NaN inside the second Linear: weights of opposite sign on an infinite activation
+    # inf - inf = NaN inside the second Linear: weights of opposite sign on an infinite
+    # activation
     net = Sequential(
         [
             Linear(1, 2, init=np.array([[1e308, 1e308]])),
@@ -92,7 +94,8 @@ def test_find_nonfinite_parameter_and_clean_network():
 
 
 def test_find_nonfinite_backward():
-    # Forward is finite but the gradient overflows: huge weights in the last layer, huge target error.
+    # Forward is finite but the gradient overflows: huge weights in the last layer, huge
+    # target error.
     net = Sequential(
         [
             Linear(1, 1, init=np.array([[1e200]])),
@@ -102,7 +105,8 @@ def test_find_nonfinite_backward():
     )
     X = np.array([[1e-250]])
     report = diagnostics.find_nonfinite(net, X, np.array([[-1e150]]), "half_sse")
-    # loss = ½ (2e150)² is finite, dE/dY = 2e150 is finite, dE/dX = 2e150 · 1e200 overflows in layer 2
+    # loss = ½ (2e150)² is finite, dE/dY = 2e150 is finite, dE/dX = 2e150 · 1e200
+    # overflows in layer 2
     assert report is not None and report.phase == "backward" and report.layer_index == 2
     assert "input" in report.message
 

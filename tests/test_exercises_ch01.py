@@ -1,4 +1,5 @@
-"""The exercise checks of chapter 1: the reference passes, each typical mistake gets its own hint."""
+"""The exercise checks of chapter 1: the reference passes, each typical mistake gets its
+own hint."""
 
 import functools
 
@@ -23,7 +24,7 @@ from bookcode.experiments import descent
 from bookcode.layers import Linear
 
 
-# ------------------------------------------------------------------ gradient_descent and mutants
+# --------------------------------------------------------- gradient_descent and mutants
 def gd_reference(grad, w0, lr, n_steps):
     w = np.array(w0, dtype=float)
     path = [w.copy()]
@@ -173,7 +174,8 @@ GD_MUTANTS = [
     (gd_float32, "returned float32 numbers"),
     (
         descent.gradient_descent,
-        "bookcode.experiments.descent.gradient_descent — that is the book's implementation: write your own",
+        "bookcode.experiments.descent.gradient_descent — that is the book's "
+        "implementation: write your own",
     ),
 ]
 
@@ -200,7 +202,7 @@ def test_each_gradient_descent_mutant_is_told_something_different():
     assert len(set(messages)) == len(messages)
 
 
-# ---------------------------------------------------------------- central_difference and mutants
+# ------------------------------------------------------- central_difference and mutants
 def cd_reference(f, w, eps=1e-6):
     g = np.zeros_like(w, dtype=float)
     for i in range(w.size):
@@ -337,7 +339,7 @@ def test_central_difference_mutants_get_their_hint(mutant, hint, capsys):
     assert_rejected_with_hint(result, hint, capsys.readouterr().out)
 
 
-# ------------------------------------------------------------------------------- shared machinery
+# --------------------------------------------------------------------- shared machinery
 @pytest.mark.parametrize("check", [check_gradient_descent, check_central_difference])
 def test_stub_is_not_attempted(check, capsys):
     result = check(stub)
@@ -468,8 +470,8 @@ def test_the_book_implementation_is_refused_before_any_case_runs(capsys):
     r = run_checks("demo", descent.gradient_descent, [("first", never)])
     assert not r.passed and r.attempted
     assert r.message == (
-        "\u2718 demo: you passed bookcode.experiments.descent.gradient_descent — that is the book's "
-        "implementation: write your own, then check it here."
+        "\u2718 demo: you passed bookcode.experiments.descent.gradient_descent — that "
+        "is the book's implementation: write your own, then check it here."
     )
     assert capsys.readouterr().out.strip() == r.message
     r = run_checks(

@@ -1,4 +1,5 @@
-"""The exercise checks of chapter 3: the reference passes, each typical mistake gets its own hint."""
+"""The exercise checks of chapter 3: the reference passes, each typical mistake gets its
+own hint."""
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ def stub(*args, **kwargs):
     raise NotImplementedError
 
 
-# -------------------------------------------------------------------- linear_backward and mutants
+# ---------------------------------------------------------- linear_backward and mutants
 def lb_reference(X, W, dY):
     return dY @ W.T, X.T @ dY, dY.sum(axis=0)
 
@@ -161,7 +162,8 @@ LB_MUTANTS = [
     (lb_db_wrong_values, "db has the right shape but the wrong values"),
     (
         Linear.backward,
-        "bookcode.layers.Linear.backward — that is the book's implementation: write your own",
+        "bookcode.layers.Linear.backward — that is the book's implementation: write "
+        "your own",
     ),
 ]
 
@@ -188,7 +190,7 @@ def test_each_linear_backward_mutant_is_told_something_different():
     assert len(set(messages)) == len(messages)
 
 
-# ------------------------------------------------------------------ two_layer_backprop and mutants
+# ------------------------------------------------------- two_layer_backprop and mutants
 def _forward(X, W1, b1, W2, b2):
     H = np.tanh(X @ W1 + b1)
     return H, 1 / (1 + np.exp(-(H @ W2 + b2)))
@@ -321,7 +323,8 @@ TL_MUTANTS = [
     (tl_float32, "returned float32 numbers"),
     (
         tl_bias_mean,
-        "the bias gradients b1 and b2 are N times too small: you averaged over the batch",
+        "the bias gradients b1 and b2 are N times too small: you averaged over the "
+        "batch",
     ),
     (tl_b2_extra_mean, "the bias gradient b2 is N times too small"),
     (

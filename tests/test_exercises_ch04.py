@@ -1,4 +1,5 @@
-"""The exercise check of chapter 4: the reference passes, each typical mistake gets its own hint."""
+"""The exercise check of chapter 4: the reference passes, each typical mistake gets its
+own hint."""
 
 import math
 
@@ -10,7 +11,7 @@ from bookcode import activations
 from bookcode.exercises.ch04 import check_elu
 
 
-# ------------------------------------------------------------------ reference solutions (all correct)
+# ---------------------------------------------------- reference solutions (all correct)
 def elu_ref(x, alpha=1.0):
     x = np.asarray(x, dtype=float)
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
@@ -43,7 +44,7 @@ def elu_vectorize(x, alpha=1.0):  # also correct: a loop over the entries, shape
     )
 
 
-# ------------------------------------------------------------------------------------- mutants
+# ------------------------------------------------------------------------------ mutants
 def elu_overflow(x, alpha=1.0):
     return np.where(x > 0, x, alpha * (np.exp(x) - 1))
 
@@ -163,12 +164,14 @@ MUTANTS = [  # (elu, elu_derivative, words of the expected hint)
     (
         activations.elu,
         activations.elu_derivative,
-        "you passed bookcode.activations.elu — that is the book's implementation: write your own",
+        "you passed bookcode.activations.elu — that is the book's implementation: "
+        "write your own",
     ),
     (
         elu_ref,
         activations.elu_derivative,
-        "you passed bookcode.activations.elu_derivative — that is the book's implementation: write your own",
+        "you passed bookcode.activations.elu_derivative — that is the book's "
+        "implementation: write your own",
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""The exercise check of chapter 5: the reference passes, each typical mistake gets its own hint."""
+"""The exercise check of chapter 5: the reference passes, each typical mistake gets its
+own hint."""
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ def _linears(net):
     return [layer for layer in net.layers if "W" in layer.params]
 
 
-# ------------------------------------------------------------------------ correct solutions
+# -------------------------------------------------------------------- correct solutions
 def speeds_reference(net):
     return np.array(
         [np.linalg.norm(g) for key, _, g in net.parameters() if key.endswith(".b")][:-1]
@@ -25,7 +26,7 @@ def speeds_from_layers(net):  # also correct: walk the layers, keep a list
     ]
 
 
-# ---------------------------------------------------------------------------------- mutants
+# ------------------------------------------------------------------------------ mutants
 def speeds_reversed(net):
     return speeds_reference(net)[::-1]
 
@@ -94,7 +95,7 @@ def speeds_one_number(net):
 
 def speeds_mutates(net):
     out = speeds_reference(net)
-    for _, p, g in net.parameters():
+    for _, _p, g in net.parameters():
         g *= 0.0
     return out
 

@@ -1,4 +1,5 @@
-"""The exercise check of chapter 6: the reference passes, each typical mistake gets its own hint."""
+"""The exercise check of chapter 6: the reference passes, each typical mistake gets its
+own hint."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""The exercise check of chapter 7: the reference passes, each typical mistake gets its own hint."""
+"""The exercise check of chapter 7: the reference passes, each typical mistake gets its
+own hint."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from bookcode import init
 from bookcode.exercises.ch07 import check_he_normal
 
 
-# ------------------------------------------------------------------------ correct solutions
+# -------------------------------------------------------------------- correct solutions
 def he_reference(n_in, n_out, rng):
     return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
 
@@ -21,7 +22,7 @@ def he_bookcode(n_in, n_out, rng):
     return init.he_normal(n_in, n_out, rng=rng)
 
 
-# ---------------------------------------------------------------------------------- mutants
+# ------------------------------------------------------------------------------ mutants
 def he_std_as_variance(n_in, n_out, rng):
     return rng.normal(0.0, 2.0 / n_in, size=(n_in, n_out))
 
@@ -61,7 +62,7 @@ def he_rng_random(n_in, n_out, rng):
 
 
 def he_global_np_random(n_in, n_out, rng):
-    return np.random.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+    return np.random.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))  # noqa: NPY002
 
 
 def he_fresh_generator(n_in, n_out, rng):
@@ -117,7 +118,8 @@ MUTANTS = [
     (he_raises, "raised ValueError"),
     (
         init.he_normal,
-        "you passed bookcode.init.he_normal — that is the book's implementation: write your own",
+        "you passed bookcode.init.he_normal — that is the book's implementation: write "
+        "your own",
     ),
 ]
 
@@ -147,9 +149,9 @@ def test_stub_is_not_attempted(capsys):
 
 
 def test_checker_leaves_the_global_generator_alone():
-    before = np.random.get_state()[1].copy()
+    before = np.random.get_state()[1].copy()  # noqa: NPY002
     check_he_normal(he_reference)
-    assert np.array_equal(np.random.get_state()[1], before)
+    assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
 
 
 def test_a_slightly_wrong_variance_is_caught_with_its_distance():

@@ -1,4 +1,5 @@
-"""The exercise check of chapter 8: the reference passes, each typical mistake gets its own hint."""
+"""The exercise check of chapter 8: the reference passes, each typical mistake gets its
+own hint."""
 
 import numpy as np
 import pytest
@@ -214,11 +215,13 @@ MUTANTS = [
     (float32, "returned float32 numbers"),
     (
         batchnorm.batchnorm_backward,
-        "you passed bookcode.batchnorm.batchnorm_backward — that is the book's implementation: write your own",
+        "you passed bookcode.batchnorm.batchnorm_backward — that is the book's "
+        "implementation: write your own",
     ),
     (
         BatchNorm.backward,
-        "you passed bookcode.batchnorm.BatchNorm.backward — that is the book's implementation: write your own",
+        "you passed bookcode.batchnorm.BatchNorm.backward — that is the book's "
+        "implementation: write your own",
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""The exercise check of chapter 9: the reference passes, each typical mistake gets its own hint."""
+"""The exercise check of chapter 9: the reference passes, each typical mistake gets its
+own hint."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from bookcode.exercises.ch09 import check_residual_backward
 from bookcode.residual import Residual
 
 
-# ------------------------------------------------------------------------ correct solutions
+# -------------------------------------------------------------------- correct solutions
 def backward_reference(block, dY):
     dX_branch = block.branch.backward(block.scale * dY)
     return dY + dX_branch
@@ -20,7 +21,7 @@ def backward_out_of_place_copy(block, dY):  # also correct: work on a copy
     return g
 
 
-# ---------------------------------------------------------------------------------- mutants
+# ------------------------------------------------------------------------------ mutants
 def backward_no_identity(block, dY):
     return block.branch.backward(block.scale * dY)
 
@@ -120,7 +121,8 @@ MUTANTS = [
     (backward_float32, "float32"),
     (
         Residual.backward,
-        "you passed bookcode.residual.Residual.backward — that is the book's implementation: write your own",
+        "you passed bookcode.residual.Residual.backward — that is the book's "
+        "implementation: write your own",
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""The exercise check of chapter 10: the reference passes, each typical mistake gets its own hint."""
+"""The exercise check of chapter 10: the reference passes, each typical mistake gets its
+own hint."""
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ def _weights(net):
     return [(p, g) for key, p, g in net.parameters() if key.endswith(".W")]
 
 
-# ------------------------------------------------------------------------ correct solutions
+# -------------------------------------------------------------------- correct solutions
 def ratios_reference(net, lr):
     return np.array(
         [lr * np.linalg.norm(g) / np.linalg.norm(W) for W, g in _weights(net)]
@@ -31,7 +32,7 @@ def ratios_from_layers(net, lr):  # also correct: walk the layers, keep a list
     ]
 
 
-# ---------------------------------------------------------------------------------- mutants
+# ------------------------------------------------------------------------------ mutants
 def ratios_reversed(net, lr):
     return ratios_reference(net, lr)[::-1]
 

@@ -1,13 +1,15 @@
-"""nbgrader and Otter-Grader, end to end: the assignment made from the book's markers, a right and a wrong
-submission, graded by the real tools.
+"""nbgrader and Otter-Grader, end to end: the assignment made from the book's markers, a
+right and a wrong submission, graded by the real tools.
 
-The tools run in their own environment, .venv/graders (`make graders`, which `make test` runs first: nbgrader,
-Otter-Grader, myst-nb and bookcode from requirements-graders.txt). `make test` sets BOOK_GRADERS to it: then a
-missing environment fails these tests; without BOOK_GRADERS they use .venv/graders if it is there and skip if not.
+The tools run in their own environment, .venv/graders (`make graders`, which `make test`
+runs first: nbgrader, Otter-Grader, myst-nb and bookcode from requirements-graders.txt).
+`make test` sets BOOK_GRADERS to it: then a missing environment fails these tests;
+without BOOK_GRADERS they use .venv/graders if it is there and skip if not.
 
-To keep the grading fast, the end-to-end tests grade one chapter (01_gradient_descent, two coding exercises) cut down
-to what its coding exercises need to run: every markdown cell, the solution and checker cells, and the code cells
-they depend on (its imports). The notebook tests run every chapter in full; here each run takes seconds, not half a
+To keep the grading fast, the end-to-end tests grade one chapter (01_gradient_descent,
+two coding exercises) cut down to what its coding exercises need to run: every markdown
+cell, the solution and checker cells, and the code cells they depend on (its imports).
+The notebook tests run every chapter in full; here each run takes seconds, not half a
 minute. The commands are those of instructors.md, "Grading with the checkers".
 """
 
@@ -47,22 +49,25 @@ RUN = [
 ]
 
 
-# --- the grading environment --------------------------------------------------------------------------------------
+# --- the grading environment ----------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def graders(tmp_path_factory):
-    """Environment variables that put the grading environment first on PATH (nbgrader calls `alembic` from it) and
-    keep the user's Jupyter kernels and configuration out (the kernel "python3" is the environment's own)."""
+    """Environment variables that put the grading environment first on PATH (nbgrader
+    calls `alembic` from it) and keep the user's Jupyter kernels and configuration out
+    (the kernel "python3" is the environment's own)."""
     configured = os.environ.get("BOOK_GRADERS")
     env = Path(configured).resolve() if configured else ROOT / ".venv" / "graders"
     if not (env / ".installed").exists() or not (env / "bin" / "python").exists():
         if configured:
             pytest.fail(
-                f"BOOK_GRADERS={configured}, but there is no grading environment there: run `make graders`"
+                f"BOOK_GRADERS={configured}, but there is no grading environment "
+                "there: run `make graders`"
             )
         pytest.skip(
-            "no grading environment in .venv/graders: `make graders` makes it (make test does)"
+            "no grading environment in .venv/graders: `make graders` makes it (make "
+            "test does)"
         )
     home = tmp_path_factory.mktemp("jupyter")
     variables = {
@@ -80,22 +85,25 @@ def graders(tmp_path_factory):
 
 
 def _run(args, cwd, env, timeout=600):
-    """Run a command of the grading environment (``args[0]``: ``nbgrader``, ``otter``, ``python``)."""
+    """Run a command of the grading environment (``args[0]``: ``nbgrader``, ``otter``,
+    ``python``)."""
     args = [str(Path(env["VIRTUAL_ENV"]) / "bin" / args[0]), *args[1:]]
     proc = subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
     assert proc.returncode == 0, (
-        f"{' '.join(map(str, args))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        f"{' '.join(map(str, args))} "
+        f"failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     )
     return proc
 
 
-# --- the chapter, its answers and the submissions ------------------------------------------------------------------
+# --- the chapter, its answers and the submissions -------------------------------------
 
 
 def _free_and_bound(source):
-    """(global names a code cell reads, names it binds at the top level), from Python's symbol tables."""
+    """(global names a code cell reads, names it binds at the top level), from Python's
+    symbol tables."""
     try:
         table = symtable.symtable(se.MAGIC.sub(r"\1pass", source), "cell", "exec")
     except SyntaxError:
@@ -118,8 +126,9 @@ def _free_and_bound(source):
 
 
 def exercises_only(nb):
-    """``nb`` with only the code cells its coding exercises need: the solution and checker cells, and the cells that
-    bind a name they (or a kept cell) read, transitively. Markdown cells stay."""
+    """``nb`` with only the code cells its coding exercises need: the solution and
+    checker cells, and the cells that bind a name they (or a kept cell) read,
+    transitively. Markdown cells stay."""
     kept, needed = [], set()
     for cell in reversed(nb.cells):
         if cell.cell_type == "code":
@@ -145,7 +154,8 @@ def chapter(tmp_path_factory):
         sum(BEGIN in s for s in code) == 2
         and len(CHECKER.findall("\n".join(code))) == 2
     ), (
-        "the end-to-end tests expect two coding exercises in chapters/01_gradient_descent"
+        "the end-to-end tests expect two coding exercises in "
+        "chapters/01_gradient_descent"
     )
     assert any("import bookcode.exercises.ch01 as ex" in s for s in code), (
         "the cut lost the chapter's imports"
@@ -155,10 +165,13 @@ def chapter(tmp_path_factory):
 
 
 def answers(nb, *, wrong_first=False):
-    """The code of each solution cell of source notebook ``nb`` without its markers, as a learner would write it.
+    """The code of each solution cell of source notebook ``nb`` without its markers, as
+    a learner would write it.
 
-    With ``wrong_first``, the first exercise has a sign error: the first subtraction in its marked block becomes an
-    addition (in 01_gradient_descent, the step goes uphill)."""
+    With ``wrong_first``, the first exercise has a sign error: the first subtraction in
+    its marked block becomes an addition (in 01_gradient_descent, the step goes
+    uphill).
+    """
     out = []
     for cell in (c for c in nb.cells if c.cell_type == "code" and BEGIN in c.source):
         lines, inside, mutated = [], False, not (wrong_first and not out)
@@ -198,7 +211,7 @@ def student_stubs(nb):
     ]
 
 
-# --- nbgrader -----------------------------------------------------------------------------------------------------
+# --- nbgrader -------------------------------------------------------------------------
 
 
 @pytest.mark.slow
@@ -242,8 +255,7 @@ def test_nbgrader_generate_submit_autograde(chapter, graders, tmp_path):
     assert stubs == student_stubs(source), (
         "nbgrader's ClearSolutions and the student edition differ"
     )
-
-    is_answer = lambda c: c.metadata.get("nbgrader", {}).get("solution", False)  # noqa: E731
+    is_answer = lambda c: c.metadata.get("nbgrader", {}).get("solution", False)
     for student, nb in [
         ("right", submit(release, is_answer, answers(source))),
         ("wrong", submit(release, is_answer, answers(source, wrong_first=True))),
@@ -276,7 +288,7 @@ def test_nbgrader_generate_submit_autograde(chapter, graders, tmp_path):
     ), "the checkers' messages are not in the graded notebook"
 
 
-# --- Otter-Grader -------------------------------------------------------------------------------------------------
+# --- Otter-Grader ---------------------------------------------------------------------
 
 
 @pytest.mark.slow
@@ -284,13 +296,14 @@ def test_otter_assign_submit_run(chapter, graders, tmp_path):
     folder, source = chapter
     master = tmp_path / "master"
     assert se.main(["--otter", "--chapters", str(folder), "--out", str(master)]) == 0
-    # otter assign also runs the tests against the solutions: a test that fails on the book's own code stops it
+    # otter assign also runs the tests against the solutions: a test that fails on the
+    # book's own code stops it
     _run(ASSIGN, master, graders)
     release = master / "dist" / "student" / CHAPTER.name
     (autograder,) = master.glob(RUN[3])
 
     released = nbformat.read(release, as_version=4)
-    is_answer = lambda c: "otter_answer_cell" in c.metadata.get("tags", [])  # noqa: E731
+    is_answer = lambda c: "otter_answer_cell" in c.metadata.get("tags", [])
     assert [c.source for c in released.cells if is_answer(c)] == student_stubs(
         source
     ), "Otter's student notebook and the student edition have different stubs"
@@ -375,7 +388,7 @@ def test_the_guide_gives_the_grading_environment_and_the_commands_the_tests_run(
         assert " ".join(command) in section, " ".join(command)
 
 
-# --- every chapter through both tools, without running it ----------------------------------------------------------
+# --- every chapter through both tools, without running it -----------------------------
 
 THROUGH_BOTH = """\
 import sys, nbformat
@@ -393,8 +406,8 @@ for path in sorted(otter_master.glob("*.ipynb")):
 
 @pytest.mark.slow
 def test_every_chapter_gives_the_student_edition_stubs_in_both_tools(graders, tmp_path):
-    """nbgrader's ClearSolutions and `otter assign` (tests not run) on every chapter: the student notebooks they
-    make have the student edition's stubs, cell for cell."""
+    """nbgrader's ClearSolutions and `otter assign` (tests not run) on every chapter:
+    the student notebooks they make have the student edition's stubs, cell for cell."""
     for flag in ("nbgrader", "otter"):
         assert se.main([f"--{flag}", "--out", str(tmp_path / flag)]) == 0
     (tmp_path / "out").mkdir()
@@ -440,7 +453,7 @@ def test_every_chapter_gives_the_student_edition_stubs_in_both_tools(graders, tm
         )
 
 
-# --- every chapter: the two instructor versions are well formed -----------------------------------------------------
+# --- every chapter: the two instructor versions are well formed -----------------------
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

@@ -39,20 +39,23 @@ def test_notebook_committed_clean(path):
             )
             src = "".join(cell["source"])
             assert "sys.path" not in src, (
-                f"{path.name} cell {i}: no sys.path hacks; import the installed bookcode"
+                f"{path.name} cell {i}: no sys.path hacks; import the installed "
+                "bookcode"
             )
             assert not re.search(
                 r"np\.random\.(seed|rand|default_rng|Generator|RandomState|PCG64)\b",
                 src,
             ), (
-                f"{path.name} cell {i}: make generators with bookcode.rng(seed) (BOOKCODE_SEED_OFFSET shifts it), "
-                "never numpy's global random state or np.random.default_rng"
+                f"{path.name} cell {i}: make generators with bookcode.rng(seed) "
+                "(BOOKCODE_SEED_OFFSET shifts it), never numpy's global random state "
+                "or np.random.default_rng"
             )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_chapter_anatomy(path):
-    """STYLE.md's anatomy: objectives box, numbered equations, summary, >= 5 exercises, an explorer, references."""
+    """STYLE.md's anatomy: objectives box, numbered equations, summary, >= 5 exercises,
+    an explorer, references."""
     nb = load(path)
     md = "\n".join(
         "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"
@@ -77,7 +80,8 @@ def test_chapter_anatomy(path):
         f"{path.name}: exercises need solutions"
     )
     assert "solution-start" not in md, (
-        f"{path.name}: use the plain {{solution}} directive (gated form breaks the build)"
+        f"{path.name}: use the plain {{solution}} directive (gated form breaks the "
+        "build)"
     )
     assert "explorer(" in code, (
         f"{path.name}: no explorer (bookcode.display.widgets.explorer)"
@@ -114,7 +118,8 @@ def test_toc_and_chapters_agree():
 
 
 def test_requirements_have_compatible_ranges():
-    """The .in files (and pyproject.toml) say what is compatible; the .txt files are their exact, hashed locks."""
+    """The .in files (and pyproject.toml) say what is compatible; the .txt files are
+    their exact, hashed locks."""
     for name in ("requirements.in", "requirements-test.in", "requirements-graders.in"):
         for line in (ROOT / name).read_text().splitlines():
             line = line.split("#")[0].strip()
@@ -232,8 +237,9 @@ def test_public_docstrings_name_their_chapter():
 
 
 def test_performance_page_reports_every_chapter():
-    """benchmarks/results.md (written by `make bench`, included by performance.md) must cover every chapter, so a
-    new chapter cannot land without its measured execution time, memory and explorer latency."""
+    """benchmarks/results.md (written by `make bench`, included by performance.md) must
+    cover every chapter, so a new chapter cannot land without its measured execution
+    time, memory and explorer latency."""
     results = ROOT / "benchmarks" / "results.md"
     assert results.exists(), "benchmarks/results.md is missing: run `make bench`"
     text = results.read_text(encoding="utf-8")

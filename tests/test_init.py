@@ -1,9 +1,10 @@
-"""Tests for bookcode.init: sample statistics against the variance formulas, gains, registry.
+"""Tests for bookcode.init: sample statistics against the variance formulas, gains,
+registry.
 
-Statistical tolerances: a sample of n i.i.d. values with std σ and kurtosis κ = μ₄/σ⁴ has a sample
-std with standard error ≈ σ·√((κ − 1)/(4n)) (κ = 3 for a normal: σ/√(2n); κ = 9/5 for a uniform).
-We accept |s − σ| < 5 standard errors (two-sided probability of a false failure ≈ 6e-7) and use
-fixed seeds, so the tests are deterministic anyway.
+Statistical tolerances: a sample of n i.i.d. values with std σ and kurtosis κ = μ₄/σ⁴
+has a sample std with standard error ≈ σ·√((κ − 1)/(4n)) (κ = 3 for a normal: σ/√(2n); κ
+= 9/5 for a uniform). We accept |s − σ| < 5 standard errors (two-sided probability of a
+false failure ≈ 6e-7) and use fixed seeds, so the tests are deterministic anyway.
 """
 
 import math
@@ -33,7 +34,7 @@ def assert_uniform_bounds(W, a):
     )  # the bound is reached, not a smaller one (P(fail) ≈ e^-180)
 
 
-# ------------------------------------------------------------------ shapes and plain initializers
+# -------------------------------------------------------- shapes and plain initializers
 @pytest.mark.parametrize("name", sorted(init._REGISTRY))
 def test_every_initializer_returns_n_in_by_n_out_float64(name):
     W = init.get(name)(3, 5, rng=0)
@@ -93,7 +94,8 @@ def test_he_with_leaky_relu_and_tanh_gain():
 
 
 def test_he_preserves_second_moment_through_relu_layer():
-    """The point of eq. (he-variance): E[(net^l)²] = n·Var W·E[relu(net^{l-1})²] = E[(net^{l-1})²]."""
+    """The point of eq. (he-variance): E[(net^l)²] = n·Var W·E[relu(net^{l-1})²] =
+    E[(net^{l-1})²]."""
     rng = np.random.default_rng(8)
     net1 = rng.standard_normal((2000, 500))
     net2 = np.maximum(net1, 0.0) @ init.he_normal(500, 500, rng=rng)
@@ -132,7 +134,8 @@ def test_gain_closed_forms():
     "nonlinearity, alpha", [("relu", None), ("leaky_relu", 0.2), ("leaky_relu", -0.5)]
 )
 def test_gain_restores_unit_second_moment_monte_carlo(nonlinearity, alpha):
-    """gain² · E[f(z)²] = 1 for z ~ N(0, 1); tolerance 5 standard errors of the sample mean."""
+    """gain² · E[f(z)²] = 1 for z ~ N(0, 1); tolerance 5 standard errors of the sample
+    mean."""
     z = np.random.default_rng(9).standard_normal(400_000)
     slope = 0.0 if alpha is None else alpha
     f2 = np.where(z > 0, z, slope * z) ** 2
@@ -159,7 +162,8 @@ def test_linear_uses_init_by_name():
     assert_array_equal(Linear(3, 2, init="zeros").W, np.zeros((3, 2)))
     with pytest.raises(
         TypeError,
-        match=r"Linear\(3, 2, init=.xavier_normal.\) draws random weights and needs a seed",
+        match=r"Linear\(3, 2, init=.xavier_normal.\) draws random weights and needs a "
+        r"seed",
     ):
         Linear(3, 2, init="xavier_normal")
 
@@ -170,7 +174,10 @@ def test_linear_uses_init_by_name():
     ["normal", "uniform", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform"],
 )
 def test_random_initializers_refuse_missing_rng(name):
-    expected = rf"^{name}: this initializer is random and needs a seed; pass rng=<an int seed> or rng=bookcode.rng\(seed\)$"
+    expected = (
+        rf"^{name}: this initializer is random and needs a seed; "
+        r"pass rng=<an int seed> or rng=bookcode.rng\(seed\)$"
+    )
     with pytest.raises(init.MissingSeed, match=expected):
         init.get(name)(3, 2)
     with pytest.raises(TypeError, match="Generator or an int seed"):

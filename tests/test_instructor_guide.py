@@ -1,4 +1,5 @@
-"""The instructor guide (instructors.md) covers every chapter and exercise, and its tables match the chapters."""
+"""The instructor guide (instructors.md) covers every chapter and exercise, and its
+tables match the chapters."""
 
 import json
 import re

@@ -125,7 +125,8 @@ def test_linear_without_a_seed_names_linear():
 
     with pytest.raises(
         MissingSeed,
-        match=r"^Linear\(3, 4, init='he_normal'\) draws random weights and needs a seed",
+        match=r"^Linear\(3, 4, init='he_normal'\) draws random weights and needs a "
+        "seed",
     ):
         Linear(3, 4, init="he_normal")
     with pytest.raises(TypeError, match="needs a seed"):  # MissingSeed is a TypeError

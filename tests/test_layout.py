@@ -1,8 +1,10 @@
-"""The package layout and its import rules (pyproject.toml's [tool.importlinter], checked by import-linter).
+"""The package layout and its import rules (pyproject.toml's [tool.importlinter],
+checked by import-linter).
 
-The framework sits at the top of bookcode; bookcode.experiments, bookcode.display and bookcode.exercises build on it
-(src/bookcode/__init__.py). The linter's contracts name the framework's modules one by one, so a test keeps that
-list complete, and a positive control shows that the linter catches a broken rule.
+The framework sits at the top of bookcode; bookcode.experiments, bookcode.display and
+bookcode.exercises build on it (src/bookcode/__init__.py). The linter's contracts name
+the framework's modules one by one, so a test keeps that list complete, and a positive
+control shows that the linter catches a broken rule.
 """
 
 import shutil
@@ -52,8 +54,9 @@ def test_the_layout_is_framework_plus_three_subpackages():
 def test_the_framework_contract_names_every_top_level_module():
     modules = {f"bookcode.{p.stem}" for p in PKG.glob("*.py") if p.stem != "__init__"}
     assert set(_contract("framework")["source_modules"]) == modules, (
-        "a new top-level module is part of the framework: add it to the 'framework' contract in pyproject.toml "
-        "(or move it into bookcode.experiments or bookcode.display)"
+        "a new top-level module is part of the framework: add it to the 'framework' "
+        "contract in pyproject.toml (or move it into bookcode.experiments or "
+        "bookcode.display)"
     )
 
 
@@ -89,7 +92,8 @@ def test_the_linter_catches_a_broken_rule(tmp_path, module, line, contract):
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "src")}
     proc = _lint(tmp_path, env)
     assert proc.returncode != 0, proc.stdout[-2000:]
-    # the report wraps long contract names over lines: join them before looking for "<name> BROKEN"
+    # the report wraps long contract names over lines: join them before looking for
+    # "<name> BROKEN"
     report = " ".join(proc.stdout.split())
     broken = [
         name

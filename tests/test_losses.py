@@ -56,7 +56,7 @@ def cases(rng):
     ]
 
 
-# --- values against direct formulas ------------------------------------------------------
+# --- values against direct formulas ---------------------------------------------------
 
 
 def test_half_sse_and_mse_by_hand_and_by_formula(rng):
@@ -110,7 +110,7 @@ def test_object_value_equals_plain_function(name, rng):
             )
 
 
-# --- gradients against central differences ---------------------------------------------
+# --- gradients against central differences --------------------------------------------
 
 
 def test_every_loss_gradient_matches_central_differences(rng):
@@ -121,7 +121,7 @@ def test_every_loss_gradient_matches_central_differences(rng):
         assert rel_err(G, numeric_grad(lambda Yv: loss.value(Yv, T), Y)) < 1e-7, name
 
 
-# --- extreme inputs, dtypes -------------------------------------------------------------
+# --- extreme inputs, dtypes -----------------------------------------------------------
 
 
 def test_cross_entropies_are_finite_and_exact_for_huge_logits():
@@ -147,7 +147,7 @@ def test_grad_keeps_the_dtype_of_Y(dtype, rng):
         assert isinstance(L.get(name).value(Y.astype(dtype), T), float)
 
 
-# --- get / available / repr ------------------------------------------------------------
+# --- get / available / repr -----------------------------------------------------------
 
 
 def test_get_names_aliases_and_objects():
@@ -174,7 +174,7 @@ def test_get_errors():
         L.get(None)
 
 
-# --- bad inputs --------------------------------------------------------------------------
+# --- bad inputs -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["half_sse", "mse", "binary_cross_entropy"])
@@ -220,7 +220,8 @@ def test_softmax_ce_rejects_bad_targets():
         L.softmax_cross_entropy(z, [0.0, 1.0])
     with pytest.raises(
         ValueError,
-        match=r"integer labels of shape \(2,\) or as probability rows .* got shape \(2, 4\)",
+        match=r"integer labels of shape \(2,\) or as probability rows .* got shape "
+        r"\(2, 4\)",
     ):
         L.softmax_cross_entropy(z, np.zeros((2, 4)))
     with pytest.raises(ValueError, match="rows of T must be probabilities"):

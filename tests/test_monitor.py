@@ -1,5 +1,5 @@
-"""Tests of bookcode.monitor: the ratios against the optimizer's own records, the triage rules on
-hand-made histories and on real and diverged runs."""
+"""Tests of bookcode.monitor: the ratios against the optimizer's own records, the triage
+rules on hand-made histories and on real and diverged runs."""
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -36,7 +36,7 @@ def _hist(**kw):
     return h
 
 
-# ---------------------------------------------------------------------------- update_ratio
+# ------------------------------------------------------------------------- update_ratio
 def test_update_ratio_is_the_ratio_of_frobenius_norms():
     assert_allclose(
         monitor.update_ratio([[3.0, 0.0], [0.0, 4.0]], [[0.0, 10.0], [0.0, 0.0]]), 0.5
@@ -67,7 +67,7 @@ def test_update_ratio_rejects_bad_input():
         monitor.update_ratio(["a"], [1.0])
 
 
-# ---------------------------------------------------------------------------- lr_for_ratio
+# ------------------------------------------------------------------------- lr_for_ratio
 def test_lr_for_ratio_hits_the_target_with_plain_sgd():
     net = _net_after_backward(1)
     probe = optim.SGD(0.3)
@@ -94,7 +94,7 @@ def test_lr_for_ratio_rejects_bad_input():
         monitor.lr_for_ratio(0.1, 1e-3, target=0.0)
 
 
-# ------------------------------------------------------------------------- gradient_spread
+# ---------------------------------------------------------------------- gradient_spread
 def test_gradient_spread_counts_powers_of_ten():
     assert_allclose(monitor.gradient_spread([1.0, 100.0, 10.0]), 2.0)
     assert_allclose(monitor.gradient_spread([3.0]), 0.0)
@@ -111,7 +111,7 @@ def test_gradient_spread_rejects_bad_input():
         monitor.gradient_spread([1.0, -1.0])
 
 
-# ---------------------------------------------------------------------- summarize, diagnose
+# ------------------------------------------------------------------ summarize, diagnose
 @pytest.fixture(scope="module")
 def real_run():
     X, y, Xt, yt = data.digits(rng=0, classes=(0, 1, 2))

@@ -1,4 +1,5 @@
-"""Tests for bookcode.optim: SGD against the update equations, clipping, penalties, validation."""
+"""Tests for bookcode.optim: SGD against the update equations, clipping, penalties,
+validation."""
 
 import math
 import warnings
@@ -42,7 +43,7 @@ def layer(seed=0, n_in=3, n_out=2):
     return lay
 
 
-# ------------------------------------------------------------------ plain, momentum, penalties
+# ----------------------------------------------------------- plain, momentum, penalties
 def test_one_step_is_w_minus_lr_g_in_place():
     lay = layer()
     W, b = lay.params["W"], lay.params["b"]
@@ -192,7 +193,8 @@ def test_clip_by_global_norm_uses_global_norm_and_keeps_direction():
     originals = [g1.copy(), g2.copy()]
     clipped, norm = optim.clip_by_global_norm([g1, g2], 6.5)
     assert_allclose(norm, 13.0, rtol=1e-15)
-    # one common factor 6.5/13 = 1/2; per-tensor clipping would leave g1 (norm 5 < 6.5) alone
+    # one common factor 6.5/13 = 1/2; per-tensor clipping would leave g1 (norm 5 < 6.5)
+    # alone
     assert_allclose(clipped[0], [1.5, 2.0], rtol=1e-15)
     assert_allclose(clipped[1], [[0.0, 6.0]], rtol=1e-15)
     flat_before, flat_after = (
@@ -306,7 +308,7 @@ def test_penalty_values_against_definitions_and_a_layer():
     assert_array_equal(optim.l1_penalty_grad(lay, 2.0)["W"], [[2.0, -2.0], [0.0, 2.0]])
 
 
-# ------------------------------------------------------------------ non-finite and bad inputs
+# ------------------------------------------------------------ non-finite and bad inputs
 def test_nonfinite_gradient_raises_naming_key_and_changes_nothing():
     a, c = layer(8), layer(9)
     c.grads["W"][0, 0] = np.nan

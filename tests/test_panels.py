@@ -1,4 +1,5 @@
-"""Tests of bookcode.display.panels: the monitor panel on real, diverged and overflowing runs."""
+"""Tests of bookcode.display.panels: the monitor panel on real, diverged and overflowing
+runs."""
 
 import matplotlib
 
@@ -71,7 +72,7 @@ def test_the_panel_shows_where_a_diverged_run_overflowed():
     plt.close(fig)
 
 
-# --------------------------------------------------------------------------- monitor_panel
+# ------------------------------------------------------------------------ monitor_panel
 def test_panel_draws_every_monitor(real_run):
     fig = panels.monitor_panel(real_run, title="run")
     assert len(fig.axes) == 4 and fig._suptitle.get_text() == "run"

@@ -1,5 +1,5 @@
-"""Tests of bookcode.experiments.perceptron against the math: hand-computed updates, finite differences, the Layer
-protocol, least squares and Novikoff's theorem."""
+"""Tests of bookcode.experiments.perceptron against the math: hand-computed updates,
+finite differences, the Layer protocol, least squares and Novikoff's theorem."""
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-# ------------------------------------------------------------------------------------- perceptron
+# --------------------------------------------------------------------------- perceptron
 def test_step_is_heaviside_with_step0_equal_0_and_keeps_nan_and_dtype():
     x = np.array([-2.0, -1e-300, 0.0, 1e-300, 3.0, np.nan])
     out = P.step(x)
@@ -28,8 +28,9 @@ def test_perceptron_first_updates_by_hand():
     y = np.array([1, 0, 0])
     run = P.perceptron_fit(X, y, lr=0.5, epochs=1, trace=True)
     # example 0: net 0 -> y 0, t 1: w = 0.5 (1, 2), b = 0.5
-    # example 1: net = -0.5 + 0.5 + 0.5 = 0.5 > 0 -> y 1, t 0: w -= 0.5 (-1, 0.5) -> (1, 0.75), b = 0
-    # example 2: net = 2 - 0.75 + 0 = 1.25 > 0 -> y 1, t 0: w -= 0.5 (2, -1) -> (0, 1.25), b = -0.5
+    # example 1: net = -0.5 + 0.5 + 0.5 = 0.5 > 0 -> y 1, t 0: w -= 0.5 (-1, 0.5) -> (1,
+    # 0.75), b = 0 example 2: net = 2 - 0.75 + 0 = 1.25 > 0 -> y 1, t 0: w -= 0.5 (2,
+    # -1) -> (0, 1.25), b = -0.5
     assert_allclose(run.trace_W, [[0, 0], [0.5, 1.0], [1.0, 0.75], [0.0, 1.25]])
     assert_allclose(run.trace_b, [0, 0.5, 0.0, -0.5])
     assert_array_equal(run.mistakes, [3])
@@ -92,7 +93,8 @@ def test_perceptron_criterion_and_its_gradient_is_the_update():
         X @ w + b
     )  # -0.4, 0.65, -0.7: first and third wrong for class 1, second wrong for class 0
     assert_allclose(P.perceptron_criterion(w, b, X, y), 0.4 + 0.65 + 0.7)
-    # on a single misclassified example the perceptron update is minus lr times the criterion's gradient
+    # on a single misclassified example the perceptron update is minus lr times the
+    # criterion's gradient
     for n in range(3):
         g = gradcheck.numerical_gradient(
             lambda v: P.perceptron_criterion(v[1:], v[0], X[n : n + 1], y[n : n + 1]),
@@ -116,7 +118,7 @@ def test_novikoff_bound_without_bias_and_rejects_non_separating():
         P.novikoff_bound(X, y, [0.0, 0.0], 0.0)
 
 
-# ------------------------------------------------------------------------------------- Delta rule
+# --------------------------------------------------------------------------- Delta rule
 def _setup(n_out=2, seed=0, N=6):
     rng = np.random.default_rng(seed)
     return (
@@ -254,11 +256,12 @@ def test_delta_rule_on_xor_gives_one_half_everywhere():
     assert_allclose(run.loss[-1], 0.125, atol=1e-12)
 
 
-# ------------------------------------------------- the fast loops give exactly the straightforward loops' numbers
+# ----------------------- the fast loops give exactly the straightforward loops' numbers
 def reference_perceptron(
     X, y, lr, epochs, rng=None, w0=None, b0=0.0, bias=True, stop_when_converged=True
 ):
-    """perceptron_fit as first written: NumPy per example (the fast version must match it bit for bit)."""
+    """perceptron_fit as first written: NumPy per example (the fast version must match
+    it bit for bit)."""
     X, t = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     gen = None if rng is None else np.random.default_rng(rng)
     w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
@@ -297,7 +300,8 @@ def reference_perceptron(
 
 
 def reference_delta_rule(X, T, f, lr, epochs, max_norm=1e6, reduction="mean"):
-    """delta_rule_fit (full batch) as first written: delta_rule_step, then the loss and errors of the new weights."""
+    """delta_rule_fit (full batch) as first written: delta_rule_step, then the loss and
+    errors of the new weights."""
     f = P._f(f, "test")
     W, b, Ws, losses = np.zeros(X.shape[1:]), 0.0, [], []
     for e in range(epochs + 1):
@@ -321,7 +325,9 @@ def test_perceptron_fit_is_bit_identical_to_the_numpy_loop(case):
     N, d = int(g.integers(1, 30)), int(g.integers(1, 6))
     if (
         case % 4 == 0
-    ):  # small integers and lr = 1: many net inputs exactly 0, decided by the NumPy fallback
+        # small integers and lr = 1: many net inputs exactly 0, decided by the NumPy
+        # fallback
+    ):
         X, lr = g.integers(-2, 3, (N, d)).astype(float), 1.0
     else:
         X, lr = (
@@ -373,7 +379,7 @@ def test_perceptron_and_delta_rule_are_bit_identical_on_the_chapter_noisy_set():
             assert np.array_equal(fit.W, W) and np.array_equal(fit.loss, loss)
 
 
-# -------------------------------------------------------------------------------------- bad input
+# ---------------------------------------------------------------------------- bad input
 def test_bad_inputs():
     X, y = data.xor()
     with pytest.raises(ValueError, match="0/1 labels"):
@@ -423,7 +429,7 @@ def test_bad_inputs():
         P.as_network(np.zeros((2, 2, 2)), None)
 
 
-# ------------------------------------------------------------------------ many data sets at once
+# --------------------------------------------------------------- many data sets at once
 def test_delta_rule_fit_many_matches_delta_rule_fit_on_each_set():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3, 20, 2)) + [[[1.0, -2.0]], [[0.0, 0.0]], [[3.0, 1.0]]]

@@ -1,9 +1,11 @@
 """Slow: every chapter on "other machines" (scripts/run_chapters.py, CI_PROFILES there).
 
-The strict build runs the chapters as they are (seed offset 0, this CPU's SIMD path), and nbval runs them with seed
-offset 1 (tests/conftest.py). These tests run every chapter again under the profiles that a reader's machine may
-differ by: numpy's baseline SIMD path with OpenBLAS's generic kernel, and another seed offset with two processes
-spinning beside the kernels. A chapter passes when every cell runs, i.e. every claim it asserts holds there too.
+The strict build runs the chapters as they are (seed offset 0, this CPU's SIMD path),
+and nbval runs them with seed offset 1 (tests/conftest.py). These tests run every
+chapter again under the profiles that a reader's machine may differ by: numpy's baseline
+SIMD path with OpenBLAS's generic kernel, and another seed offset with two processes
+spinning beside the kernels. A chapter passes when every cell runs, i.e. every claim it
+asserts holds there too.
 """
 
 import sys
@@ -26,7 +28,8 @@ def test_every_chapter_holds_its_claims_under(profile):
         f"{name}: {line}" for name, failures in failed.items() for line in failures
     )
     assert not failed, (
-        f"under the profile {profile!r} (python scripts/run_chapters.py --profile {profile}):\n{report}"
+        f"under the profile {profile!r} (python scripts/run_chapters.py --profile "
+        f"{profile}):\n{report}"
     )
 
 

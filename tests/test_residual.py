@@ -1,4 +1,5 @@
-"""Tests of bookcode.residual: the residual block y = x + s F(x) of chapters/09_residual."""
+"""Tests of bookcode.residual: the residual block y = x + s F(x) of
+chapters/09_residual."""
 
 import numpy as np
 import pytest
@@ -78,7 +79,8 @@ def test_gradcheck_with_batchnorm_branch():
 
 
 def test_identity_path_carries_the_gradient_unchanged():
-    # with zero branch weights every block is the identity: dE/dx_0 equals dE/dx_L exactly (eq. res-grad-identity)
+    # with zero branch weights every block is the identity: dE/dx_0 equals dE/dx_L
+    # exactly (eq. res-grad-identity)
     rng = np.random.default_rng(6)
     blocks = [
         Residual(Sequential([Activation("relu"), Linear(4, 4, init=np.zeros((4, 4)))]))

@@ -1,4 +1,5 @@
-"""bookcode.seeding: the seed switch BOOKCODE_SEED_OFFSET and the one-BLAS-thread default."""
+"""bookcode.seeding: the seed switch BOOKCODE_SEED_OFFSET and the one-BLAS-thread
+default."""
 
 import json
 import os
@@ -60,8 +61,8 @@ def test_bad_seeds(seed, exc):
 
 
 PROBE = (
-    "import json, threadpoolctl, bookcode; "
-    "print(json.dumps([i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']))"
+    "import json, threadpoolctl, bookcode; print(json.dumps([i['num_threads'] for i in "
+    "threadpoolctl.threadpool_info() if i['user_api'] == 'blas']))"
 )
 
 

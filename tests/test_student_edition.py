@@ -1,7 +1,9 @@
-"""The student edition (scripts/student_edition.py) and the student HTML book (scripts/build_student_book.py).
+"""The student edition (scripts/student_edition.py) and the student HTML book
+(scripts/build_student_book.py).
 
-The reference for "what is a solution" is computed here independently of the script: the lines between the markers
-and the fenced {solution} blocks, found with regular expressions of this file.
+The reference for "what is a solution" is computed here independently of the script: the
+lines between the markers and the fenced {solution} blocks, found with regular
+expressions of this file.
 """
 
 import ast
@@ -50,7 +52,8 @@ def _solutions(nb):
 
 
 def _distinctive(block, outside):
-    """Lines of a solution block (stripped, 10+ characters) that occur nowhere outside the solutions."""
+    """Lines of a solution block (stripped, 10+ characters) that occur nowhere outside
+    the solutions."""
     return [
         s
         for s in (line.strip() for line in block.splitlines())
@@ -85,7 +88,7 @@ def editions():
     return out
 
 
-# --- the transformation on the real chapters --------------------------------------------------------------------
+# --- the transformation on the real chapters ------------------------------------------
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -99,7 +102,8 @@ def test_no_solution_text_is_left(path, editions):
     for block in code_blocks + directives:
         lines = _distinctive(block, outside)
         assert lines, (
-            f"no distinctive line in a solution of {path.name}: the check would be empty"
+            f"no distinctive line in a solution of {path.name}: the check would be "
+            "empty"
         )
         leaked = [line for line in lines if line in text]
         assert not leaked, (
@@ -199,8 +203,8 @@ def test_the_sources_are_only_read(tmp_path, capsys):
     printed = capsys.readouterr().out
     for path in CHAPTERS:  # one report line per chapter, with the counts
         assert re.search(
-            rf"^{path.stem}: \d+ solution code block\(s\) stubbed, \d+ solution directive\(s\) "
-            r"removed",
+            rf"^{path.stem}: \d+ solution code block\(s\) stubbed, \d+ solution "
+            r"directive\(s\) removed",
             printed,
             re.M,
         ), printed
@@ -266,7 +270,7 @@ def test_student_book_tree(tmp_path):
     assert config["launch_buttons"]["binderhub_url"]
 
 
-# --- errors: named file and cell, exit code 1, nothing written ---------------------------------------------------
+# --- errors: named file and cell, exit code 1, nothing written ------------------------
 
 
 def _write_chapter(folder, cells):
@@ -297,7 +301,8 @@ BROKEN = [
     (
         [
             _code(
-                "def f(x):\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+                "def f(x):\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    return "
+                "x\n    ### END SOLUTION\n"
             )
         ],
         "line 3",
@@ -396,7 +401,7 @@ def test_cells_that_only_serve_the_solutions_go_and_their_users_are_caught(
     assert "cell 5" in capsys.readouterr().err
 
 
-# --- the fences of MyST -----------------------------------------------------------------------------------------
+# --- the fences of MyST ---------------------------------------------------------------
 
 
 def test_solution_directives_with_nested_fences():
@@ -457,8 +462,9 @@ def test_solution_directives_with_nested_fences():
 
 def test_marker_indentation_and_several_blocks():
     src = (
-        "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n\n"
-        "def g(x):\n    if x:\n        ### BEGIN SOLUTION\n        return 3\n        ### END SOLUTION\n    return 0"
+        "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END "
+        "SOLUTION\n\ndef g(x):\n    if x:\n        ### BEGIN SOLUTION\n        return "
+        "3\n        ### END SOLUTION\n    return 0"
     )
     out, n, removed = se.stub_solutions(src, "demo")
     assert n == 2 and [line.strip() for line in removed] == ["return 2 * x", "return 3"]
@@ -472,11 +478,11 @@ def test_marker_indentation_and_several_blocks():
     assert kept == src and n == 2
 
 
-# --- nbgrader ---------------------------------------------------------------------------------------------------
+# --- nbgrader -------------------------------------------------------------------------
 
 
 def test_nbgrader_source_keeps_markers_and_marks_cells(editions):
-    for path, (nb, student, _) in editions.items():
+    for path, (nb, _student, _) in editions.items():
         source, _ = se.make_student_notebook(nb, path.name, nbgrader=True)
         code = _text(source, "code")
         assert (
@@ -498,13 +504,15 @@ def test_nbgrader_source_keeps_markers_and_marks_cells(editions):
         )
 
 
-# nbgrader's ClearSolutions on every chapter, and both tools end to end on one: tests/test_graders.py
+# nbgrader's ClearSolutions on every chapter, and both tools end to end on one:
+# tests/test_graders.py
 
 
-# --- listings of the book's code that answer an exercise ---------------------------------------------------------
+# --- listings of the book's code that answer an exercise ------------------------------
 
-# The book functions whose bodies are the answers of checked exercises, per chapter (the expression the chapter
-# passes to show_source). A listing of one of them must be marked answer_to= so the student edition cuts its body.
+# The book functions whose bodies are the answers of checked exercises, per chapter (the
+# expression the chapter passes to show_source). A listing of one of them must be marked
+# answer_to= so the student edition cuts its body.
 ANSWER_LISTINGS = {
     "01_gradient_descent": {"descent.gradient_descent", "gradcheck.numerical_gradient"},
     "03_backprop": {"layers.Linear.backward"},
@@ -566,7 +574,10 @@ def test_answer_listing_marks_are_checked(source, what):
 
 
 def test_answer_listing_cut_keeps_the_rest_of_the_cell():
-    source = 'x = 1\n%matplotlib inline\nshow_source(display.f,\n            answer_to="ex-a")  # listing\nshow_source(g)'
+    source = (
+        "x = 1\n%matplotlib inline\nshow_source(display.f,\n"
+        '            answer_to="ex-a")  # listing\nshow_source(g)'
+    )
     out, n = se.hide_answer_listings(source, "cell 3", {"ex-a"})
     assert n == 1 and out == source.replace('"ex-a")', '"ex-a", body=False)')
     assert se.hide_answer_listings("show_source(g)", "cell 3", set()) == (
@@ -575,13 +586,14 @@ def test_answer_listing_cut_keeps_the_rest_of_the_cell():
     )
 
 
-# --- slow: the student notebooks run, the student HTML has no solutions ---------------------------------------------
+# --- slow: the student notebooks run, the student HTML has no solutions ---------------
 
 
 @pytest.fixture(scope="module")
 def student_build(tmp_path_factory):
-    """The student HTML book, built once, strictly (an error in any student notebook fails it), without touching
-    chapters/: (HTML folder, folder of the executed student notebooks)."""
+    """The student HTML book, built once, strictly (an error in any student notebook
+    fails it), without touching chapters/: (HTML folder, folder of the executed student
+    notebooks)."""
     before = _digest(ROOT / "chapters")
     tmp = tmp_path_factory.mktemp("student-book")
     out, executed = tmp / "html", tmp / "executed"
@@ -641,7 +653,8 @@ def _html_text(page):
 
 
 def _prose_runs(markdown):
-    """Runs of 6+ plain words (no quotes or markup) from MyST text: math, roles, code and list markers taken out."""
+    """Runs of 6+ plain words (no quotes or markup) from MyST text: math, roles, code
+    and list markers taken out."""
     text = re.sub(r"^(`{3,}|:{3,}).*$", "|", markdown, flags=re.M)  # fence lines
     text = re.sub(r"\$\$.*?\$\$", "|", text, flags=re.S)
     text = re.sub(
@@ -655,7 +668,8 @@ def _prose_runs(markdown):
 
 
 def _answer_body(expression):
-    """The lines of a book function's listing that ``body=False`` leaves out (``expression`` as in the chapter)."""
+    """The lines of a book function's listing that ``body=False`` leaves out
+    (``expression`` as in the chapter)."""
     import importlib
 
     from bookcode.display import show_source
@@ -706,7 +720,8 @@ def test_student_html_has_exercises_and_no_solutions(student_build):
         )
         leaked = [r for r in runs if r in text]
         assert not leaked, f"{page.name}: solution text in the HTML: {leaked[:2]}"
-        # positive controls: the same extraction finds the exercises, the stubs and the checkers
+        # positive controls: the same extraction finds the exercises, the stubs and the
+        # checkers
         exercises = re.findall(
             r"^`{3,}\{exercise\}.*?^`{3,}$", _text(nb, "markdown"), re.M | re.S
         )

@@ -79,7 +79,8 @@ def test_least_squares_minimum_and_minibatch_gradient():
     w = rng.standard_normal(3)
     assert_allclose(ls.value(w), np.sum((X @ w - t) ** 2) / 40, rtol=1e-12)
     assert_allclose(ls.gradient(ls.w_star), 0.0, atol=1e-12)
-    # the mean of the per-example gradients is the full gradient (mini-batch estimate is unbiased)
+    # the mean of the per-example gradients is the full gradient (mini-batch estimate is
+    # unbiased)
     per_example = np.array([ls.gradient(w, [i]) for i in range(20)])
     assert_allclose(per_example.mean(axis=0), ls.gradient(w), rtol=1e-12)
     assert_allclose(ls.gradient(w, [3]), (X[3] @ w - t[3]) * X[3], rtol=1e-12)
@@ -89,7 +90,8 @@ def test_four_wells_critical_points_are_classified_by_hessian():
     starts = np.stack(
         np.meshgrid(np.linspace(-2, 2, 9), np.linspace(-2, 2, 9)), -1
     ).reshape(-1, 2)
-    # untilted, uncoupled: minima at (±1, ±1), saddles at (0, ±1), (±1, 0), maximum at 0 (by hand)
+    # untilted, uncoupled: minima at (±1, ±1), saddles at (0, ±1), (±1, 0), maximum at 0
+    # (by hand)
     pts = critical_points(FourWells(tilt=(0, 0), coupling=0.0), starts)
     kinds = {tuple(np.round(p.w, 8) + 0.0): p.kind for p in pts}
     expected = {(0.0, 0.0): "maximum"}
@@ -97,7 +99,8 @@ def test_four_wells_critical_points_are_classified_by_hessian():
         expected[(s1, s1)] = expected[(s1, -s1)] = "minimum"
         expected[(0.0, s1)] = expected[(s1, 0.0)] = "saddle"
     assert kinds == expected
-    # the default surface keeps 4 minima, 4 saddles, 1 maximum, now all at different heights
+    # the default surface keeps 4 minima, 4 saddles, 1 maximum, now all at different
+    # heights
     pts = critical_points(FourWells(), starts)
     assert sorted(p.kind for p in pts) == ["maximum"] + ["minimum"] * 4 + ["saddle"] * 4
     assert all(np.linalg.norm(FourWells().gradient(p.w)) < 1e-10 for p in pts)
@@ -144,7 +147,8 @@ def test_bad_inputs():
 
 @pytest.mark.parametrize("surface", _surfaces(), ids=repr)
 def test_nonfinite_and_huge_points_propagate_without_warnings(surface):
-    # a diverged iterate gives inf/NaN, as in IEEE arithmetic (pytest turns RuntimeWarnings into errors)
+    # a diverged iterate gives inf/NaN, as in IEEE arithmetic (pytest turns
+    # RuntimeWarnings into errors)
     w = np.array([[1e200, -1e200], [np.nan, 0.0], [0.5, 0.5]])
     v, g = surface.value(w), surface.gradient(w)
     assert not np.isfinite(v[0]) or v[0] > 1e300

@@ -1,4 +1,5 @@
-"""Tests of bookcode.display.widgets: live and static explorers, their wiring and their input checks."""
+"""Tests of bookcode.display.widgets: live and static explorers, their wiring and their
+input checks."""
 
 import io
 
@@ -26,7 +27,8 @@ def colour(a, b="x", c=0.5):
 
 
 class Draw:
-    """A draw function whose figure is one flat colour that encodes the values; counts its calls."""
+    """A draw function whose figure is one flat colour that encodes the values; counts
+    its calls."""
 
     def __init__(self):
         self.calls = []

@@ -1,10 +1,11 @@
-"""bookcode: the numpy code of *Gradients, Backprop and Why Deep Nets Are Hard to Train*.
+"""bookcode: the numpy code of *Gradients, Backprop and Why Deep Nets Are Hard to
+Train*.
 
-Every chapter imports from here, so the text and the code cannot drift. The layout is the
-architecture: a small numpy framework at the top, the chapters' experiments and the display
-helpers in two subpackages, the exercise checkers in a third. Numerics never import display,
-experiments or exercises; experiments return arrays and never draw (import-linter checks both:
-the contracts are in pyproject.toml).
+Every chapter imports from here, so the text and the code cannot drift. The layout is
+the architecture: a small numpy framework at the top, the chapters' experiments and the
+display helpers in two subpackages, the exercise checkers in a third. Numerics never
+import display, experiments or exercises; experiments return arrays and never draw
+(import-linter checks both: the contracts are in pyproject.toml).
 
 The framework (``bookcode.<module>``), the code a learner rebuilds:
 
@@ -21,16 +22,18 @@ The framework (``bookcode.<module>``), the code a learner rebuilds:
 - ``data``: seeded toy sets and the bundled digits set
 - ``diagnostics``: per-layer statistics and the NaN/inf guard
 - ``monitor``: update:data ratios, gradient spread, ``summarize`` and ``diagnose``
-- ``seeding``: int seeds to generators (the ``BOOKCODE_SEED_OFFSET`` switch), one BLAS thread
+- ``seeding``: int seeds to generators (the ``BOOKCODE_SEED_OFFSET`` switch), one BLAS
+  thread
 
 ``bookcode.experiments``: what the chapters measure (they return arrays, never draw):
-``descent``, ``surfaces`` (ch. 1), ``perceptron`` (2), ``backprop_loop`` (3), ``activation_study`` (4),
-``gradient_flow``, ``precision`` (5), ``regularization_study``, ``pretraining`` (6), ``init_study`` (7),
-``bn_study`` (8), ``residual_study``, ``residual_batch`` (9), ``stacked`` (10).
+``descent``, ``surfaces`` (ch. 1), ``perceptron`` (2), ``backprop_loop`` (3),
+``activation_study`` (4), ``gradient_flow``, ``precision`` (5),
+``regularization_study``, ``pretraining`` (6), ``init_study`` (7), ``bn_study`` (8),
+``residual_study``, ``residual_batch`` (9), ``stacked`` (10).
 
-``bookcode.display``: ``show_source`` (a chapter shows bookcode's own code), ``plotting`` (the house
-style and the book's plots), ``widgets`` (the explorer: live sliders, static frames), ``blit``,
-``panels`` (the monitor panel of chapter 10).
+``bookcode.display``: ``show_source`` (a chapter shows bookcode's own code),
+``plotting`` (the house style and the book's plots), ``widgets`` (the explorer: live
+sliders, static frames), ``blit``, ``panels`` (the monitor panel of chapter 10).
 
 ``bookcode.exercises``: the checkers of the coding exercises, one module per chapter.
 """
@@ -61,13 +64,15 @@ _MODULES = (
 
 
 def __getattr__(name):
-    """Import submodules on first use (``bookcode.optim`` …) so ``import bookcode`` stays fast."""
+    """Import submodules on first use (``bookcode.optim`` …) so ``import bookcode``
+    stays fast."""
     if name in _MODULES:
         module = _import_module(f"{__name__}.{name}")
         globals()[name] = module
         return module
     raise AttributeError(
-        f"module 'bookcode' has no attribute {name!r}; submodules: {', '.join(_MODULES)}"
+        f"module 'bookcode' has no attribute {name!r}; submodules: "
+        f"{', '.join(_MODULES)}"
     )
 
 
@@ -75,8 +80,10 @@ def __dir__():
     return sorted(list(globals()) + list(_MODULES))
 
 
-from .display.source import show_source  # noqa: E402,F401  (the one helper every chapter uses)
+# the helper every chapter uses; every generator a chapter makes: bookcode.rng(seed)
+from .display.source import show_source  # noqa: E402, F401
 from .seeding import limit_blas_threads as _limit_blas_threads  # noqa: E402
-from .seeding import rng  # noqa: E402,F401  (every generator a chapter makes: bookcode.rng(seed))
+from .seeding import rng  # noqa: E402, F401
 
-_limit_blas_threads()  # bookcode's matrices are small: one BLAS thread unless the reader chose (seeding.py)
+# bookcode's matrices are small: one BLAS thread unless the reader chose (seeding.py)
+_limit_blas_threads()

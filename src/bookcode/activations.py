@@ -2,21 +2,24 @@
 
 Two ways to use them:
 
-- plain functions to read and to teach with: ``sigmoid(x)``, ``sigmoid_derivative(x)``, ...;
+- plain functions to read and to teach with: ``sigmoid(x)``, ``sigmoid_derivative(x)``,
+  ...;
 - small objects from ``get(name, **params)`` for layers: ``f(x)``, ``f.derivative(x)``,
-  ``f.vjp(x, y, dy)`` (what backprop needs), and ``f.range`` / ``f.zero_centred`` metadata.
+  ``f.vjp(x, y, dy)`` (what backprop needs), and ``f.range`` / ``f.zero_centred``
+  metadata.
 
 Conventions
 -----------
 - Input is anything array-like. Integers become float64; float16/32/64 stay as they are.
-  NaN and inf are accepted and propagate (chapter 05 follows them); every derivative is NaN
-  where ``x`` is NaN.
-- Kinks: a piecewise function uses its ``x > 0`` branch for ``x > 0`` and its other branch for
-  ``x <= 0``. So relu'(0) = 0, leaky_relu'(0) = alpha and elu'(0) = alpha (which is 1 for the
-  default alpha = 1, the one value at which ELU is differentiable at 0).
-- Exponentials only ever see arguments <= 0, so they cannot overflow. When they underflow to 0
-  (``exp(-1e4)``), 0 is the correctly rounded answer, so underflow is silenced even under
-  ``np.errstate(all="raise")``.
+  NaN and inf are accepted and propagate (chapter 05 follows them); every derivative is
+  NaN where ``x`` is NaN.
+- Kinks: a piecewise function uses its ``x > 0`` branch for ``x > 0`` and its other
+  branch for ``x <= 0``. So relu'(0) = 0, leaky_relu'(0) = alpha and elu'(0) = alpha
+  (which is 1 for the default alpha = 1, the one value at which ELU is differentiable at
+  0).
+- Exponentials only ever see arguments <= 0, so they cannot overflow. When they
+  underflow to 0 (``exp(-1e4)``), 0 is the correctly rounded answer, so underflow is
+  silenced even under ``np.errstate(all="raise")``.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ def _keep_nan(d, x):
 def _check_vector_axis(x, where):
     if x.ndim == 0 or x.shape[-1] == 0:
         raise ValueError(
-            f"{where}: expected x with at least one entry along the last axis, got shape {x.shape}"
+            f"{where}: expected x with at least one entry along the last axis, got "
+            f"shape {x.shape}"
         )
 
 
@@ -91,12 +95,13 @@ def identity_derivative(x):
 
 @np.errstate(under="ignore")
 def sigmoid(x):
-    r"""Logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})`; range (0, 1), not zero-centred.
+    r"""Logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})`; range (0, 1), not
+    zero-centred.
 
-    Derivative :math:`\sigma(x)(1 - \sigma(x))`, see :func:`sigmoid_derivative`. Computed from
-    ``e = exp(-|x|)`` <= 1: ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` for ``x < 0``.
-    The textbook form ``1 / (1 + exp(-x))`` overflows in ``exp`` for ``x < -709`` in float64
-    (``x < -11.1`` in float16).
+    Derivative :math:`\sigma(x)(1 - \sigma(x))`, see :func:`sigmoid_derivative`.
+    Computed from ``e = exp(-|x|)`` <= 1: ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 +
+    e)`` for ``x < 0``. The textbook form ``1 / (1 + exp(-x))`` overflows in ``exp`` for
+    ``x < -709`` in float64 (``x < -11.1`` in float16).
 
     Implements eq. (sigmoid) in chapters/04_activations.
     """
@@ -109,9 +114,9 @@ def sigmoid(x):
 def sigmoid_derivative(x):
     r"""Derivative of the sigmoid, :math:`\sigma'(x) = \sigma(x)\,(1 - \sigma(x))`.
 
-    At most 1/4 (at x = 0) and tiny for large ``|x|`` (saturation). Computed as
-    ``e / (1 + e)**2`` with ``e = exp(-|x|)``: the same number, since
-    :math:`\sigma'(x) = \sigma(x)\sigma(-x)` is even, but without the cancellation in ``1 - σ``.
+    At most 1/4 (at x = 0) and tiny for large ``|x|`` (saturation). Computed as ``e / (1
+    + e)**2`` with ``e = exp(-|x|)``: the same number, since :math:`\sigma'(x) =
+    \sigma(x)\sigma(-x)` is even, but without the cancellation in ``1 - σ``.
 
     Implements eq. (sigmoid-derivative) in chapters/04_activations.
     """
@@ -120,9 +125,11 @@ def sigmoid_derivative(x):
 
 
 def tanh(x):
-    r"""Hyperbolic tangent :math:`\tanh(x) = (e^x - e^{-x}) / (e^x + e^{-x}) = 2\sigma(2x) - 1`.
+    r"""Hyperbolic tangent :math:`\tanh(x) = (e^x - e^{-x}) / (e^x + e^{-x}) =
+    2\sigma(2x) - 1`.
 
-    Range (-1, 1), zero-centred. Derivative ``1 - tanh(x)**2``, see :func:`tanh_derivative`.
+    Range (-1, 1), zero-centred. Derivative ``1 - tanh(x)**2``, see
+    :func:`tanh_derivative`.
 
     Implements eq. (tanh) in chapters/04_activations.
     """
@@ -133,8 +140,8 @@ def tanh(x):
 def tanh_derivative(x):
     r"""Derivative of tanh, :math:`1 - \tanh^2(x)`.
 
-    Equal to 1 at x = 0 (not "< 1" as folklore says), < 1 everywhere else, and tiny once tanh
-    saturates.
+    Equal to 1 at x = 0 (not "< 1" as folklore says), < 1 everywhere else, and tiny once
+    tanh saturates.
 
     Implements eq. (tanh-derivative) in chapters/04_activations.
     """
@@ -161,7 +168,8 @@ def relu_derivative(x):
 
 @np.errstate(under="ignore")
 def leaky_relu(x, alpha=0.01):
-    """Leaky ReLU: ``x`` for ``x > 0``, ``alpha * x`` for ``x <= 0``; range (-inf, inf) if alpha > 0.
+    """Leaky ReLU: ``x`` for ``x > 0``, ``alpha * x`` for ``x <= 0``; range (-inf, inf)
+    if alpha > 0.
 
     Parameters
     ----------
@@ -176,7 +184,8 @@ def leaky_relu(x, alpha=0.01):
 
 
 def leaky_relu_derivative(x, alpha=0.01):
-    """Derivative of leaky ReLU: 1 for ``x > 0``, ``alpha`` for ``x <= 0`` (so its value at 0 is alpha).
+    """Derivative of leaky ReLU: 1 for ``x > 0``, ``alpha`` for ``x <= 0`` (so its value
+    at 0 is alpha).
 
     Implements eq. (leaky-relu-derivative) in chapters/04_activations.
     """
@@ -186,10 +195,12 @@ def leaky_relu_derivative(x, alpha=0.01):
 
 @np.errstate(under="ignore")
 def elu(x, alpha=1.0):
-    r"""Exponential linear unit: ``x`` for ``x > 0``, :math:`\alpha(e^x - 1)` for ``x <= 0``.
+    r"""Exponential linear unit: ``x`` for ``x > 0``, :math:`\alpha(e^x - 1)` for ``x <=
+    0``.
 
-    Range (-alpha, inf): smooth for alpha = 1 and, unlike ReLU, negative outputs push the mean
-    activation towards 0. ``expm1`` only sees ``min(x, 0)``, so it cannot overflow.
+    Range (-alpha, inf): smooth for alpha = 1 and, unlike ReLU, negative outputs push
+    the mean activation towards 0. ``expm1`` only sees ``min(x, 0)``, so it cannot
+    overflow.
 
     Parameters
     ----------
@@ -205,7 +216,8 @@ def elu(x, alpha=1.0):
 
 @np.errstate(under="ignore")
 def elu_derivative(x, alpha=1.0):
-    r"""Derivative of ELU: 1 for ``x > 0``, :math:`\alpha e^x` for ``x <= 0`` (so elu'(0) = alpha).
+    r"""Derivative of ELU: 1 for ``x > 0``, :math:`\alpha e^x` for ``x <= 0`` (so
+    elu'(0) = alpha).
 
     Implements eq. (elu-derivative) in chapters/04_activations.
     """
@@ -217,11 +229,12 @@ def elu_derivative(x, alpha=1.0):
 
 @np.errstate(under="ignore")
 def softplus(x):
-    r"""Softplus :math:`\log(1 + e^x)`, a smooth ReLU; range (0, inf); derivative :math:`\sigma(x)`.
+    r"""Softplus :math:`\log(1 + e^x)`, a smooth ReLU; range (0, inf); derivative
+    :math:`\sigma(x)`.
 
-    Computed as ``log1p(exp(-|x|)) + max(x, 0)`` (equal, since
-    :math:`\log(1 + e^x) = x + \log(1 + e^{-x})`): the naive form gives inf for x > 709 and
-    rounds to 0 for x < -37, where ``1 + e^x == 1`` in float64.
+    Computed as ``log1p(exp(-|x|)) + max(x, 0)`` (equal, since :math:`\log(1 + e^x) = x
+    + \log(1 + e^{-x})`): the naive form gives inf for x > 709 and rounds to 0 for x <
+    -37, where ``1 + e^x == 1`` in float64.
 
     Implements eq. (softplus) in chapters/04_activations.
     """
@@ -239,13 +252,14 @@ def softplus_derivative(x):
 
 @np.errstate(under="ignore")
 def softmax(x):
-    r"""Softmax along the last axis, :math:`s_k = e^{x_k} / \sum_j e^{x_j}` (each row of a batch).
+    r"""Softmax along the last axis, :math:`s_k = e^{x_k} / \sum_j e^{x_j}` (each row of
+    a batch).
 
-    Entries in (0, 1), each row sums to 1. Not element-wise: its Jacobian is
-    ``diag(s) - s sᵀ`` (:func:`softmax_jacobian`); backprop uses :func:`softmax_vjp`.
-    Subtracting the row maximum ``m`` first changes nothing (numerator and denominator both gain
-    the factor :math:`e^{-m}`) but makes every exponent <= 0. A row containing +inf gives NaN
-    (inf - inf).
+    Entries in (0, 1), each row sums to 1. Not element-wise: its Jacobian is ``diag(s) -
+    s sᵀ`` (:func:`softmax_jacobian`); backprop uses :func:`softmax_vjp`. Subtracting
+    the row maximum ``m`` first changes nothing (numerator and denominator both gain the
+    factor :math:`e^{-m}`) but makes every exponent <= 0. A row containing +inf gives
+    NaN (inf - inf).
 
     Implements eq. (softmax) in chapters/04_activations.
     """
@@ -257,7 +271,8 @@ def softmax(x):
 
 @np.errstate(under="ignore")
 def softmax_vjp(y, dy):
-    r"""Vector-Jacobian product of softmax: ``dE/dx = y ∘ (dy - Σ_k dy_k y_k)`` row by row.
+    r"""Vector-Jacobian product of softmax: ``dE/dx = y ∘ (dy - Σ_k dy_k y_k)`` row by
+    row.
 
     Parameters
     ----------
@@ -280,7 +295,8 @@ def softmax_vjp(y, dy):
 
 
 def softmax_jacobian(x):
-    r"""Jacobian of softmax for one vector: :math:`J_{ij} = \partial s_i/\partial x_j = s_i(\delta_{ij} - s_j)`.
+    r"""Jacobian of softmax for one vector: :math:`J_{ij} = \partial s_i/\partial x_j =
+    s_i(\delta_{ij} - s_j)`.
 
     Returns ``diag(s) - outer(s, s)``, shape (K, K) for ``x`` of shape (K,).
 
@@ -289,7 +305,8 @@ def softmax_jacobian(x):
     x = _x(x, "softmax_jacobian")
     if x.ndim != 1 or x.size == 0:
         raise ValueError(
-            f"softmax_jacobian: expected one non-empty vector x of shape (K,), got shape {x.shape}"
+            "softmax_jacobian: expected one non-empty vector x of shape (K,), got "
+            f"shape {x.shape}"
         )
     s = softmax(x)
     return np.diag(s) - np.outer(s, s)
@@ -297,10 +314,11 @@ def softmax_jacobian(x):
 
 @np.errstate(under="ignore")
 def logsumexp(x, axis=-1, keepdims=False):
-    r"""Stable :math:`\log \sum_k e^{x_k}`, computed as :math:`m + \log \sum_k e^{x_k - m}`, m = max.
+    r"""Stable :math:`\log \sum_k e^{x_k}`, computed as :math:`m + \log \sum_k e^{x_k -
+    m}`, m = max.
 
-    Its gradient is ``softmax(x)``. Rows whose maximum is +inf or -inf give that value; NaN
-    propagates.
+    Its gradient is ``softmax(x)``. Rows whose maximum is +inf or -inf give that value;
+    NaN propagates.
 
     Parameters
     ----------
@@ -314,7 +332,8 @@ def logsumexp(x, axis=-1, keepdims=False):
     x = _x(x, "logsumexp")
     if x.ndim == 0 or x.size == 0:
         raise ValueError(
-            f"logsumexp: expected a non-empty array with at least one axis, got shape {x.shape}"
+            "logsumexp: expected a non-empty array with at least one axis, got shape "
+            f"{x.shape}"
         )
     m = np.max(x, axis=axis, keepdims=True)
     finite = np.isfinite(m)
@@ -326,7 +345,8 @@ def logsumexp(x, axis=-1, keepdims=False):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-# name: (f, f' or None if not element-wise, parameters with defaults, range(**params), odd?)
+# name: (f, f' or None if not element-wise, parameters with defaults, range(**params),
+# odd?)
 _REGISTRY = {
     "identity": (identity, identity_derivative, {}, lambda: (-np.inf, np.inf), True),
     "sigmoid": (sigmoid, sigmoid_derivative, {}, lambda: (0.0, 1.0), False),
@@ -357,8 +377,9 @@ class ActivationFunction:
     range : tuple of float
         ``(lo, hi)``: infimum and supremum of the outputs.
     zero_centred : bool
-        True if f is odd, ``f(-x) = -f(x)``, so zero-mean symmetric input gives zero-mean output
-        (identity, tanh). ELU and leaky ReLU are closer to zero mean than ReLU, but not odd.
+        True if f is odd, ``f(-x) = -f(x)``, so zero-mean symmetric input gives
+        zero-mean output (identity, tanh). ELU and leaky ReLU are closer to zero mean
+        than ReLU, but not odd.
 
     Implements eq. (backprop-delta) in chapters/03_backprop.
     """
@@ -382,19 +403,23 @@ class ActivationFunction:
         return self._f(x, **self.params)
 
     def derivative(self, x):
-        """Element-wise derivative ``f'(x)``; softmax has none (use ``vjp`` or ``softmax_jacobian``)."""
+        """Element-wise derivative ``f'(x)``; softmax has none (use ``vjp`` or
+        ``softmax_jacobian``)."""
         if self._df is None:
             raise NotImplementedError(
-                f"{self.name} is not element-wise, so it has no element-wise derivative: use "
-                f".vjp(x, y, dy) for backprop, or softmax_jacobian(x) for the full Jacobian of one vector"
+                f"{self.name} is not element-wise, so it has no element-wise "
+                "derivative: use .vjp(x, y, dy) for backprop, or softmax_jacobian(x) "
+                "for the full Jacobian of one vector"
             )
         return self._df(x, **self.params)
 
     @np.errstate(under="ignore")
     def vjp(self, x, y, dy):
-        """``dE/dx`` from ``x``, ``y = f(x)`` and ``dy = dE/dy``: ``dy ∘ f'(x)`` if element-wise.
+        """``dE/dx`` from ``x``, ``y = f(x)`` and ``dy = dE/dy``: ``dy ∘ f'(x)`` if
+        element-wise.
 
-        For softmax, ``softmax_vjp(y, dy)`` (``y`` may be None, then it is recomputed from ``x``).
+        For softmax, ``softmax_vjp(y, dy)`` (``y`` may be None, then it is recomputed
+        from ``x``).
         """
         where = f"{self.name}.vjp"
         x = _x(x, where)
@@ -412,7 +437,8 @@ class ActivationFunction:
 
 
 def get(name, **params):
-    """Return the activation object called ``name`` (case-insensitive; "linear", "leaky-relu", … work).
+    """Return the activation object called ``name`` (case-insensitive; "linear",
+    "leaky-relu", … work).
 
     Parameters
     ----------
@@ -421,15 +447,16 @@ def get(name, **params):
     **params
         Parameters of the activation, e.g. ``alpha=0.1`` for leaky_relu and elu.
 
-    Raises ``ValueError`` for an unknown name or an invalid alpha (negative or not finite) and
-    ``TypeError`` for a parameter the activation does not take.
+    Raises ``ValueError`` for an unknown name or an invalid alpha (negative or not
+    finite) and ``TypeError`` for a parameter the activation does not take.
 
     Implements the catalogue table in chapters/04_activations.
     """
     if isinstance(name, ActivationFunction):
         if params:
             raise TypeError(
-                f"get: got an activation object {name!r} and parameters {params}; pass a name instead"
+                f"get: got an activation object {name!r} and parameters {params}; pass "
+                "a name instead"
             )
         return name
     return ActivationFunction(

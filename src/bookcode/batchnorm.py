@@ -1,18 +1,20 @@
 """Batch normalization (Ioffe & Szegedy 2015) as a layer of the Layer protocol.
 
-For a batch ``X`` of shape ``(N, n)`` (one example per row), each feature (column) ``j`` is
-normalised with the statistics of the batch and then scaled and shifted by learned ``γ_j``, ``β_j``::
+For a batch ``X`` of shape ``(N, n)`` (one example per row), each feature (column) ``j``
+is normalised with the statistics of the batch and then scaled and shifted by learned
+``γ_j``, ``β_j``::
 
     μ = mean over rows of X,   σ² = mean over rows of (X − μ)²   (biased: divide by N)
     X̂ = (X − μ) / sqrt(σ² + ε),   Y = X̂ ∘ γ + β
 
-In training mode the layer uses the batch statistics and keeps exponential running averages of
-``μ`` and of the *unbiased* variance ``σ² N/(N−1)`` (the paper's inference statistics, and what
-PyTorch stores in ``running_var``); in eval mode it uses those running averages, so the output of
-one example no longer depends on the rest of the batch.
+In training mode the layer uses the batch statistics and keeps exponential running
+averages of ``μ`` and of the *unbiased* variance ``σ² N/(N−1)`` (the paper's inference
+statistics, and what PyTorch stores in ``running_var``); in eval mode it uses those
+running averages, so the output of one example no longer depends on the rest of the
+batch.
 
-The functions :func:`batchnorm_forward` and :func:`batchnorm_backward` are the bare math (no state),
-shared by the layer, the chapter and the exercise checker.
+The functions :func:`batchnorm_forward` and :func:`batchnorm_backward` are the bare math
+(no state), shared by the layer, the chapter and the exercise checker.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def batchnorm_forward(X, gamma, beta, eps=1e-5):
     Parameters
     ----------
     X : array-like, shape (N, n)
-        Batch, one example per row (``N ≥ 1``; with ``N = 1`` every ``X̂`` is 0 and ``Y = β``).
-        A stack of independent batches ``(..., N, n)`` is normalised batch by batch.
+        Batch, one example per row (``N ≥ 1``; with ``N = 1`` every ``X̂`` is 0 and ``Y
+        = β``). A stack of independent batches ``(..., N, n)`` is normalised batch by
+        batch.
     gamma, beta : array-like, shape (n,)
         Scale and shift (shape ``(..., n)`` for a stack).
     eps : float
@@ -49,16 +52,17 @@ def batchnorm_forward(X, gamma, beta, eps=1e-5):
     -------
     Y : numpy.ndarray, shape (N, n)
     cache : tuple
-        ``(X̂, inv_std, gamma)`` with ``inv_std = 1/sqrt(σ² + ε)`` (shapes ``(..., N, n)``,
-        ``(..., 1, n)``, ``(..., 1, n)``), for :func:`batchnorm_backward`.
+        ``(X̂, inv_std, gamma)`` with ``inv_std = 1/sqrt(σ² + ε)`` (shapes ``(..., N,
+        n)``, ``(..., 1, n)``, ``(..., 1, n)``), for :func:`batchnorm_backward`.
 
-    Implements eqs. (bn-mean), (bn-var), (bn-normalize) and (bn-scale-shift) in chapters/08_batchnorm.
+    Implements eqs. (bn-mean), (bn-var), (bn-normalize) and (bn-scale-shift) in
+    chapters/08_batchnorm.
     """
     X = as_float_array(X, "X", where="batchnorm_forward", allow_nonfinite=True)
     if X.ndim < 2 or X.shape[-2] == 0:
         raise ValueError(
-            f"batchnorm_forward: expected X as a batch of shape (N, n) with N >= 1 (or a stack "
-            f"(..., N, n)), got shape {X.shape}"
+            "batchnorm_forward: expected X as a batch of shape (N, n) with N >= 1 (or "
+            f"a stack (..., N, n)), got shape {X.shape}"
         )
     shape = X.shape[:-2] + X.shape[-1:]
     gamma = _vector(gamma, shape, "gamma", "batchnorm_forward")[..., None, :]
@@ -81,7 +85,8 @@ def batchnorm_backward(dY, cache):
 
         dE/dX = (γ / sqrt(σ² + ε)) ∘ (G − mean_rows(G) − X̂ ∘ mean_rows(G ∘ X̂))
 
-    The two subtracted terms are the paths through the batch mean and the batch variance.
+    The two subtracted terms are the paths through the batch mean and the batch
+    variance.
 
     Parameters
     ----------
@@ -93,13 +98,16 @@ def batchnorm_backward(dY, cache):
     Returns
     -------
     dX, dgamma, dbeta : numpy.ndarray
-        Shapes ``(N, n)``, ``(n,)``, ``(n,)`` (``(..., N, n)``, ``(..., n)``, ``(..., n)`` for a stack).
+        Shapes ``(N, n)``, ``(n,)``, ``(n,)`` (``(..., N, n)``, ``(..., n)``, ``(...,
+        n)`` for a stack).
 
-    Implements eqs. (bn-dgamma-dbeta) and (bn-backward-compact) in chapters/08_batchnorm.
+    Implements eqs. (bn-dgamma-dbeta) and (bn-backward-compact) in
+    chapters/08_batchnorm.
     """
     if not (isinstance(cache, tuple) and len(cache) == 3):
         raise TypeError(
-            "batchnorm_backward: expected the cache (X_hat, inv_std, gamma) returned by batchnorm_forward"
+            "batchnorm_backward: expected the cache (X_hat, inv_std, gamma) returned "
+            "by batchnorm_forward"
         )
     X_hat, inv_std, gamma = cache
     G = as_float_array(dY, "dY", where="batchnorm_backward", allow_nonfinite=True)
@@ -121,22 +129,27 @@ class BatchNorm(Layer):
     Parameters
     ----------
     n_features : int
-        Number of features (columns) ``n``; ``gamma`` (ones) and ``beta`` (zeros) have shape ``(n,)``.
+        Number of features (columns) ``n``; ``gamma`` (ones) and ``beta`` (zeros) have
+        shape ``(n,)``.
     eps : float, default 1e-5
         Added to the variance before the square root (keeps a constant feature finite).
     momentum : float in (0, 1], default 0.1
-        Running averages are updated as ``r ← (1 − momentum) r + momentum · batch statistic``.
+        Running averages are updated as ``r ← (1 − momentum) r + momentum · batch
+        statistic``.
     dtype : numpy dtype, default float64
 
     Attributes
     ----------
     running_mean, running_var : numpy.ndarray, shape (n,)
-        Start at 0 and 1; ``running_var`` averages the unbiased batch variance ``σ² N/(N−1)``.
+        Start at 0 and 1; ``running_var`` averages the unbiased batch variance ``σ²
+        N/(N−1)``.
     training : bool
-        ``True``: normalise with batch statistics (``N ≥ 2`` required) and update the running
-        averages. ``False`` (after ``Sequential.eval()``): normalise with the running averages.
+        ``True``: normalise with batch statistics (``N ≥ 2`` required) and update the
+        running averages. ``False`` (after ``Sequential.eval()``): normalise with the
+        running averages.
 
-    Implements eqs. (bn-normalize), (bn-backward-compact) and (bn-running) in chapters/08_batchnorm.
+    Implements eqs. (bn-normalize), (bn-backward-compact) and (bn-running) in
+    chapters/08_batchnorm.
     """
 
     def __init__(self, n_features, *, eps=1e-5, momentum=0.1, dtype=np.float64):
@@ -178,9 +191,9 @@ class BatchNorm(Layer):
             N = X.shape[0]
             if N < 2:
                 raise ValueError(
-                    "BatchNorm.forward: training mode needs a batch of at least 2 rows, got 1 "
-                    "(with one example X̂ = 0 and the output is β whatever the input); "
-                    "use eval mode (Sequential.eval()) for single examples"
+                    "BatchNorm.forward: training mode needs a batch of at least 2 "
+                    "rows, got 1 (with one example X̂ = 0 and the output is β whatever "
+                    "the input); use eval mode (Sequential.eval()) for single examples"
                 )
             Y, cache = batchnorm_forward(X, gamma, beta, self.eps)
             mu = X.mean(axis=0)
@@ -210,13 +223,15 @@ class BatchNorm(Layer):
         return dX
 
     def __repr__(self):
-        return f"BatchNorm({self.n_features}, eps={self.eps:g}, momentum={self.momentum:g})"
+        n, eps, momentum = self.n_features, self.eps, self.momentum
+        return f"BatchNorm({n}, eps={eps:g}, momentum={momentum:g})"
 
 
 def _vector(v, shape, name, where):
     v = as_float_array(v, name, where=where, allow_nonfinite=True)
     if v.shape != shape:
         raise ValueError(
-            f"{where}: expected {name} of shape {shape} (one per feature), got {v.shape}"
+            f"{where}: expected {name} of shape {shape} (one per feature), got "
+            f"{v.shape}"
         )
     return v

@@ -2,13 +2,14 @@
 
 Conventions (the same for every function here):
 
-- The toy sets return a plain tuple ``(X, y)``: ``X`` is float64 with one example per row,
-  ``y`` an int64 label vector of shape ``(N,)`` (``regression_1d`` returns float targets of
-  shape ``(N, 1)`` instead). Rows are grouped by class, not shuffled; training loops shuffle
-  with :func:`minibatches`.
-- Randomness only through ``rng`` (a ``numpy.random.Generator`` or an int seed). Functions
-  that are deterministic for some arguments (``xor`` without noise, ``two_moons`` and
-  ``spirals`` with ``noise=0``) accept ``rng=None`` there; everywhere else ``rng`` is required.
+- The toy sets return a plain tuple ``(X, y)``: ``X`` is float64 with one example per
+  row, ``y`` an int64 label vector of shape ``(N,)`` (``regression_1d`` returns float
+  targets of shape ``(N, 1)`` instead). Rows are grouped by class, not shuffled;
+  training loops shuffle with :func:`minibatches`.
+- Randomness only through ``rng`` (a ``numpy.random.Generator`` or an int seed).
+  Functions that are deterministic for some arguments (``xor`` without noise,
+  ``two_moons`` and ``spirals`` with ``noise=0``) accept ``rng=None`` there; everywhere
+  else ``rng`` is required.
 - :func:`digits` returns a :class:`DigitsSplit` that unpacks like
   ``X_train, y_train, X_test, y_test`` and also carries the standardisation statistics.
 """
@@ -47,14 +48,17 @@ def _noise(noise):
 
 
 def xor(n_per_cluster=1, noise=0.0, rng=None):
-    """The XOR problem: four corners of the unit square, label 1 where exactly one coordinate is 1.
+    """The XOR problem: four corners of the unit square, label 1 where exactly one
+    coordinate is 1.
 
     Parameters
     ----------
     n_per_cluster : int, default 1
-        Points per corner; rows come in corner order (0,0), (0,1), (1,0), (1,1), each repeated.
+        Points per corner; rows come in corner order (0,0), (0,1), (1,0), (1,1), each
+        repeated.
     noise : float, default 0.0
-        Standard deviation of Gaussian noise added to every coordinate (``rng`` required if > 0).
+        Standard deviation of Gaussian noise added to every coordinate (``rng`` required
+        if > 0).
     rng : numpy.random.Generator or int, optional
 
     Returns
@@ -62,7 +66,8 @@ def xor(n_per_cluster=1, noise=0.0, rng=None):
     X : ndarray, shape (4 * n_per_cluster, 2)
     y : ndarray of int, shape (4 * n_per_cluster,)
 
-    Implements the XOR example (no single linear threshold unit separates it) in chapters/02_perceptron_delta.
+    Implements the XOR example (no single linear threshold unit separates it) in
+    chapters/02_perceptron_delta.
     """
     n = check_positive_int(n_per_cluster, "n_per_cluster")
     noise = _noise(noise)
@@ -77,9 +82,9 @@ def xor(n_per_cluster=1, noise=0.0, rng=None):
 def two_moons(n=200, noise=0.1, rng=None):
     """Two interleaving half circles (the scikit-learn "moons" geometry).
 
-    Class 0 lies on the upper half of the unit circle around (0, 0), class 1 on the lower half of
-    the unit circle around (1, 0.5); Gaussian noise of standard deviation ``noise`` is added.
-    ``n // 2`` points are in class 0, the rest in class 1.
+    Class 0 lies on the upper half of the unit circle around (0, 0), class 1 on the
+    lower half of the unit circle around (1, 0.5); Gaussian noise of standard deviation
+    ``noise`` is added. ``n // 2`` points are in class 0, the rest in class 1.
 
     Implements the non-linear toy set of chapters/03_backprop.
     """
@@ -105,8 +110,8 @@ def spirals(n_per_class=100, n_classes=3, noise=0.2, rng=None):
     """The cs231n spiral: ``n_classes`` arms, radius from 0 to 1, noisy angle.
 
     Point ``i`` of class ``j`` has radius ``r_i = i / (n_per_class - 1)`` and angle
-    ``t_i = 4 j + 4 r_i + noise · ε`` (ε standard normal) and sits at ``(r sin t, r cos t)``;
-    the noise perturbs only the angle, so every radius is exact.
+    ``t_i = 4 j + 4 r_i + noise · ε`` (ε standard normal) and sits at ``(r sin t, r cos
+    t)``; the noise perturbs only the angle, so every radius is exact.
 
     Implements the multi-class toy set of chapters/03_backprop.
     """
@@ -124,12 +129,14 @@ def spirals(n_per_class=100, n_classes=3, noise=0.2, rng=None):
 
 
 def linearly_separable(n=100, margin=0.5, rng=None, *, return_hyperplane=False):
-    """Two classes on either side of a random line, every point at distance >= ``margin`` from it.
+    """Two classes on either side of a random line, every point at distance >=
+    ``margin`` from it.
 
-    A unit normal ``w`` (random direction) and offset ``b`` define the line ``w·x + b = 0``;
-    class 1 is the side ``w·x + b > 0``. Each point's distance from the line is ``margin`` plus an
-    exponential(1) draw, so the geometric margin γ (the distance of the closest point, as in the
-    perceptron convergence theorem) is at least ``margin``. ``n // 2`` points are in class 0.
+    A unit normal ``w`` (random direction) and offset ``b`` define the line ``w·x + b =
+    0``; class 1 is the side ``w·x + b > 0``. Each point's distance from the line is
+    ``margin`` plus an exponential(1) draw, so the geometric margin γ (the distance of
+    the closest point, as in the perceptron convergence theorem) is at least ``margin``.
+    ``n // 2`` points are in class 0.
 
     Parameters
     ----------
@@ -143,7 +150,8 @@ def linearly_separable(n=100, margin=0.5, rng=None, *, return_hyperplane=False):
     -------
     X, y  or  X, y, w, b
 
-    Implements the separable data set of the perceptron convergence theorem in chapters/02_perceptron_delta.
+    Implements the separable data set of the perceptron convergence theorem in
+    chapters/02_perceptron_delta.
     """
     n = check_positive_int(n, "n", minimum=2)
     margin = check_positive_float(margin, "margin")
@@ -160,10 +168,11 @@ def linearly_separable(n=100, margin=0.5, rng=None, *, return_hyperplane=False):
 
 
 def regression_1d(n=100, noise=0.1, rng=None, f=np.sin, x_range=(-np.pi, np.pi)):
-    """Noisy samples of a 1-D function: ``x ~ U(x_range)`` (sorted), ``t = f(x) + noise · ε``.
+    """Noisy samples of a 1-D function: ``x ~ U(x_range)`` (sorted), ``t = f(x) + noise
+    · ε``.
 
-    Returns ``X`` of shape ``(n, 1)`` and float targets ``t`` of shape ``(n, 1)`` (one example per
-    row, like a network's output). ``rng`` is required.
+    Returns ``X`` of shape ``(n, 1)`` and float targets ``t`` of shape ``(n, 1)`` (one
+    example per row, like a network's output). ``rng`` is required.
 
     Implements the regression toy set of chapters/01_gradient_descent.
     """
@@ -173,7 +182,8 @@ def regression_1d(n=100, noise=0.1, rng=None, f=np.sin, x_range=(-np.pi, np.pi))
     xr = as_float_array(x_range, "x_range", where="regression_1d")
     if xr.shape != (2,) or not xr[0] < xr[1]:
         raise ValueError(
-            f"regression_1d: x_range must be (low, high) with low < high, got {x_range!r}"
+            "regression_1d: x_range must be (low, high) with low < high, got "
+            f"{x_range!r}"
         )
     lo, hi = float(xr[0]), float(xr[1])
     rng = as_rng(rng, where="regression_1d")
@@ -181,7 +191,8 @@ def regression_1d(n=100, noise=0.1, rng=None, f=np.sin, x_range=(-np.pi, np.pi))
     fx = as_float_array(f(x), "f(x)", where="regression_1d")
     if fx.shape not in ((n, 1), (n,)):
         raise ValueError(
-            f"regression_1d: f must map an (n, 1) array element-wise, got output shape {fx.shape}"
+            "regression_1d: f must map an (n, 1) array element-wise, got output shape "
+            f"{fx.shape}"
         )
     t = fx.reshape(n, 1).astype(np.float64) + noise * rng.standard_normal((n, 1))
     return x, t
@@ -191,9 +202,9 @@ def regression_1d(n=100, noise=0.1, rng=None, f=np.sin, x_range=(-np.pi, np.pi))
 class DigitsSplit:
     """Train/test split of the digits; unpacks as ``X_train, y_train, X_test, y_test``.
 
-    ``mean`` and ``scale`` (shape (64,)) are the training-set statistics used for standardisation
-    (``X = (raw - mean) / scale``; zeros and ones when ``standardize=False``). ``classes[k]`` is the
-    digit that label ``k`` stands for.
+    ``mean`` and ``scale`` (shape (64,)) are the training-set statistics used for
+    standardisation (``X = (raw - mean) / scale``; zeros and ones when
+    ``standardize=False``). ``classes[k]`` is the digit that label ``k`` stands for.
     """
 
     X_train: np.ndarray
@@ -229,26 +240,30 @@ def _load_digits_raw():
 
 
 def digits(test_size=0.25, standardize=True, rng=0, classes=None):
-    """scikit-learn's bundled 8×8 digits (1797 images, 64 pixels, values 0–16), split and standardised.
+    """scikit-learn's bundled 8×8 digits (1797 images, 64 pixels, values 0–16), split
+    and standardised.
 
     Parameters
     ----------
     test_size : float in (0, 1), default 0.25
         Fraction of the examples in the test set; the split is stratified by class.
     standardize : bool, default True
-        Subtract the per-pixel training mean and divide by the training standard deviation. Pixels
-        that are constant in the training set (some border pixels are always 0) have std 0; they
-        are divided by 1 instead, so they stay 0 in training and never produce NaN.
+        Subtract the per-pixel training mean and divide by the training standard
+        deviation. Pixels that are constant in the training set (some border pixels are
+        always 0) have std 0; they are divided by 1 instead, so they stay 0 in training
+        and never produce NaN.
     rng : int or numpy.random.Generator, default 0
-        Seed of the split (shifted by ``BOOKCODE_SEED_OFFSET``; a Generator is used to draw the seed).
+        Seed of the split (shifted by ``BOOKCODE_SEED_OFFSET``; a Generator is used to
+        draw the seed).
     classes : sequence of int, optional
-        Keep only these digits, relabelled ``0..K-1`` in the given order (``classes=(3, 8)``
-        gives label 0 for "3" and 1 for "8"). ``None`` keeps all ten.
+        Keep only these digits, relabelled ``0..K-1`` in the given order (``classes=(3,
+        8)`` gives label 0 for "3" and 1 for "8"). ``None`` keeps all ten.
 
     Returns
     -------
     DigitsSplit
-        Unpacks as ``X_train, y_train, X_test, y_test``; also has ``mean``, ``scale``, ``classes``.
+        Unpacks as ``X_train, y_train, X_test, y_test``; also has ``mean``, ``scale``,
+        ``classes``.
 
     Implements the real data set of chapters/05_vanishing_exploding.
     """
@@ -271,7 +286,8 @@ def digits(test_size=0.25, standardize=True, rng=0, classes=None):
         ]
         if bad or not classes or len(set(classes)) != len(classes) or len(classes) < 2:
             raise ValueError(
-                f"digits: classes must be at least two distinct digits in 0..9, got {classes!r}"
+                "digits: classes must be at least two distinct digits in 0..9, got "
+                f"{classes!r}"
             )
     gen = as_rng(
         rng, where="digits"
@@ -307,16 +323,17 @@ def digits(test_size=0.25, standardize=True, rng=0, classes=None):
 def minibatches(N, batch_size, rng=None, *, shuffle=True):
     """Yield index arrays that cover ``range(N)`` once, in batches of ``batch_size``.
 
-    The order is a seeded permutation (``rng`` required) or ``0..N-1`` with ``shuffle=False``.
-    The last batch is kept even if it is smaller than ``batch_size``. Arguments are checked when
-    the function is called, not at the first ``next``.
+    The order is a seeded permutation (``rng`` required) or ``0..N-1`` with
+    ``shuffle=False``. The last batch is kept even if it is smaller than ``batch_size``.
+    Arguments are checked when the function is called, not at the first ``next``.
 
     Examples
     --------
     >>> [b.tolist() for b in minibatches(5, 2, shuffle=False)]
     [[0, 1], [2, 3], [4]]
 
-    Implements the minibatch loop of stochastic gradient descent in chapters/01_gradient_descent.
+    Implements the minibatch loop of stochastic gradient descent in
+    chapters/01_gradient_descent.
     """
     N = check_positive_int(N, "N")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -334,12 +351,14 @@ def minibatches(N, batch_size, rng=None, *, shuffle=True):
 
 
 def sgd_batches(N, batch_size, steps, rng):
-    """Yield ``steps`` index arrays of ``batch_size`` rows each, for ``steps`` steps of SGD.
+    """Yield ``steps`` index arrays of ``batch_size`` rows each, for ``steps`` steps of
+    SGD.
 
-    The batches walk through a seeded permutation of ``range(N)``; when fewer than ``batch_size``
-    rows are left, those are skipped and a new permutation starts (every batch has the same size).
-    The first permutation is drawn at the call, later ones when they are needed, so other draws
-    from the same generator in between keep their place in its stream.
+    The batches walk through a seeded permutation of ``range(N)``; when fewer than
+    ``batch_size`` rows are left, those are skipped and a new permutation starts (every
+    batch has the same size). The first permutation is drawn at the call, later ones
+    when they are needed, so other draws from the same generator in between keep their
+    place in its stream.
 
     Examples
     --------

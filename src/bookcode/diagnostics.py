@@ -1,8 +1,9 @@
 """Per-layer monitors and a finite-value guard.
 
-The questions a practitioner asks of a network that does not train — do the activations saturate,
-are ReLUs dead, which layer's gradient vanishes, how big are the updates relative to the weights,
-where did the NaN come from — each answered by one function here.
+The questions a practitioner asks of a network that does not train — do the activations
+saturate, are ReLUs dead, which layer's gradient vanishes, how big are the updates
+relative to the weights, where did the NaN come from — each answered by one function
+here.
 """
 
 from __future__ import annotations
@@ -21,21 +22,24 @@ __all__ = [
     "find_nonfinite",
 ]
 
-#: An output within this fraction of the activation's range from a bound counts as saturated.
+#: An output within this fraction of the activation's range from a bound counts as
+#: saturated.
 SATURATION_TOL = 0.02
 
 
 def _layers(net):
     if not hasattr(net, "layers"):
         raise TypeError(
-            f"expected a network with .layers (e.g. bookcode.network.Sequential), got {type(net).__name__}"
+            "expected a network with .layers (e.g. bookcode.network.Sequential), got "
+            f"{type(net).__name__}"
         )
     return net.layers
 
 
 def _running_state(layer):
-    """(layer, attribute, copy) for every running statistic (BatchNorm's running_mean/var) in ``layer`` and its
-    sublayers, so that a monitoring forward pass can leave them as they were."""
+    """(layer, attribute, copy) for every running statistic (BatchNorm's
+    running_mean/var) in ``layer`` and its sublayers, so that a monitoring forward pass
+    can leave them as they were."""
     out = []
     for name in ("running_mean", "running_var"):
         value = getattr(layer, name, None)
@@ -50,30 +54,35 @@ def _running_state(layer):
 
 
 def weight_keys(net):
-    """Keys (as in ``net.parameters()``) of the weight matrices, input side first: one per weight layer.
+    """Keys (as in ``net.parameters()``) of the weight matrices, input side first: one
+    per weight layer.
 
     Implements the layer numbering l = 1 … L of chapters/03_backprop.
     """
     if not hasattr(net, "parameters"):
         raise TypeError(
-            f"weight_keys: expected a network with parameters(), got {type(net).__name__}"
+            "weight_keys: expected a network with parameters(), got "
+            f"{type(net).__name__}"
         )
     return [k for k, _, _ in net.parameters() if k.split(".")[-1] == "W"]
 
 
 def activation_stats(net, X):
-    """Statistics of every activation layer's output on the batch ``X`` (one forward pass).
+    """Statistics of every activation layer's output on the batch ``X`` (one forward
+    pass).
 
     Returns
     -------
     dict of lists, one entry per ``Activation`` layer (input side first):
-        ``mean``, ``std`` of the outputs; ``saturated``: fraction of outputs within 2 % of the
-        range of a bounded activation (sigmoid, tanh) from either bound — NaN for unbounded ones;
-        ``dead``: fraction of units whose derivative f'(net) is zero for every example of the
-        batch (dead ReLUs); ``values``: the outputs themselves (for histograms).
+        ``mean``, ``std`` of the outputs; ``saturated``: fraction of outputs within 2 %
+        of the range of a bounded activation (sigmoid, tanh) from either bound — NaN for
+        unbounded ones; ``dead``: fraction of units whose derivative f'(net) is zero for
+        every example of the batch (dead ReLUs); ``values``: the outputs themselves (for
+        histograms).
 
-    The forward pass runs in the network's current mode (training or eval); running statistics of
-    BatchNorm layers are restored afterwards, so monitoring does not change the network.
+    The forward pass runs in the network's current mode (training or eval); running
+    statistics of BatchNorm layers are restored afterwards, so monitoring does not
+    change the network.
 
     Implements the monitors of chapters/05_vanishing_exploding.
     """
@@ -84,7 +93,9 @@ def activation_stats(net, X):
     saved = _running_state(net)
     net.forward(
         X
-    )  # in the net's current mode; a monitor must not move BatchNorm's running averages:
+        # in the net's current mode; a monitor must not move BatchNorm's running
+        # averages:
+    )
     for layer, name, value in saved:
         setattr(layer, name, value)
     stats = {"mean": [], "std": [], "saturated": [], "dead": [], "values": []}
@@ -110,16 +121,18 @@ def activation_stats(net, X):
 
 
 def gradient_norms(net, which="W"):
-    """Frobenius norms of the gradients of every parameter named ``which``, input side first.
+    """Frobenius norms of the gradients of every parameter named ``which``, input side
+    first.
 
-    Call after ``net.backward``. With ``which="W"`` this is ‖∂E/∂W^l‖ for l = 1 … L; Nielsen's
-    "speed of learning" of a layer uses the bias gradient (``which="b"``).
+    Call after ``net.backward``. With ``which="W"`` this is ‖∂E/∂W^l‖ for l = 1 … L;
+    Nielsen's "speed of learning" of a layer uses the bias gradient (``which="b"``).
 
     Implements the per-layer gradient norms of chapters/05_vanishing_exploding.
     """
     if not hasattr(net, "parameters"):
         raise TypeError(
-            f"gradient_norms: expected a network with parameters(), got {type(net).__name__}"
+            "gradient_norms: expected a network with parameters(), got "
+            f"{type(net).__name__}"
         )
     out = [
         float(np.linalg.norm(g))
@@ -135,7 +148,8 @@ def gradient_norms(net, which="W"):
 
 @dataclass
 class NonFiniteReport:
-    """Where the first NaN/inf appeared: phase ("forward", "loss", "backward"), layer, and why."""
+    """Where the first NaN/inf appeared: phase ("forward", "loss", "backward"), layer,
+    and why."""
 
     phase: str
     layer_index: int | None
@@ -149,7 +163,10 @@ class NonFiniteReport:
             if self.layer_index is not None
             else self.layer
         )
-        return f"first non-finite value in the {self.phase} pass at {where}: {self.message}"
+        return (
+            f"first non-finite value in the {self.phase} pass at {where}: "
+            f"{self.message}"
+        )
 
 
 def _nonfinite(a):
@@ -157,7 +174,8 @@ def _nonfinite(a):
 
 
 def find_nonfinite(net, X, T=None, loss=None):
-    """Run forward (and backward, with a loss) and report the first operation that made NaN or inf.
+    """Run forward (and backward, with a loss) and report the first operation that made
+    NaN or inf.
 
     Parameters
     ----------
@@ -165,7 +183,8 @@ def find_nonfinite(net, X, T=None, loss=None):
     X : array, shape (N, n_in)
         A batch; it must itself be finite.
     T, loss : optional
-        Targets and a loss object (or name) to also check the loss value and the backward pass.
+        Targets and a loss object (or name) to also check the loss value and the
+        backward pass.
 
     Returns
     -------
@@ -201,7 +220,8 @@ def find_nonfinite(net, X, T=None, loss=None):
                     "forward",
                     i,
                     repr(layer),
-                    f"output {what} from finite inputs (largest |input| = {biggest:.3g}, dtype {out.dtype})",
+                    f"output {what} from finite inputs (largest |input| = "
+                    f"{biggest:.3g}, dtype {out.dtype})",
                     bad,
                 )
             Y = out

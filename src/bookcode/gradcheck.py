@@ -1,9 +1,10 @@
 """Gradient checking by central finite differences.
 
-Backprop is easy to get subtly wrong; a finite-difference check is how the book (and its tests)
-knows that every analytic gradient is right. Use float64: with a step ``eps = 1e-6`` the central
-difference has truncation error O(eps²) and rounding error O(machine-eps / eps), so a correct
-gradient agrees to a relative error well below 1e-7, and a wrong one is off by far more.
+Backprop is easy to get subtly wrong; a finite-difference check is how the book (and its
+tests) knows that every analytic gradient is right. Use float64: with a step ``eps =
+1e-6`` the central difference has truncation error O(eps²) and rounding error
+O(machine-eps / eps), so a correct gradient agrees to a relative error well below 1e-7,
+and a wrong one is off by far more.
 """
 
 from __future__ import annotations
@@ -24,23 +25,24 @@ __all__ = [
     "TOLERANCE",
 ]
 
-#: Relative error below which a float64 gradient check passes (see the module docstring).
+#: Relative error below which a float64 gradient check passes (see the module
+#: docstring).
 TOLERANCE = 1e-7
 
 
 def numerical_gradient(f, x, eps=1e-6):
     """Central-difference gradient of a scalar function ``f`` at ``x``.
 
-    ``∂f/∂x_i ≈ (f(x + eps e_i) − f(x − eps e_i)) / (2 eps)``, one pair of evaluations per
-    coordinate — the cost that makes finite differences useless for training and perfect for
-    checking.
+    ``∂f/∂x_i ≈ (f(x + eps e_i) − f(x − eps e_i)) / (2 eps)``, one pair of evaluations
+    per coordinate — the cost that makes finite differences useless for training and
+    perfect for checking.
 
     Parameters
     ----------
     f : callable
-        ``f()`` with no arguments if ``x`` is an array that ``f`` reads (the array is perturbed
-        in place and restored), or ``f(x)`` — the function is called as ``f(x)`` when it accepts
-        an argument. Must return a real scalar.
+        ``f()`` with no arguments if ``x`` is an array that ``f`` reads (the array is
+        perturbed in place and restored), or ``f(x)`` — the function is called as
+        ``f(x)`` when it accepts an argument. Must return a real scalar.
     x : numpy.ndarray
         A floating array. It is modified temporarily and restored exactly.
     eps : float
@@ -59,8 +61,9 @@ def numerical_gradient(f, x, eps=1e-6):
         )
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         raise TypeError(
-            "numerical_gradient: x must be a floating numpy array (it is perturbed in place), "
-            f"got {type(x).__name__}{'' if not isinstance(x, np.ndarray) else ' of dtype ' + str(x.dtype)}"
+            "numerical_gradient: x must be a floating numpy array (it is perturbed in "
+            f"place), got {type(x).__name__}"
+            + ("" if not isinstance(x, np.ndarray) else f" of dtype {x.dtype}")
         )
     eps = check_positive_float(eps, "eps")
     call = _caller(f, x)
@@ -68,7 +71,8 @@ def numerical_gradient(f, x, eps=1e-6):
     flat_x = x.reshape(-1)  # a view when x is contiguous
     if not np.shares_memory(flat_x, x):
         raise ValueError(
-            "numerical_gradient: x must be a contiguous array (perturbations must reach f)"
+            "numerical_gradient: x must be a contiguous array (perturbations must "
+            "reach f)"
         )
     flat_g = grad.reshape(-1)
     for i in range(flat_x.size):
@@ -111,9 +115,11 @@ def _scalar(value):
 
 
 def rel_error(a, b):
-    """Relative error ``‖a − b‖ / max(‖a‖ + ‖b‖, tiny)`` between two arrays of the same shape.
+    """Relative error ``‖a − b‖ / max(‖a‖ + ‖b‖, tiny)`` between two arrays of the same
+    shape.
 
-    Scale-free, so the same threshold works for large and small gradients; 0 when both are zero.
+    Scale-free, so the same threshold works for large and small gradients; 0 when both
+    are zero.
 
     Implements eq. (rel-error) in chapters/01_gradient_descent.
     """
@@ -130,7 +136,8 @@ def rel_error(a, b):
 
 
 def check_gradient(f, grad, x, eps=1e-6):
-    """Relative error between an analytic gradient ``grad(x)`` and the finite-difference one.
+    """Relative error between an analytic gradient ``grad(x)`` and the finite-difference
+    one.
 
     Parameters
     ----------
@@ -142,7 +149,8 @@ def check_gradient(f, grad, x, eps=1e-6):
     Returns
     -------
     float
-        :func:`rel_error` of the two gradients; below :data:`TOLERANCE` means they agree.
+        :func:`rel_error` of the two gradients; below :data:`TOLERANCE` means they
+        agree.
 
     Implements eq. (central-difference) in chapters/01_gradient_descent.
     """
@@ -154,7 +162,8 @@ def check_gradient(f, grad, x, eps=1e-6):
     analytic = np.asarray(grad(x.copy()), dtype=np.float64)
     if analytic.shape != x.shape:
         raise ValueError(
-            f"check_gradient: grad(x) has shape {analytic.shape}, expected x's shape {x.shape}"
+            f"check_gradient: grad(x) has shape {analytic.shape}, expected x's shape "
+            f"{x.shape}"
         )
     numeric = numerical_gradient(f, x, eps)
     return rel_error(analytic, numeric)
@@ -162,7 +171,8 @@ def check_gradient(f, grad, x, eps=1e-6):
 
 @dataclass
 class GradCheckReport:
-    """Relative errors of a gradient check, one per checked array (``"dX"``, ``"0.W"``, …)."""
+    """Relative errors of a gradient check, one per checked array (``"dX"``, ``"0.W"``,
+    …)."""
 
     errors: dict = field(default_factory=dict)
     tolerance: float = TOLERANCE
@@ -183,13 +193,15 @@ class GradCheckReport:
 def check_layer(layer, X, rng=0, eps=1e-6):
     """Gradient-check a layer (or a network) that follows the Layer protocol.
 
-    The scalar test loss is ``E = Σ Y ∘ R`` with a fixed random ``R`` (so ``dE/dY = R``): it
-    exercises every output with a different weight, which a plain sum would not.
+    The scalar test loss is ``E = Σ Y ∘ R`` with a fixed random ``R`` (so ``dE/dY =
+    R``): it exercises every output with a different weight, which a plain sum would
+    not.
 
     Parameters
     ----------
     layer : Layer or Sequential
-        Anything with ``forward``/``backward`` and ``params``/``grads`` dicts, or ``parameters()``.
+        Anything with ``forward``/``backward`` and ``params``/``grads`` dicts, or
+        ``parameters()``.
     X : array-like, shape (N, n_in)
         Input batch (copied to float64).
     rng : Generator or int
@@ -205,7 +217,8 @@ def check_layer(layer, X, rng=0, eps=1e-6):
     _triples(layer)  # validates the protocol
     if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
         raise TypeError(
-            f"check_layer: expected a Layer with forward/backward, got {type(layer).__name__}"
+            "check_layer: expected a Layer with forward/backward, got "
+            f"{type(layer).__name__}"
         )
     X = np.array(as_float_array(X, "X", where="check_layer"), dtype=np.float64)
     rng = as_rng(rng, where="check_layer")
@@ -219,7 +232,8 @@ def check_layer(layer, X, rng=0, eps=1e-6):
 
 
 def check_network(net, loss, X, T, eps=1e-6):
-    """Gradient-check a network together with a loss: ``E = loss.value(net.forward(X), T)``.
+    """Gradient-check a network together with a loss: ``E = loss.value(net.forward(X),
+    T)``.
 
     Parameters
     ----------
@@ -254,8 +268,8 @@ def _triples(model):
     if hasattr(model, "params") and hasattr(model, "grads"):
         return [(k, model.params[k], model.grads.get(k)) for k in model.params]
     raise TypeError(
-        f"gradient check: expected a Layer (params/grads dicts) or a network with parameters(), "
-        f"got {type(model).__name__}"
+        "gradient check: expected a Layer (params/grads dicts) or a network with "
+        f"parameters(), got {type(model).__name__}"
     )
 
 
@@ -269,7 +283,8 @@ def _check(model, X, value, dY_fn, eps):
     for key, p, _ in _triples(model):
         if p.dtype != np.float64:
             raise TypeError(
-                f"gradient check: parameter {key!r} is {p.dtype}; gradient checks need float64"
+                f"gradient check: parameter {key!r} is {p.dtype}; gradient checks need "
+                "float64"
             )
         report.errors[key] = rel_error(analytic[key], numerical_gradient(value, p, eps))
     return report

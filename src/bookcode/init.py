@@ -1,17 +1,19 @@
 """Weight initializers: constant, normal, uniform, Xavier/Glorot and He/Kaiming.
 
-Every initializer returns a float64 array of shape ``(n_in, n_out)`` -- the book's
-``W ∈ R^{n_in × n_out}`` for ``net = X W + b`` -- and takes ``rng`` (a ``numpy.random.Generator``
-or an int seed) as a keyword, so ``Linear`` can call ``get(name)(n_in, n_out, rng=rng)`` for any
-of them. Random initializers refuse ``rng=None``: bookcode never uses unseeded randomness.
+Every initializer returns a float64 array of shape ``(n_in, n_out)`` -- the book's ``W ∈
+R^{n_in × n_out}`` for ``net = X W + b`` -- and takes ``rng`` (a
+``numpy.random.Generator`` or an int seed) as a keyword, so ``Linear`` can call
+``get(name)(n_in, n_out, rng=rng)`` for any of them. Random initializers refuse
+``rng=None``: bookcode never uses unseeded randomness.
 
 The variance rules (chapters/07_initialization):
 
-- Xavier/Glorot: ``Var W = gain² · 2 / (n_in + n_out)`` (eq. init-xavier-variance); a uniform
-  ``U(-a, a)`` has variance ``a²/3``, hence ``a = gain · √(6 / (n_in + n_out))``
+- Xavier/Glorot: ``Var W = gain² · 2 / (n_in + n_out)`` (eq. init-xavier-variance); a
+  uniform ``U(-a, a)`` has variance ``a²/3``, hence ``a = gain · √(6 / (n_in + n_out))``
   (eq. init-xavier-uniform).
-- He/Kaiming: ``Var W = gain² / fan`` with ``gain = √2`` for ReLU (eq. init-he-variance), so that the
-  second moment of the pre-activations is preserved from layer to layer.
+- He/Kaiming: ``Var W = gain² / fan`` with ``gain = √2`` for ReLU (eq.
+  init-he-variance), so that the second moment of the pre-activations is preserved from
+  layer to layer.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ def _shape(n_in, n_out):
 
 
 class MissingSeed(TypeError):
-    """A random initializer was called without ``rng``; callers (``Linear``, ``mlp``) re-raise it in their name."""
+    """A random initializer was called without ``rng``; callers (``Linear``, ``mlp``)
+    re-raise it in their name."""
 
 
 def _need_rng(rng, where):
@@ -77,14 +80,15 @@ def constant(n_in, n_out, value=0.0, rng=None):
 
     Notes
     -----
-    A constant start makes every unit of a layer compute the same function and receive the same
-    gradient, so they never become different (the symmetry problem).
-    Implements the symmetric start, eq. (init-symmetry) in chapters/07_initialization.
+    A constant start makes every unit of a layer compute the same function and receive
+    the same gradient, so they never become different (the symmetry problem). Implements
+    the symmetric start, eq. (init-symmetry) in chapters/07_initialization.
     """
     n_in, n_out = _shape(n_in, n_out)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
-            f"constant: value must be a real number, got {value!r} ({type(value).__name__})"
+            f"constant: value must be a real number, got {value!r} "
+            f"({type(value).__name__})"
         )
     if not math.isfinite(value):
         raise ValueError(f"constant: value must be finite, got {value!r}")
@@ -112,7 +116,8 @@ def normal(n_in, n_out, std=1.0, rng=None):
 
     Notes
     -----
-    The building block of eqs. (init-xavier-variance) and (init-he-variance) in chapters/07_initialization.
+    The building block of eqs. (init-xavier-variance) and (init-he-variance) in
+    chapters/07_initialization.
     """
     n_in, n_out = _shape(n_in, n_out)
     std = check_positive_float(std, "std")
@@ -140,7 +145,8 @@ def uniform(n_in, n_out, a=1.0, rng=None):
 
 
 def gain(nonlinearity, param=None):
-    """Return the recommended gain for a non-linearity (the values of PyTorch's ``calculate_gain``).
+    """Return the recommended gain for a non-linearity (the values of PyTorch's
+    ``calculate_gain``).
 
     ======================  ===========================
     ``nonlinearity``        gain
@@ -162,19 +168,20 @@ def gain(nonlinearity, param=None):
     Raises
     ------
     ValueError
-        For an unknown name, and for ``"elu"``: ELU has no closed-form gain (PyTorch defines none
-        either), so none is invented here. Pass ``nonlinearity="relu"`` (a common approximation)
-        deliberately if you want one.
+        For an unknown name, and for ``"elu"``: ELU has no closed-form gain (PyTorch
+        defines none either), so none is invented here. Pass ``nonlinearity="relu"`` (a
+        common approximation) deliberately if you want one.
 
     Notes
     -----
-    For ReLU, ``E[relu(z)²] = 1/2`` for ``z ~ N(0, 1)``, so ``gain² · E[f(z)²] = 1``; the leaky
-    ReLU gain follows the same way from ``E[f(z)²] = (1 + α²)/2``.
-    Implements eq. (init-leaky-gain) in chapters/07_initialization.
+    For ReLU, ``E[relu(z)²] = 1/2`` for ``z ~ N(0, 1)``, so ``gain² · E[f(z)²] = 1``;
+    the leaky ReLU gain follows the same way from ``E[f(z)²] = (1 + α²)/2``. Implements
+    eq. (init-leaky-gain) in chapters/07_initialization.
     """
     if not isinstance(nonlinearity, str):
         raise TypeError(
-            f"gain: nonlinearity must be a name (str), got {type(nonlinearity).__name__}"
+            "gain: nonlinearity must be a name (str), got "
+            f"{type(nonlinearity).__name__}"
         )
     if nonlinearity == "elu":
         raise ValueError(
@@ -185,7 +192,8 @@ def gain(nonlinearity, param=None):
     if nonlinearity != "leaky_relu":
         if param is not None:
             raise ValueError(
-                f"gain: param is only used by 'leaky_relu', got param={param!r} for {nonlinearity!r}"
+                f"gain: param is only used by 'leaky_relu', got param={param!r} for "
+                f"{nonlinearity!r}"
             )
         return _GAINS[nonlinearity]
     alpha = 0.01 if param is None else param
@@ -195,7 +203,8 @@ def gain(nonlinearity, param=None):
         or not math.isfinite(alpha)
     ):
         raise ValueError(
-            f"gain: the leaky_relu slope param must be a finite real number, got {param!r}"
+            "gain: the leaky_relu slope param must be a finite real number, got "
+            f"{param!r}"
         )
     return math.sqrt(2.0 / (1.0 + float(alpha) ** 2))
 
@@ -222,7 +231,8 @@ def xavier_normal(n_in, n_out, rng=None, gain=1.0):
 
 
 def xavier_uniform(n_in, n_out, rng=None, gain=1.0):
-    """Xavier/Glorot uniform: ``W ~ U(-a, a)`` with ``a = gain · √(6 / (n_in + n_out))``.
+    """Xavier/Glorot uniform: ``W ~ U(-a, a)`` with ``a = gain · √(6 / (n_in +
+    n_out))``.
 
     Same variance as :func:`xavier_normal`, since ``Var U(-a, a) = a²/3``.
 
@@ -253,8 +263,8 @@ def he_normal(n_in, n_out, rng=None, nonlinearity="relu", param=None, mode="fan_
     nonlinearity, param
         Passed to :func:`gain` (default ReLU: gain √2, so ``Var W = 2 / fan``).
     mode : {"fan_in", "fan_out"}, default "fan_in"
-        ``fan_in`` (= ``n_in``) preserves the forward second moment, ``fan_out`` (= ``n_out``)
-        the backward one.
+        ``fan_in`` (= ``n_in``) preserves the forward second moment, ``fan_out`` (=
+        ``n_out``) the backward one.
 
     Notes
     -----
@@ -268,12 +278,13 @@ def he_normal(n_in, n_out, rng=None, nonlinearity="relu", param=None, mode="fan_
 
 
 def he_uniform(n_in, n_out, rng=None, nonlinearity="relu", param=None, mode="fan_in"):
-    """He/Kaiming uniform: ``W ~ U(-a, a)`` with ``a = gain · √(3 / fan)`` (same variance as
-    :func:`he_normal`). Parameters as in :func:`he_normal`.
+    """He/Kaiming uniform: ``W ~ U(-a, a)`` with ``a = gain · √(3 / fan)`` (same
+    variance as :func:`he_normal`). Parameters as in :func:`he_normal`.
 
     Notes
     -----
-    Implements eq. (init-he-variance) with ``Var U(-a, a) = a²/3`` in chapters/07_initialization.
+    Implements eq. (init-he-variance) with ``Var U(-a, a) = a²/3`` in
+    chapters/07_initialization.
     """
     n_in, n_out = _shape(n_in, n_out)
     g, fan = _he_scale(n_in, n_out, nonlinearity, param, mode)
@@ -298,15 +309,16 @@ _REGISTRY = {
 
 
 def get(name):
-    """Return the initializer called ``name`` (``glorot_*`` and ``kaiming_*`` are aliases).
+    """Return the initializer called ``name`` (``glorot_*`` and ``kaiming_*`` are
+    aliases).
 
     The returned function is called as ``f(n_in, n_out, rng=rng)`` by
     :class:`bookcode.layers.Linear`; bind other arguments with ``functools.partial``.
 
     Notes
     -----
-    Registry of the initializers of chapters/07_initialization, eqs. (init-xavier-variance),
-    (init-xavier-uniform), (init-he-variance).
+    Registry of the initializers of chapters/07_initialization, eqs.
+    (init-xavier-variance), (init-xavier-uniform), (init-he-variance).
     """
     if not isinstance(name, str):
         raise TypeError(

@@ -3,19 +3,20 @@
 Every layer has
 
 - ``forward(X)``: returns the output and caches what ``backward`` needs;
-- ``backward(dY)``: takes ``dE/dY`` (same shape as the output), returns ``dE/dX`` and fills
-  ``layer.grads[name]`` for every parameter ``layer.params[name]``;
-- ``params`` / ``grads``: dicts of named arrays (``"W"``, ``"b"``, later ``"gamma"``, ``"beta"``),
-  so optimizers, gradient checks and monitors work on any layer;
-- ``training``: a flag for layers that behave differently at inference (BatchNorm, later).
+- ``backward(dY)``: takes ``dE/dY`` (same shape as the output), returns ``dE/dX`` and
+  fills ``layer.grads[name]`` for every parameter ``layer.params[name]``;
+- ``params`` / ``grads``: dicts of named arrays (``"W"``, ``"b"``, later ``"gamma"``,
+  ``"beta"``), so optimizers, gradient checks and monitors work on any layer;
+- ``training``: a flag for layers that behave differently at inference (BatchNorm,
+  later).
 
-Layers propagate NaN and inf like numpy does (IEEE arithmetic) instead of refusing them: a diverging
-network is a state the book studies (chapters/05_vanishing_exploding), and
-:func:`bookcode.diagnostics.find_nonfinite` reports where the first non-finite value appeared.
-Training entry points (:func:`bookcode.train.train`) reject non-finite data.
+Layers propagate NaN and inf like numpy does (IEEE arithmetic) instead of refusing them:
+a diverging network is a state the book studies (chapters/05_vanishing_exploding), and
+:func:`bookcode.diagnostics.find_nonfinite` reports where the first non-finite value
+appeared. Training entry points (:func:`bookcode.train.train`) reject non-finite data.
 
-Batches are row-major: ``X`` has one example per row, shape ``(N, n_in)``; a linear layer computes
-``net = X W + b`` with ``W`` of shape ``(n_in, n_out)``.
+Batches are row-major: ``X`` has one example per row, shape ``(N, n_in)``; a linear
+layer computes ``net = X W + b`` with ``W`` of shape ``(n_in, n_out)``.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ class Layer:
     def _need_cache(self):
         if self._cache is None:
             raise RuntimeError(
-                f"{type(self).__name__}.backward called before forward: call forward(X) first "
-                "(backward uses the values cached by the last forward pass)"
+                f"{type(self).__name__}.backward called before forward: call "
+                "forward(X) first (backward uses the values cached by the last "
+                "forward pass)"
             )
         return self._cache
 
@@ -67,8 +69,9 @@ class Layer:
         dY = np.asarray(dY)
         if dY.shape != tuple(expected_shape):
             raise ValueError(
-                f"{type(self).__name__}.backward: expected dY of shape {tuple(expected_shape)} "
-                f"(the shape of the last forward output), got {dY.shape}"
+                f"{type(self).__name__}.backward: expected dY of shape "
+                f"{tuple(expected_shape)} (the shape of the last forward output), got "
+                f"{dY.shape}"
             )
         return dY
 
@@ -79,12 +82,15 @@ class Linear(Layer):
     Parameters
     ----------
     n_in, n_out : int
-        Input and output widths; ``W`` has shape ``(n_in, n_out)``, ``b`` shape ``(n_out,)``.
+        Input and output widths; ``W`` has shape ``(n_in, n_out)``, ``b`` shape
+        ``(n_out,)``.
     init : str or callable, default "xavier_normal"
-        Name of an initializer in :mod:`bookcode.init` (called as ``init(n_in, n_out, rng=rng)``)
-        or such a callable, or an array of shape ``(n_in, n_out)`` to use as ``W``.
+        Name of an initializer in :mod:`bookcode.init` (called as ``init(n_in, n_out,
+        rng=rng)``) or such a callable, or an array of shape ``(n_in, n_out)`` to use as
+        ``W``.
     rng : numpy.random.Generator or int, optional
-        Random generator (or seed) for the initializer. Required for random initializers.
+        Random generator (or seed) for the initializer. Required for random
+        initializers.
     bias : bool, default True
         Without a bias the layer is ``net = X W`` and has no ``b`` parameter.
     dtype : numpy dtype, default float64
@@ -110,7 +116,8 @@ class Linear(Layer):
             W = np.array(init, dtype=dtype)
             if W.shape != (n_in, n_out):
                 raise ValueError(
-                    f"Linear: expected an initial W of shape {(n_in, n_out)}, got {W.shape}"
+                    f"Linear: expected an initial W of shape {(n_in, n_out)}, got "
+                    f"{W.shape}"
                 )
         else:
             from . import init as _init
@@ -118,7 +125,8 @@ class Linear(Layer):
             fn = _init.get(init) if isinstance(init, str) else init
             if not callable(fn):
                 raise TypeError(
-                    f"Linear: init must be a name, a callable or an array, got {type(init).__name__}"
+                    "Linear: init must be a name, a callable or an array, got "
+                    f"{type(init).__name__}"
                 )
             try:
                 W = np.asarray(fn(n_in, n_out, rng=rng), dtype=dtype)
@@ -129,12 +137,14 @@ class Linear(Layer):
                     else getattr(init, "__name__", "your initializer")
                 )
                 raise _init.MissingSeed(
-                    f"Linear({n_in}, {n_out}, init={name!r}) draws random weights and needs a seed: "
-                    "pass rng=<an int seed> (e.g. rng=0) or rng=bookcode.rng(seed)"
+                    f"Linear({n_in}, {n_out}, init={name!r}) draws random weights and "
+                    "needs a seed: pass rng=<an int seed> (e.g. rng=0) or "
+                    "rng=bookcode.rng(seed)"
                 ) from None
             if W.shape != (n_in, n_out):
                 raise ValueError(
-                    f"Linear: initializer returned shape {W.shape}, expected {(n_in, n_out)}"
+                    f"Linear: initializer returned shape {W.shape}, expected "
+                    f"{(n_in, n_out)}"
                 )
         self.params["W"] = W
         if bias:
@@ -166,7 +176,8 @@ class Linear(Layer):
         return delta @ self.params["W"].T
 
     def __repr__(self):
-        return f"Linear({self.n_in}, {self.n_out}{'' if 'b' in self.params else ', bias=False'})"
+        bias = "" if "b" in self.params else ", bias=False"
+        return f"Linear({self.n_in}, {self.n_out}{bias})"
 
 
 class Activation(Layer):
@@ -175,8 +186,9 @@ class Activation(Layer):
     Parameters
     ----------
     f : str or activation object
-        A name known to :func:`bookcode.activations.get` (``"sigmoid"``, ``"relu"``, …) or an
-        object returned by it. Keyword arguments (e.g. ``alpha=0.1``) go to ``activations.get``.
+        A name known to :func:`bookcode.activations.get` (``"sigmoid"``, ``"relu"``, …)
+        or an object returned by it. Keyword arguments (e.g. ``alpha=0.1``) go to
+        ``activations.get``.
 
     Notes
     -----
@@ -189,8 +201,8 @@ class Activation(Layer):
         self.f = _act.get(f, **kwargs) if isinstance(f, str) else f
         if not (callable(self.f) and hasattr(self.f, "vjp")):
             raise TypeError(
-                f"Activation: expected an activation name or an object from bookcode.activations.get, "
-                f"got {type(f).__name__}"
+                "Activation: expected an activation name or an object from "
+                f"bookcode.activations.get, got {type(f).__name__}"
             )
 
     def forward(self, X):

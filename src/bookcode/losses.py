@@ -1,16 +1,17 @@
 """Loss functions ``E(Y, T)`` and their gradients ``dE/dY``.
 
-Plain functions give the value, for reading and teaching: ``half_sse(y, t)``, ``mse(y, t)``,
-``binary_cross_entropy(z, t)``, ``softmax_cross_entropy(z, t)``. Loss objects from
-``get(name)`` have ``value(Y, T)`` (a float) and ``grad(Y, T)`` (``dE/dY``, shape and dtype of
-``Y``), which is where backprop starts.
+Plain functions give the value, for reading and teaching: ``half_sse(y, t)``, ``mse(y,
+t)``, ``binary_cross_entropy(z, t)``, ``softmax_cross_entropy(z, t)``. Loss objects from
+``get(name)`` have ``value(Y, T)`` (a float) and ``grad(Y, T)`` (``dE/dY``, shape and
+dtype of ``Y``), which is where backprop starts.
 
-The two cross-entropies are *fused* with their output activation: ``Y`` holds logits ``z``
-(the output of the last Linear layer), and the sigmoid/softmax lives inside the loss. That makes
-the value stable for any finite logits and the gradient the simple ``prediction - target``.
-There is deliberately no version that takes probabilities: with saturated probabilities it
-must either return ``log 0 = -inf`` or clip, and clipping silently zeroes the gradient exactly
-when a prediction is confidently wrong. Chapter 04 shows that failure with the naive formula.
+The two cross-entropies are *fused* with their output activation: ``Y`` holds logits
+``z`` (the output of the last Linear layer), and the sigmoid/softmax lives inside the
+loss. That makes the value stable for any finite logits and the gradient the simple
+``prediction - target``. There is deliberately no version that takes probabilities: with
+saturated probabilities it must either return ``log 0 = -inf`` or clip, and clipping
+silently zeroes the gradient exactly when a prediction is confidently wrong. Chapter 04
+shows that failure with the naive formula.
 
 ``Y`` and ``T`` must be finite: a NaN loss should fail loudly where it starts.
 """
@@ -57,7 +58,8 @@ def _labels(labels, n_classes, where):
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(
-            f"{where}: expected integer class labels, got dtype {labels.dtype} (use labels.astype(int))"
+            f"{where}: expected integer class labels, got dtype {labels.dtype} (use "
+            "labels.astype(int))"
         )
     if labels.ndim != 1:
         raise ValueError(
@@ -65,13 +67,15 @@ def _labels(labels, n_classes, where):
         )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(
-            f"{where}: labels must lie in [0, {n_classes}), got values from {labels.min()} to {labels.max()}"
+            f"{where}: labels must lie in [0, {n_classes}), got values from "
+            f"{labels.min()} to {labels.max()}"
         )
     return labels
 
 
 def one_hot(labels, n_classes):
-    """Rows of the identity: ``one_hot(labels, K)[n, k] = 1`` if ``labels[n] == k`` else 0.
+    """Rows of the identity: ``one_hot(labels, K)[n, k] = 1`` if ``labels[n] == k`` else
+    0.
 
     Parameters
     ----------
@@ -97,17 +101,19 @@ def _bce_pair(z, t, where):
     z, t = _pair(z, t, where, y_name="Y (logits)")
     if np.any((t < 0) | (t > 1)):
         raise ValueError(
-            f"{where}: targets T must lie in [0, 1], got values from {t.min()} to {t.max()}"
+            f"{where}: targets T must lie in [0, 1], got values from {t.min()} to "
+            f"{t.max()}"
         )
     return z, t
 
 
 def _ce_pair(z, t, where):
-    """Logits ``z`` (N, K) and targets as probability rows (N, K), from labels or rows."""
+    """Logits ``z`` (N, K) and the targets as probability rows (N, K)."""
     z = as_float_array(z, "Y (logits)", where=where)
     if z.ndim != 2 or 0 in z.shape:
         raise ValueError(
-            f"{where}: expected Y (logits) of shape (N, K) with N, K >= 1, got shape {z.shape}"
+            f"{where}: expected Y (logits) of shape (N, K) with N, K >= 1, got shape "
+            f"{z.shape}"
         )
     t = np.asarray(t)
     if t.ndim == 1:
@@ -115,21 +121,24 @@ def _ce_pair(z, t, where):
     t = as_float_array(t, "T", where=where)
     if t.shape != z.shape:
         raise ValueError(
-            f"{where}: expected T as integer labels of shape ({z.shape[0]},) or as probability rows "
-            f"of the shape of Y {z.shape}, got shape {t.shape}"
+            f"{where}: expected T as integer labels of shape ({z.shape[0]},) or as "
+            f"probability rows of the shape of Y {z.shape}, got shape {t.shape}"
         )
     tol = np.sqrt(np.finfo(t.dtype).eps)
     if np.any((t < 0) | (t > 1)) or not np.allclose(t.sum(axis=1), 1, rtol=0, atol=tol):
         raise ValueError(
-            f"{where}: rows of T must be probabilities (entries in [0, 1], each row summing to 1)"
+            f"{where}: rows of T must be probabilities (entries in [0, 1], each row "
+            "summing to 1)"
         )
     return z, t
 
 
 def half_sse(y, t):
-    r"""Half the sum of squared errors, :math:`E = \tfrac12 \sum_{n,k} (t_{nk} - y_{nk})^2`.
+    r"""Half the sum of squared errors, :math:`E = \tfrac12 \sum_{n,k} (t_{nk} -
+    y_{nk})^2`.
 
-    Summed (not averaged) over the batch, as in the source notes; :math:`\partial E/\partial y = y - t`.
+    Summed (not averaged) over the batch, as in the source notes; :math:`\partial
+    E/\partial y = y - t`.
 
     Implements eq. (delta-error) in chapters/02_perceptron_delta.
     """
@@ -138,9 +147,11 @@ def half_sse(y, t):
 
 
 def mse(y, t):
-    r"""Mean squared error over all entries, :math:`E = \frac{1}{S} \sum (y - t)^2`, S = ``y.size``.
+    r"""Mean squared error over all entries, :math:`E = \frac{1}{S} \sum (y - t)^2`, S =
+    ``y.size``.
 
-    The convention of PyTorch's ``MSELoss``; :math:`\partial E/\partial y = 2 (y - t) / S`.
+    The convention of PyTorch's ``MSELoss``; :math:`\partial E/\partial y = 2 (y - t) /
+    S`.
 
     Implements eq. (mse) in chapters/04_activations.
     """
@@ -149,11 +160,13 @@ def mse(y, t):
 
 
 def binary_cross_entropy(z, t):
-    r"""Binary cross-entropy of the sigmoid of logits ``z`` against targets ``t`` in [0, 1].
+    r"""Binary cross-entropy of the sigmoid of logits ``z`` against targets ``t`` in [0,
+    1].
 
-    With :math:`p = \sigma(z)`, :math:`-[t \log p + (1 - t)\log(1 - p)] = \mathrm{softplus}(z) - t z`,
-    averaged over all entries (``z`` of shape (N,) or (N, 1)). Stable for any finite ``z``;
-    :math:`\partial E/\partial z = (\sigma(z) - t) / S`.
+    With :math:`p = \sigma(z)`, :math:`-[t \log p + (1 - t)\log(1 - p)] =
+    \mathrm{softplus}(z) - t z`, averaged over all entries (``z`` of shape (N,) or (N,
+    1)). Stable for any finite ``z``; :math:`\partial E/\partial z = (\sigma(z) - t) /
+    S`.
 
     Implements eq. (bce) in chapters/04_activations.
     """
@@ -164,10 +177,11 @@ def binary_cross_entropy(z, t):
 def softmax_cross_entropy(z, t):
     r"""Cross-entropy of the softmax of logits ``z`` (N, K), averaged over the N rows.
 
-    :math:`E = \frac1N \sum_n \big(\log\sum_k e^{z_{nk}} - \sum_k t_{nk} z_{nk}\big)`, which is
-    :math:`-\frac1N\sum_n \sum_k t_{nk} \log \mathrm{softmax}(z_n)_k` for probability rows ``t``.
-    ``t`` is either integer labels (N,) in [0, K) or probability rows (N, K), e.g. one-hot.
-    :math:`\partial E/\partial z = (\mathrm{softmax}(z) - t) / N`.
+    :math:`E = \frac1N \sum_n \big(\log\sum_k e^{z_{nk}} - \sum_k t_{nk} z_{nk}\big)`,
+    which is :math:`-\frac1N\sum_n \sum_k t_{nk} \log \mathrm{softmax}(z_n)_k` for
+    probability rows ``t``. ``t`` is either integer labels (N,) in [0, K) or probability
+    rows (N, K), e.g. one-hot. :math:`\partial E/\partial z = (\mathrm{softmax}(z) - t)
+    / N`.
 
     Implements eq. (softmax-ce) in chapters/04_activations.
     """
@@ -176,7 +190,8 @@ def softmax_cross_entropy(z, t):
 
 
 class Loss:
-    """A loss ``E(Y, T)``: ``value(Y, T)`` is a float, ``grad(Y, T)`` is ``dE/dY`` (shape, dtype of Y).
+    """A loss ``E(Y, T)``: ``value(Y, T)`` is a float, ``grad(Y, T)`` is ``dE/dY``
+    (shape, dtype of Y).
 
     Subclasses set ``name`` and ``_value`` and implement ``grad``.
 
@@ -201,7 +216,8 @@ class Loss:
 
 
 class HalfSSE(Loss):
-    """``E = ½ Σ (t - y)²`` over the batch, ``dE/dY = Y - T``. Implements eq. (delta-error) in chapters/02_perceptron_delta."""
+    """``E = ½ Σ (t - y)²`` over the batch, ``dE/dY = Y - T``. Implements eq.
+    (delta-error) in chapters/02_perceptron_delta."""
 
     name, _value = "half_sse", staticmethod(half_sse)
 
@@ -211,7 +227,8 @@ class HalfSSE(Loss):
 
 
 class MSE(Loss):
-    """``E = mean((y - t)²)``, ``dE/dY = 2 (Y - T) / Y.size``. Implements eq. (mse) in chapters/04_activations."""
+    """``E = mean((y - t)²)``, ``dE/dY = 2 (Y - T) / Y.size``. Implements eq. (mse) in
+    chapters/04_activations."""
 
     name, _value = "mse", staticmethod(mse)
 
@@ -221,7 +238,8 @@ class MSE(Loss):
 
 
 class BinaryCrossEntropy(Loss):
-    """Sigmoid + binary cross-entropy on logits, ``dE/dZ = (σ(Z) - T) / Z.size``. Implements eq. (bce) in chapters/04_activations."""
+    """Sigmoid + binary cross-entropy on logits, ``dE/dZ = (σ(Z) - T) / Z.size``.
+    Implements eq. (bce) in chapters/04_activations."""
 
     name, _value = "binary_cross_entropy", staticmethod(binary_cross_entropy)
 
@@ -231,7 +249,8 @@ class BinaryCrossEntropy(Loss):
 
 
 class SoftmaxCrossEntropy(Loss):
-    """Softmax + cross-entropy on logits, ``dE/dZ = (softmax(Z) - T) / N``. Implements eq. (softmax-ce) in chapters/04_activations."""
+    """Softmax + cross-entropy on logits, ``dE/dZ = (softmax(Z) - T) / N``. Implements
+    eq. (softmax-ce) in chapters/04_activations."""
 
     name, _value = "softmax_cross_entropy", staticmethod(softmax_cross_entropy)
 
@@ -252,10 +271,11 @@ _ALIASES = {
 
 
 def get(name):
-    """Return the loss object called ``name`` (case-insensitive; aliases "bce", "cross_entropy", "ce").
+    """Return the loss object called ``name`` (case-insensitive; aliases "bce",
+    "cross_entropy", "ce").
 
-    A :class:`Loss` instance is returned as it is; an unknown name raises ``ValueError`` listing
-    :func:`available`.
+    A :class:`Loss` instance is returned as it is; an unknown name raises ``ValueError``
+    listing :func:`available`.
 
     Implements the output-layer/loss pairs of chapters/04_activations.
     """

@@ -1,18 +1,22 @@
-"""Training monitors for a network that will not train: summaries, a rule-based triage and one panel.
+"""Training monitors for a network that will not train: summaries, a rule-based triage
+and one panel.
 
 Everything here reads what :func:`bookcode.train.train` already records in its
-:class:`~bookcode.train.History` (loss, per-layer gradient norms, update:data ratios, saturated
-and dead fractions); the measurements themselves live in :mod:`bookcode.diagnostics` and the
-non-finite guard is :func:`bookcode.diagnostics.find_nonfinite`. This module adds
+:class:`~bookcode.train.History` (loss, per-layer gradient norms, update:data ratios,
+saturated and dead fractions); the measurements themselves live in
+:mod:`bookcode.diagnostics` and the non-finite guard is
+:func:`bookcode.diagnostics.find_nonfinite`. This module adds
 
-- :func:`update_ratio` and :func:`lr_for_ratio`: the update:data ratio ‖ΔW‖/‖W‖ and the learning
-  rate that would bring it to a target (the rule of thumb is about 1e-3);
-- :func:`gradient_spread`: how many powers of ten separate the largest and smallest per-layer gradient;
-- :func:`summarize` and :func:`diagnose`: the numbers of a run, and the symptoms they show, each
-  with the chapter that explains it;
+- :func:`update_ratio` and :func:`lr_for_ratio`: the update:data ratio ‖ΔW‖/‖W‖ and the
+  learning rate that would bring it to a target (the rule of thumb is about 1e-3);
+- :func:`gradient_spread`: how many powers of ten separate the largest and smallest
+  per-layer gradient;
+- :func:`summarize` and :func:`diagnose`: the numbers of a run, and the symptoms they
+  show, each with the chapter that explains it;
 
-The four monitors of a run in one figure are :func:`bookcode.display.panels.monitor_panel`; the
-same run for several seeds at once is :func:`bookcode.experiments.stacked.train_seeds`.
+The four monitors of a run in one figure are
+:func:`bookcode.display.panels.monitor_panel`; the same run for several seeds at once is
+:func:`bookcode.experiments.stacked.train_seeds`.
 """
 
 from __future__ import annotations
@@ -33,12 +37,14 @@ __all__ = [
     "diagnose",
 ]
 
-#: The update:data ratio ‖ΔW‖/‖W‖ per step that Karpathy's cs231n notes call healthy ("around 1e-3").
+#: The update:data ratio ‖ΔW‖/‖W‖ per step that Karpathy's cs231n notes call healthy
+#: ("around 1e-3").
 RULE_OF_THUMB = 1e-3
 
 
 def update_ratio(delta, W):
-    """The update:data ratio ``‖ΔW‖_F / ‖W‖_F`` of one step (``inf`` if ``W = 0`` and ``ΔW ≠ 0``).
+    """The update:data ratio ``‖ΔW‖_F / ‖W‖_F`` of one step (``inf`` if ``W = 0`` and
+    ``ΔW ≠ 0``).
 
     Parameters
     ----------
@@ -53,7 +59,8 @@ def update_ratio(delta, W):
     W = as_float_array(W, "W", where="update_ratio")
     if delta.shape != W.shape:
         raise ValueError(
-            f"update_ratio: delta and W must have the same shape, got {delta.shape} and {W.shape}"
+            f"update_ratio: delta and W must have the same shape, got {delta.shape} "
+            f"and {W.shape}"
         )
     d, w = float(np.linalg.norm(delta)), float(np.linalg.norm(W))
     if w == 0.0:
@@ -62,10 +69,12 @@ def update_ratio(delta, W):
 
 
 def lr_for_ratio(lr, ratio, target=RULE_OF_THUMB):
-    """The learning rate that would give update:data ratio ``target``: ``η · target / ratio``.
+    """The learning rate that would give update:data ratio ``target``: ``η · target /
+    ratio``.
 
-    For plain SGD the update is ``η g``, so the ratio is proportional to ``η``; ``ratio`` is the one
-    measured with learning rate ``lr`` (a number or one per layer; the result has the same shape).
+    For plain SGD the update is ``η g``, so the ratio is proportional to ``η``;
+    ``ratio`` is the one measured with learning rate ``lr`` (a number or one per layer;
+    the result has the same shape).
 
     Implements eq. (dx-lr-from-ratio) in chapters/10_diagnosis.
     """
@@ -81,17 +90,19 @@ def lr_for_ratio(lr, ratio, target=RULE_OF_THUMB):
 
 
 def gradient_spread(norms):
-    """``log10(max_l ‖g^l‖ / min_l ‖g^l‖)``: the powers of ten between the per-layer gradient norms.
+    """``log10(max_l ‖g^l‖ / min_l ‖g^l‖)``: the powers of ten between the per-layer
+    gradient norms.
 
-    0 means every layer gets a gradient of the same size; 1 means a factor 10. Returns ``inf`` if
-    some norm is 0 or any norm is not finite.
+    0 means every layer gets a gradient of the same size; 1 means a factor 10. Returns
+    ``inf`` if some norm is 0 or any norm is not finite.
 
     Implements eq. (dx-grad-spread) in chapters/10_diagnosis.
     """
     g = as_float_array(norms, "norms", where="gradient_spread", allow_nonfinite=True)
     if g.ndim != 1 or g.size == 0:
         raise ValueError(
-            f"gradient_spread: expected a non-empty 1-D sequence of per-layer norms, got shape {g.shape}"
+            "gradient_spread: expected a non-empty 1-D sequence of per-layer norms, "
+            f"got shape {g.shape}"
         )
     if np.any(g < 0):
         raise ValueError("gradient_spread: norms must be >= 0")
@@ -105,7 +116,8 @@ def _check_history(history, where):
 
     if not isinstance(history, History):
         raise TypeError(
-            f"{where}: expected a bookcode.train.History (from train.train), got {type(history).__name__}"
+            f"{where}: expected a bookcode.train.History (from train.train), got "
+            f"{type(history).__name__}"
         )
     if not history.epoch:
         raise ValueError(f"{where}: the History is empty; train for at least one epoch")
@@ -113,7 +125,8 @@ def _check_history(history, where):
 
 
 def _last_finite_row(rows):
-    """Index of the last epoch whose row has at least one finite entry (``None`` if there is none)."""
+    """Index of the last epoch whose row has at least one finite entry (``None`` if
+    there is none)."""
     for i in range(len(rows) - 1, -1, -1):
         row = np.asarray(rows[i], dtype=float)
         if row.size and np.any(np.isfinite(row)):
@@ -128,16 +141,18 @@ def _nanmax(values):
 
 
 def summarize(history):
-    """The numbers a diagnosis starts from, as a dict (NaN where the run did not record them).
+    """The numbers a diagnosis starts from, as a dict (NaN where the run did not record
+    them).
 
-    Keys: ``loss_first``, ``loss_last`` (last recorded, may be NaN), ``loss_best``, ``diverged_at``,
-    ``accuracy``, ``val_accuracy``, ``gap`` (training minus validation accuracy), ``grad_first``,
-    ``grad_last`` (‖∂E/∂W‖ of the first and last layer at initialisation), ``spread_init``
-    (:func:`gradient_spread` at initialisation), ``ratio_max``, ``ratio_min`` (update:data ratios
-    over the layers, in the last epoch that recorded them), ``saturated_max``, ``dead_max`` (over the
-    layers, at the end).
+    Keys: ``loss_first``, ``loss_last`` (last recorded, may be NaN), ``loss_best``,
+    ``diverged_at``, ``accuracy``, ``val_accuracy``, ``gap`` (training minus validation
+    accuracy), ``grad_first``, ``grad_last`` (‖∂E/∂W‖ of the first and last layer at
+    initialisation), ``spread_init`` (:func:`gradient_spread` at initialisation),
+    ``ratio_max``, ``ratio_min`` (update:data ratios over the layers, in the last epoch
+    that recorded them), ``saturated_max``, ``dead_max`` (over the layers, at the end).
 
-    Implements the monitors of eqs. (dx-update-ratio) and (dx-grad-spread) in chapters/10_diagnosis.
+    Implements the monitors of eqs. (dx-update-ratio) and (dx-grad-spread) in
+    chapters/10_diagnosis.
     """
     h = _check_history(history, "summarize")
     loss = np.asarray(h.loss, dtype=float)
@@ -172,7 +187,8 @@ def summarize(history):
 
 @dataclass(frozen=True)
 class Finding:
-    """One symptom found by :func:`diagnose`: what, the measured evidence, and the chapter that explains it."""
+    """One symptom found by :func:`diagnose`: what, the measured evidence, and the
+    chapter that explains it."""
 
     symptom: str
     evidence: str
@@ -193,18 +209,20 @@ def diagnose(
     dead=0.5,
     gap=0.1,
 ):
-    """Triage a run: the symptoms of the chapter's table that its :class:`History` shows.
+    """Triage a run: the symptoms of the chapter's table that its :class:`History`
+    shows.
 
-    Each threshold is a keyword: ``flat`` (final loss above this fraction of the initial loss),
-    ``spread`` (powers of ten between layers' gradients at initialisation), ``ratio_high`` /
-    ``ratio_low`` (update:data ratio of some layer above / below), ``saturated`` and ``dead``
-    (fraction of the units of some layer at the end), ``gap`` (training minus validation accuracy).
+    Each threshold is a keyword: ``flat`` (final loss above this fraction of the initial
+    loss), ``spread`` (powers of ten between layers' gradients at initialisation),
+    ``ratio_high`` / ``ratio_low`` (update:data ratio of some layer above / below),
+    ``saturated`` and ``dead`` (fraction of the units of some layer at the end), ``gap``
+    (training minus validation accuracy).
 
     Returns
     -------
     list of Finding
-        Empty when no rule fires. A diverged run reports the NaN/inf first; a loss that ends above
-        its start is reported as "loss rises", not also as "loss flat".
+        Empty when no rule fires. A diverged run reports the NaN/inf first; a loss that
+        ends above its start is reported as "loss rises", not also as "loss flat".
 
     Implements the symptom table of chapters/10_diagnosis.
     """
@@ -290,7 +308,8 @@ def diagnose(
         out.append(
             Finding(
                 "validation much worse than training",
-                f"accuracy {s['accuracy']:.0%} (training) vs {s['val_accuracy']:.0%} (validation)",
+                f"accuracy {s['accuracy']:.0%} (training) vs {s['val_accuracy']:.0%} "
+                "(validation)",
                 "chapter 6 (weight penalties)",
             )
         )

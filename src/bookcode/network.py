@@ -1,8 +1,9 @@
 """Networks: a ``Sequential`` stack of layers that is itself a layer.
 
-Forward runs the layers in order (``Y^0 = X``, ``Y^l = layer_l(Y^{l-1})``); backward runs them in
-reverse, each layer turning ``dE/dY`` into ``dE/dX`` and filling its parameter gradients. Because a
-``Sequential`` follows the Layer protocol, it can be nested (a residual block's inner branch, later).
+Forward runs the layers in order (``Y^0 = X``, ``Y^l = layer_l(Y^{l-1})``); backward
+runs them in reverse, each layer turning ``dE/dY`` into ``dE/dX`` and filling its
+parameter gradients. Because a ``Sequential`` follows the Layer protocol, it can be
+nested (a residual block's inner branch, later).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ class Sequential(_layers.Layer):
 
     Notes
     -----
-    ``parameters()`` yields ``(key, param, grad)`` with keys ``"<layer index>.<name>"`` (``"0.W"``,
-    ``"0.b"``, ``"2.W"``, …), so optimizers, gradient checks and monitors work on any network.
+    ``parameters()`` yields ``(key, param, grad)`` with keys ``"<layer index>.<name>"``
+    (``"0.W"``, ``"0.b"``, ``"2.W"``, …), so optimizers, gradient checks and monitors
+    work on any network.
 
     Implements eqs. (forward-pass) and (backprop-recursion) in chapters/03_backprop.
     """
@@ -46,13 +48,14 @@ class Sequential(_layers.Layer):
             ]
             if missing:
                 raise TypeError(
-                    f"Sequential: layer {i} ({type(layer).__name__}) does not follow the Layer protocol; "
-                    f"missing {', '.join(missing)}"
+                    f"Sequential: layer {i} ({type(layer).__name__}) does not follow "
+                    f"the Layer protocol; missing {', '.join(missing)}"
                 )
         self.layers = layers
         self.outputs = []  # Y^0 … Y^L of the last forward pass (used by diagnostics)
 
-    # The protocol's params/grads dicts, flattened with layer-indexed keys (views of the layers' arrays).
+    # The protocol's params/grads dicts, flattened with layer-indexed keys (views of the
+    # layers' arrays).
     @property
     def params(self):
         return {k: p for k, p, _ in self.parameters()}
@@ -149,17 +152,19 @@ def mlp(
     rng=None,
     **act_kwargs,
 ):
-    """Build a fully connected network ``Linear → f → … → Linear [→ output activation]``.
+    """Build a fully connected network ``Linear → f → … → Linear [→ output
+    activation]``.
 
     Parameters
     ----------
     sizes : sequence of int
         Layer widths ``[n_0, n_1, …, n_L]`` (input width first); at least two entries.
     activation : str
-        Hidden activation name (see :func:`bookcode.activations.get`); ``act_kwargs`` go to it.
+        Hidden activation name (see :func:`bookcode.activations.get`); ``act_kwargs`` go
+        to it.
     output_activation : str or None
-        Activation after the last Linear; ``None`` leaves the output linear (logits for the fused
-        cross-entropy losses).
+        Activation after the last Linear; ``None`` leaves the output linear (logits for
+        the fused cross-entropy losses).
     init : str or callable
         Initializer for every ``Linear`` (see :mod:`bookcode.init`).
     rng : Generator or int
@@ -189,8 +194,9 @@ def mlp(
                 else getattr(init, "__name__", "your initializer")
             )
             raise MissingSeed(
-                f"mlp({sizes}, init={name!r}) draws random weights and needs a seed: pass rng=<an "
-                "int seed> (e.g. mlp(..., rng=0)) or rng=bookcode.rng(seed)"
+                f"mlp({sizes}, init={name!r}) draws random weights and needs a seed: "
+                "pass rng=<an int seed> (e.g. mlp(..., rng=0)) or "
+                "rng=bookcode.rng(seed)"
             ) from None
         last = i == len(sizes) - 2
         if not last:

@@ -2,16 +2,18 @@
 
 An optimizer works on anything that exposes its parameters with their gradients:
 
-- a model with ``parameters()`` yielding ``(key, param, grad)`` triples (``Sequential``: keys like
-  ``"0.W"``, ``"2.b"``), or
+- a model with ``parameters()`` yielding ``(key, param, grad)`` triples (``Sequential``:
+  keys like ``"0.W"``, ``"2.b"``), or
 - a single layer with ``params`` / ``grads`` dicts (keys ``"W"``, ``"b"``, ...).
 
-The helpers (``global_norm``, ``clip_by_value``, ``clip_by_global_norm``, the penalties) are pure:
-they never modify their inputs and return new arrays. Only ``SGD.step`` writes, and it writes the
-parameters in place (``param[...] = ...``) so that layers see the change.
+The helpers (``global_norm``, ``clip_by_value``, ``clip_by_global_norm``, the penalties)
+are pure: they never modify their inputs and return new arrays. Only ``SGD.step``
+writes, and it writes the parameters in place (``param[...] = ...``) so that layers see
+the change.
 
-Penalties apply to parameters whose *name* (the part of the key after the last ``"."``) is in
-``decay`` -- by default only the weights ``"W"``, not biases ``"b"`` nor BatchNorm's ``gamma``/``beta``.
+Penalties apply to parameters whose *name* (the part of the key after the last ``"."``)
+is in ``decay`` -- by default only the weights ``"W"``, not biases ``"b"`` nor
+BatchNorm's ``gamma``/``beta``.
 """
 
 from __future__ import annotations
@@ -35,23 +37,25 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------- adapters and small helpers
+# ----------------------------------------------------------- adapters and small helpers
 def _param_triples(model):
-    """Return ``[(key, param, grad), ...]`` from a model with ``parameters()`` or a layer."""
+    """Return ``[(key, param, grad), ...]`` from a model with ``parameters()`` or a
+    layer."""
     if callable(getattr(model, "parameters", None)):
         triples = list(model.parameters())
         for t in triples:
             if not (isinstance(t, tuple) and len(t) == 3 and isinstance(t[0], str)):
                 raise TypeError(
-                    f"parameters() must yield (key, param, grad) triples with a str key, got {t!r:.80}"
+                    "parameters() must yield (key, param, grad) triples with a str "
+                    f"key, got {t!r:.80}"
                 )
         return triples
     params, grads = getattr(model, "params", None), getattr(model, "grads", None)
     if isinstance(params, dict) and isinstance(grads, dict):
         return [(k, p, grads.get(k)) for k, p in params.items()]
     raise TypeError(
-        "expected a model with parameters() yielding (key, param, grad) triples or a layer with "
-        f"params/grads dicts, got {type(model).__name__}"
+        "expected a model with parameters() yielding (key, param, grad) triples or a "
+        f"layer with params/grads dicts, got {type(model).__name__}"
     )
 
 
@@ -67,7 +71,8 @@ def _named_params(params, where):
 def _as_list(grads, where, allow_nonfinite=False):
     if isinstance(grads, np.ndarray):
         raise TypeError(
-            f"{where}: expected a list of gradient arrays, got a single array; wrap it as [g]"
+            f"{where}: expected a list of gradient arrays, got a single array; wrap it "
+            "as [g]"
         )
     if isinstance(grads, dict):
         grads = grads.values()
@@ -112,8 +117,9 @@ def _penalty_items(params, lam, decay, where):
 def _norm(arrays):
     """√(Σ‖a‖²) over all arrays, without overflow or underflow.
 
-    The fast path sums squares in float64; only if that sum is not a normal positive number (NaN/inf entries,
-    or squares that overflow or underflow float64) is it recomputed scaled by the largest |entry|.
+    The fast path sums squares in float64; only if that sum is not a normal positive
+    number (NaN/inf entries, or squares that overflow or underflow float64) is it
+    recomputed scaled by the largest |entry|.
     """
     total = 0.0
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -145,10 +151,11 @@ def _scale_to_norm(arrays, max_norm):
 
 # ---------------------------------------------------------------- pure functions
 def global_norm(grads):
-    """Return ``√(Σ_k ‖g_k‖²)``, the Euclidean norm of all gradients stacked into one vector.
+    """Return ``√(Σ_k ‖g_k‖²)``, the Euclidean norm of all gradients stacked into one
+    vector.
 
-    ``grads`` is a list (or dict) of arrays. Computed without overflow; NaN/inf in the input give
-    NaN/inf (useful for monitors).
+    ``grads`` is a list (or dict) of arrays. Computed without overflow; NaN/inf in the
+    input give NaN/inf (useful for monitors).
 
     Implements the norm of eq. (tg-clip-norm) in chapters/06_taming_gradients.
     """
@@ -156,7 +163,8 @@ def global_norm(grads):
 
 
 def clip_by_value(grads, clip):
-    """Return new arrays with every entry clipped to ``[-clip, clip]`` (changes the direction).
+    """Return new arrays with every entry clipped to ``[-clip, clip]`` (changes the
+    direction).
 
     Implements eq. (tg-clip-value) in chapters/06_taming_gradients.
     """
@@ -165,11 +173,12 @@ def clip_by_value(grads, clip):
 
 
 def clip_by_global_norm(grads, max_norm):
-    """Rescale all gradients by one factor so that their global norm is at most ``max_norm``.
+    """Rescale all gradients by one factor so that their global norm is at most
+    ``max_norm``.
 
-    ``g_k ← g_k · max_norm / ‖g‖`` for every ``k`` when ``‖g‖ > max_norm`` (``‖g‖`` = global norm),
-    unchanged otherwise: the direction of the full gradient is kept. Returns
-    ``(list_of_new_arrays, norm_before)``.
+    ``g_k ← g_k · max_norm / ‖g‖`` for every ``k`` when ``‖g‖ > max_norm`` (``‖g‖`` =
+    global norm), unchanged otherwise: the direction of the full gradient is kept.
+    Returns ``(list_of_new_arrays, norm_before)``.
 
     Implements eq. (tg-clip-norm) in chapters/06_taming_gradients.
     """
@@ -194,7 +203,8 @@ def l2_penalty(params, lam, decay=("W",)):
 
 
 def l2_penalty_grad(params, lam, decay=("W",)):
-    """Return ``{key: λW}`` (zeros for parameters not in ``decay``), the gradient of :func:`l2_penalty`.
+    """Return ``{key: λW}`` (zeros for parameters not in ``decay``), the gradient of
+    :func:`l2_penalty`.
 
     Implements eq. (tg-weight-decay) in chapters/06_taming_gradients.
     """
@@ -214,7 +224,8 @@ def l1_penalty(params, lam, decay=("W",)):
 
 
 def l1_penalty_grad(params, lam, decay=("W",)):
-    """Return the subgradient ``{key: λ·sign(W)}`` of :func:`l1_penalty` (``0`` where ``W = 0``).
+    """Return the subgradient ``{key: λ·sign(W)}`` of :func:`l1_penalty` (``0`` where
+    ``W = 0``).
 
     Implements eq. (tg-l1-update) in chapters/06_taming_gradients.
     """
@@ -231,41 +242,46 @@ def _ratio(delta, p):
 
 
 class SGD:
-    """Stochastic gradient descent ``W ← W − η g`` with momentum, penalties and clipping.
+    """Stochastic gradient descent ``W ← W − η g`` with momentum, penalties and
+    clipping.
 
     Parameters
     ----------
     lr : float
         Learning rate ``η > 0``.
     momentum : float in [0, 1), default 0
-        ``μ``. Classic (heavy-ball) convention, the same as PyTorch's ``SGD`` with ``dampening=0``:
-        ``v ← μ v + g``, ``W ← W − η v`` (buffers start at 0, so ``v₁ = g₁``). The "Sutskever"
-        form ``v ← μ v − η g``, ``W ← W + v`` gives the same iterates while ``η`` is constant but
-        differs when ``η`` changes between steps.
+        ``μ``. Classic (heavy-ball) convention, the same as PyTorch's ``SGD`` with
+        ``dampening=0``: ``v ← μ v + g``, ``W ← W − η v`` (buffers start at 0, so ``v₁ =
+        g₁``). The "Sutskever" form ``v ← μ v − η g``, ``W ← W + v`` gives the same
+        iterates while ``η`` is constant but differs when ``η`` changes between steps.
     nesterov : bool, default False
-        Nesterov momentum in PyTorch's form: ``W ← W − η (g + μ v)`` with ``v`` updated first.
+        Nesterov momentum in PyTorch's form: ``W ← W − η (g + μ v)`` with ``v`` updated
+        first.
     clip_value, clip_norm : float, optional
-        Clip every entry to ``[-clip_value, clip_value]``, then rescale so that the global norm
-        over *all* parameters is at most ``clip_norm``.
+        Clip every entry to ``[-clip_value, clip_value]``, then rescale so that the
+        global norm over *all* parameters is at most ``clip_norm``.
     l2, l1 : float, default 0
-        Penalty strengths; add ``λ W`` (weight decay) and ``λ sign(W)`` to the gradient of each
-        parameter whose name is in ``decay``.
+        Penalty strengths; add ``λ W`` (weight decay) and ``λ sign(W)`` to the gradient
+        of each parameter whose name is in ``decay``.
     decay : tuple of str, default ("W",)
     allow_nonfinite : bool, default False
-        By default a NaN/inf gradient or update raises (naming the parameter) and nothing is
-        changed; set True to let a diverging run reach NaN (chapter 05).
+        By default a NaN/inf gradient or update raises (naming the parameter) and
+        nothing is changed; set True to let a diverging run reach NaN (chapter 05).
 
     Notes
     -----
-    ``step(model)``: (1) read the gradients, (2) add the penalties, (3) clip, (4) momentum,
-    (5) update in place. Penalties are added *before* clipping; PyTorch adds ``weight_decay``
-    inside ``step``, i.e. after a user's ``clip_grad_norm_``. After each step the optimizer records
-    ``last_grad_norm`` (global norm of the penalised gradient before clipping), ``last_clipped``
-    and ``last_update_ratios`` (``{key: ‖ΔW‖/‖W‖}`` with ``W`` before the step; ``inf`` when
-    ``‖W‖ = 0``, e.g. zero-initialised biases at step one).
+    ``step(model)``: (1) read the gradients, (2) add the penalties, (3) clip, (4)
+    momentum,
+    (5) update in place. Penalties are added *before* clipping; PyTorch adds
+    ``weight_decay`` inside ``step``, i.e. after a user's ``clip_grad_norm_``. After
+    each step the optimizer records ``last_grad_norm`` (global norm of the penalised
+    gradient before clipping), ``last_clipped`` and ``last_update_ratios`` (``{key:
+    ‖ΔW‖/‖W‖}`` with ``W`` before the step; ``inf`` when ``‖W‖ = 0``, e.g.
+    zero-initialised biases at step one).
 
-    Implements eq. (gd-update) in chapters/01_gradient_descent, with eqs. (tg-clip-value),
-    (tg-clip-norm), (tg-weight-decay) and (tg-l1-update) in chapters/06_taming_gradients.
+    Implements eq. (gd-update) in chapters/01_gradient_descent, with eqs.
+    (tg-clip-value), (tg-clip-norm), (tg-weight-decay) and (tg-l1-update) in
+    chapters/06_taming_gradients.
     """
 
     def __init__(
@@ -289,7 +305,8 @@ class SGD:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
         if not isinstance(nesterov, bool) or not isinstance(allow_nonfinite, bool):
             raise TypeError(
-                f"SGD: nesterov and allow_nonfinite must be bool, got {nesterov!r}, {allow_nonfinite!r}"
+                f"SGD: nesterov and allow_nonfinite must be bool, got {nesterov!r}, "
+                f"{allow_nonfinite!r}"
             )
         if nesterov and momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0")
@@ -333,8 +350,8 @@ class SGD:
         for key, p, g in _param_triples(model):
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
                 raise TypeError(
-                    f"SGD.step: parameter {key!r} must be a float numpy array (updated in place), "
-                    f"got {type(p).__name__}"
+                    f"SGD.step: parameter {key!r} must be a float numpy array (updated "
+                    f"in place), got {type(p).__name__}"
                 )
             if g is None:
                 raise ValueError(
@@ -345,16 +362,19 @@ class SGD:
             )
             if g.shape != p.shape:
                 raise ValueError(
-                    f"SGD.step: gradient of {key!r} has shape {g.shape}, parameter has {p.shape}"
+                    f"SGD.step: gradient of {key!r} has shape {g.shape}, parameter has "
+                    f"{p.shape}"
                 )
             if not self.allow_nonfinite and not np.all(np.isfinite(g)):
                 raise ValueError(
-                    f"SGD.step: gradient of '{key}' contains NaN/inf — see bookcode.diagnostics "
-                    "(or pass allow_nonfinite=True to watch the divergence)"
+                    f"SGD.step: gradient of '{key}' contains NaN/inf — see "
+                    "bookcode.diagnostics (or pass allow_nonfinite=True to watch the "
+                    "divergence)"
                 )
             if key in keys:
                 raise ValueError(
-                    f"SGD.step: duplicate parameter key {key!r}; momentum buffers need unique keys"
+                    f"SGD.step: duplicate parameter key {key!r}; momentum buffers need "
+                    "unique keys"
                 )
             keys.append(key)
             params.append(p)
@@ -362,7 +382,8 @@ class SGD:
         return keys, params, grads
 
     def step(self, model):
-        """Do one update of every parameter of ``model`` in place; see the class docstring.
+        """Do one update of every parameter of ``model`` in place; see the class
+        docstring.
 
         Implements eq. (gd-update) in chapters/01_gradient_descent.
         """
@@ -393,8 +414,9 @@ class SGD:
                     v = self.velocity.get(key)
                     if v is not None and v.shape != p.shape:
                         raise ValueError(
-                            f"SGD.step: momentum buffer of {key!r} has shape {v.shape} but the "
-                            f"parameter has {p.shape}; call reset() for a new model"
+                            f"SGD.step: momentum buffer of {key!r} has shape {v.shape} "
+                            f"but the parameter has {p.shape}; call reset() for a new "
+                            "model"
                         )
                     v = g.copy() if v is None else self.momentum * v + g
                     velocity[key] = v
@@ -403,8 +425,9 @@ class SGD:
                 new = p - delta
                 if not self.allow_nonfinite and not np.all(np.isfinite(new)):
                     raise ValueError(
-                        f"SGD.step: the update of '{key}' overflowed to NaN/inf (lr={self.lr:g}, "
-                        f"gradient norm {norm:.3g}); lower lr or clip — see bookcode.diagnostics"
+                        f"SGD.step: the update of '{key}' overflowed to NaN/inf "
+                        f"(lr={self.lr:g}, gradient norm {norm:.3g}); lower lr or clip "
+                        "— see bookcode.diagnostics"
                     )
                 new_params.append(new)
                 ratios[key] = _ratio(delta, p)

@@ -1,18 +1,21 @@
 """Residual blocks: ``Y = X + s · F(X)`` around any inner layer or ``Sequential``.
 
-The block adds its input to the output of a *branch* ``F`` (any object of the Layer protocol, often
-a small ``Sequential`` such as ``Activation → Linear`` or ``BatchNorm → Activation → Linear``),
-optionally scaled by a constant ``s`` (e.g. ``1/√L`` for a stack of ``L`` blocks). Backward is::
+The block adds its input to the output of a *branch* ``F`` (any object of the Layer
+protocol, often a small ``Sequential`` such as ``Activation → Linear`` or ``BatchNorm →
+Activation → Linear``), optionally scaled by a constant ``s`` (e.g. ``1/√L`` for a stack
+of ``L`` blocks). Backward is::
 
     dE/dX = dE/dY + s · F.backward(dE/dY)          (the identity path + the branch)
 
 so the gradient reaching the input always contains ``dE/dY`` itself, unchanged.
 
-Parameters are exposed like ``Sequential`` does: ``params`` / ``grads`` are dicts of the branch's
-arrays (views, not copies) with the branch's keys (``"0.W"``, ``"1.b"``, … for a ``Sequential``
-branch; ``"W"``, ``"b"`` for a single layer). A ``Sequential`` containing a ``Residual`` at index 3
-therefore yields keys ``"3.0.W"``, …, which :class:`bookcode.optim.SGD`, the gradient checks and
-:func:`bookcode.diagnostics.gradient_norms` understand (the name after the last dot is ``"W"``).
+Parameters are exposed like ``Sequential`` does: ``params`` / ``grads`` are dicts of the
+branch's arrays (views, not copies) with the branch's keys (``"0.W"``, ``"1.b"``, … for
+a ``Sequential`` branch; ``"W"``, ``"b"`` for a single layer). A ``Sequential``
+containing a ``Residual`` at index 3 therefore yields keys ``"3.0.W"``, …, which
+:class:`bookcode.optim.SGD`, the gradient checks and
+:func:`bookcode.diagnostics.gradient_norms` understand (the name after the last dot is
+``"W"``).
 """
 
 from __future__ import annotations
@@ -34,20 +37,22 @@ def _branch_triples(branch):
 
 
 class Residual(Layer):
-    """Residual block ``Y = X + scale · F(X)`` with any branch ``F`` of the Layer protocol.
+    """Residual block ``Y = X + scale · F(X)`` with any branch ``F`` of the Layer
+    protocol.
 
     Parameters
     ----------
     branch : Layer or Sequential
         The residual branch ``F``; its output must have the shape of its input.
     scale : float, default 1.0
-        Constant ``s > 0`` multiplying the branch (``1/√L`` keeps a stack of ``L`` un-normalised
-        blocks from doubling the variance at every block).
+        Constant ``s > 0`` multiplying the branch (``1/√L`` keeps a stack of ``L``
+        un-normalised blocks from doubling the variance at every block).
 
     Notes
     -----
-    Forward ``Y = X + s F(X)``; backward ``dE/dX = dE/dY + s (∂F/∂X)ᵀ dE/dY``, and the branch's
-    parameter gradients are those of ``F`` for the upstream gradient ``s · dE/dY``.
+    Forward ``Y = X + s F(X)``; backward ``dE/dX = dE/dY + s (∂F/∂X)ᵀ dE/dY``, and the
+    branch's parameter gradients are those of ``F`` for the upstream gradient ``s ·
+    dE/dY``.
 
     Implements eqs. (res-block) and (res-block-backward) in chapters/09_residual.
     """
@@ -61,8 +66,8 @@ class Residual(Layer):
         ]
         if missing:
             raise TypeError(
-                f"Residual: the branch ({type(branch).__name__}) does not follow the Layer protocol; "
-                f"missing {', '.join(missing)}"
+                f"Residual: the branch ({type(branch).__name__}) does not follow the "
+                f"Layer protocol; missing {', '.join(missing)}"
             )
         if (
             isinstance(scale, bool)
@@ -76,7 +81,8 @@ class Residual(Layer):
         self.branch = branch
         self.scale = float(scale)
 
-    # params/grads: the branch's arrays under the branch's keys (like Sequential's flattened dicts)
+    # params/grads: the branch's arrays under the branch's keys (like Sequential's
+    # flattened dicts)
     @property
     def params(self):
         return (
@@ -119,8 +125,8 @@ class Residual(Layer):
         F = np.asarray(self.branch.forward(X))
         if F.shape != X.shape:
             raise ValueError(
-                f"Residual.forward: the branch must keep the shape of its input {X.shape} "
-                f"(Y = X + F(X)), but it returned shape {F.shape}"
+                "Residual.forward: the branch must keep the shape of its input "
+                f"{X.shape} (Y = X + F(X)), but it returned shape {F.shape}"
             )
         self._cache = X.shape
         return X + self.scale * F

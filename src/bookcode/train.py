@@ -1,9 +1,10 @@
 """A training loop that records what the chapters plot.
 
-``train`` runs mini-batch gradient descent and returns a :class:`History` with, for epoch 0
-(at initialisation) and after every epoch: the loss and accuracy on the training set (and on
-validation data if given), the per-layer gradient norms, the per-layer activation statistics and
-the update:data ratios. It stops early, and says so, when the loss becomes NaN or inf.
+``train`` runs mini-batch gradient descent and returns a :class:`History` with, for
+epoch 0 (at initialisation) and after every epoch: the loss and accuracy on the training
+set (and on validation data if given), the per-layer gradient norms, the per-layer
+activation statistics and the update:data ratios. It stops early, and says so, when the
+loss becomes NaN or inf.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ __all__ = ["History", "DivergenceWarning", "train", "evaluate", "accuracy"]
 
 
 class DivergenceWarning(UserWarning):
-    """``train`` stopped because the loss or a gradient became NaN or inf (see ``History.nonfinite``)."""
+    """``train`` stopped because the loss or a gradient became NaN or inf (see
+    ``History.nonfinite``)."""
 
 
 @dataclass
 class History:
-    """What happened during training; every list has one entry per recorded epoch (0 = before training).
+    """What happened during training; every list has one entry per recorded epoch (0 =
+    before training).
 
     Attributes
     ----------
@@ -38,18 +41,20 @@ class History:
     val_loss, val_accuracy : list of float
         On the validation set (empty without one).
     grad_norms : list of list of float
-        ‖∂E/∂W^l‖ per weight layer (input side first): the full-batch gradient at epoch 0, the mean
-        over the epoch's mini-batch steps afterwards.
+        ‖∂E/∂W^l‖ per weight layer (input side first): the full-batch gradient at epoch
+        0, the mean over the epoch's mini-batch steps afterwards.
     bias_grad_norms : list of list of float
         Same for the biases (Nielsen's "speed of learning" of a layer).
     update_ratios : list of list of float
         ‖ΔW^l‖ / ‖W^l‖ per weight layer, mean over the epoch's steps (NaN at epoch 0).
     act_mean, act_std, act_saturated, act_dead : list of list of float
-        :func:`bookcode.diagnostics.activation_stats` on the monitor batch, per activation layer.
+        :func:`bookcode.diagnostics.activation_stats` on the monitor batch, per
+        activation layer.
     diverged_at : int or None
         The epoch in which the loss became NaN/inf (training stopped there).
     nonfinite : diagnostics.NonFiniteReport or None
-        Where the first NaN/inf appeared in the step that stopped the run (layer, pass, cause).
+        Where the first NaN/inf appeared in the step that stopped the run (layer, pass,
+        cause).
     seconds : float
         Wall-clock time of the run.
     """
@@ -71,12 +76,14 @@ class History:
     seconds: float = 0.0
 
     def array(self, name):
-        """Return a recorded series as a float array (epochs × layers for per-layer series)."""
+        """Return a recorded series as a float array (epochs × layers for per-layer
+        series)."""
         if name not in self.__dataclass_fields__ or not isinstance(
             getattr(self, name), list
         ):
             raise ValueError(
-                f"History.array: unknown series {name!r}; expected one of {self._series()}"
+                f"History.array: unknown series {name!r}; expected one of "
+                f"{self._series()}"
             )
         return np.array(getattr(self, name), dtype=float)
 
@@ -92,7 +99,8 @@ class History:
         )
         if self.nonfinite is not None:
             div += f" ({self.nonfinite})"
-        return f"History({len(self.epoch) - 1 if self.epoch else 0} epochs, {last}{div}, {self.seconds:.1f} s)"
+        epochs = len(self.epoch) - 1 if self.epoch else 0
+        return f"History({epochs} epochs, {last}{div}, {self.seconds:.1f} s)"
 
 
 def accuracy(loss, Y, T):
@@ -143,16 +151,19 @@ def _progress(total, enabled):
 
 
 def _stopped(hist, epoch, net, X, T, loss, warn):
-    """Record where the first NaN/inf of the failing step came from; warn unless told not to."""
+    """Record where the first NaN/inf of the failing step came from; warn unless told
+    not to."""
     with np.errstate(all="ignore"):
         hist.nonfinite = diagnostics.find_nonfinite(net, X, T, loss)
     hist.diverged_at = epoch
     if warn:
         where = f": {hist.nonfinite}" if hist.nonfinite is not None else ""
         warnings.warn(
-            f"train stopped in epoch {epoch}: the loss or a gradient became NaN or inf{where}. A smaller learning "
-            "rate, gradient clipping (chapter 6) or a better initialisation (chapter 7) usually cures it; "
-            "History.nonfinite keeps this report. Pass warn_nonfinite=False when the divergence is the point.",
+            f"train stopped in epoch {epoch}: the loss or a gradient became NaN or "
+            f"inf{where}. A smaller learning rate, gradient clipping (chapter 6) or a "
+            "better initialisation (chapter 7) usually cures it; History.nonfinite "
+            "keeps this report. Pass warn_nonfinite=False when the divergence is the "
+            "point.",
             DivergenceWarning,
             stacklevel=3,
         )
@@ -184,7 +195,8 @@ def train(
     optimizer : object with ``step(net)`` (e.g. :class:`bookcode.optim.SGD`)
     epochs : int
     batch_size : int
-        ``N`` or more gives full-batch gradient descent; 1 gives stochastic gradient descent.
+        ``N`` or more gives full-batch gradient descent; 1 gives stochastic gradient
+        descent.
     rng : Generator or int
         Seeds the shuffling of every epoch.
     X_val, T_val : arrays, optional
@@ -192,12 +204,12 @@ def train(
     monitor_X : array, optional
         Batch for the activation statistics (default: the first 256 training rows).
     progress : bool or None
-        Progress bar (tqdm, shown only for runs longer than 2 s); ``None``: on unless the
-        environment variable ``BOOKCODE_PROGRESS=0`` (set by the test suite).
+        Progress bar (tqdm, shown only for runs longer than 2 s); ``None``: on unless
+        the environment variable ``BOOKCODE_PROGRESS=0`` (set by the test suite).
     warn_nonfinite : bool
-        When the loss or a gradient becomes NaN/inf, training stops and ``History.nonfinite`` says
-        which layer produced the first non-finite value; with ``True`` (default) a
-        :class:`DivergenceWarning` also says so.
+        When the loss or a gradient becomes NaN/inf, training stops and
+        ``History.nonfinite`` says which layer produced the first non-finite value; with
+        ``True`` (default) a :class:`DivergenceWarning` also says so.
 
     Returns
     -------
@@ -211,13 +223,15 @@ def train(
     loss = _losses.get(loss) if isinstance(loss, str) else loss
     if not hasattr(optimizer, "step"):
         raise TypeError(
-            f"train: optimizer must have a step(net) method (e.g. bookcode.optim.SGD), got {optimizer!r}"
+            "train: optimizer must have a step(net) method (e.g. bookcode.optim.SGD), "
+            f"got {optimizer!r}"
         )
     X = as_batch(X, None, where="train")
     T = np.asarray(T)
     if len(T) != len(X):
         raise ValueError(
-            f"train: X has {len(X)} rows but T has {len(T)}; expected one target per example"
+            f"train: X has {len(X)} rows but T has {len(T)}; expected one target per "
+            "example"
         )
     if T.dtype.kind == "f":
         as_float_array(T, "T", where="train")

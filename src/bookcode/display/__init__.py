@@ -1,14 +1,16 @@
 """Display helpers: what the chapters use to show code, figures and explorers.
 
-- ``source``: ``show_source``, a chapter shows bookcode's own code (also ``bookcode.show_source``)
+- ``source``: ``show_source``, a chapter shows bookcode's own code (also
+  ``bookcode.show_source``)
 - ``plotting``: the house style and the book's recurring plots
-- ``widgets``: ``explorer``, sliders that run live in a kernel and from precomputed frames in the HTML
+- ``widgets``: ``explorer``, sliders that run live in a kernel and from precomputed
+  frames in the HTML
 - ``blit``: fast redrawing of a figure's changing artists for the explorers
 - ``panels``: the four-monitor panel of a training run (chapter 10)
 
-Display code may import the framework and matplotlib/ipywidgets; neither the framework nor the
-experiments import it. Importing this package is cheap: matplotlib and ipywidgets load only with
-``plotting``, ``widgets``, ``blit`` or ``panels``.
+Display code may import the framework and matplotlib/ipywidgets; neither the framework
+nor the experiments import it. Importing this package is cheap: matplotlib and
+ipywidgets load only with ``plotting``, ``widgets``, ``blit`` or ``panels``.
 """
 
 from .source import SourceBlock, show_source
@@ -21,7 +23,8 @@ _MODULES = ("source", "plotting", "widgets", "blit", "panels")
 
 
 def __getattr__(name):
-    """Import the display modules on first use (``bookcode.display.plotting`` …): matplotlib loads only then."""
+    """Import the display modules on first use (``bookcode.display.plotting`` …):
+    matplotlib loads only then."""
     if name in _MODULES:
         module = _import_module(f"{__name__}.{name}")
         globals()[name] = module

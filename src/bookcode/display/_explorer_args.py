@@ -1,4 +1,5 @@
-"""Checks of the arguments of ``bookcode.display.widgets.explorer``: the grid, labels and live ranges of its sliders.
+"""Checks of the arguments of ``bookcode.display.widgets.explorer``: the grid, labels
+and live ranges of its sliders.
 
 Used by the explorers of every chapter (first in chapters/01_gradient_descent).
 """
@@ -15,11 +16,13 @@ import numpy as np
 from .._validate import check_positive_float
 
 MAX_SLIDERS = 3
-MAX_FRAMES = 64  # 64 busy frames (~26 kB PNG, ~35 kB as base64 in the page) are ~2.3 MB: under 3 MB
+# 64 busy frames (~26 kB PNG, ~35 kB as base64 in the page) are ~2.3 MB: under 3 MB
+MAX_FRAMES = 64
 
 
 def label(value, name):
-    """The text a slider shows for one grid value; also the identity used to spot duplicates."""
+    """The text a slider shows for one grid value; also the identity used to spot
+    duplicates."""
     if isinstance(value, str):
         return value
     if isinstance(value, (bool, np.bool_)):
@@ -31,18 +34,21 @@ def label(value, name):
             raise ValueError(f"grid[{name!r}] values must be finite, got {value!r}")
         return f"{float(value):.6g}"
     raise TypeError(
-        f"grid[{name!r}] values must be numbers or strings, got {value!r} ({type(value).__name__})"
+        f"grid[{name!r}] values must be numbers or strings, got {value!r} "
+        f"({type(value).__name__})"
     )
 
 
 def check_grid(grid):
     if not isinstance(grid, Mapping):
         raise TypeError(
-            f"grid must be a dict name -> list of slider values, got {type(grid).__name__}"
+            "grid must be a dict name -> list of slider values, got "
+            f"{type(grid).__name__}"
         )
     if not 1 <= len(grid) <= MAX_SLIDERS:
         raise ValueError(
-            f"grid must have 1 to {MAX_SLIDERS} entries (one per slider), got {len(grid)}"
+            f"grid must have 1 to {MAX_SLIDERS} entries (one per slider), got "
+            f"{len(grid)}"
         )
     out = {}
     for name, values in grid.items():
@@ -54,7 +60,8 @@ def check_grid(grid):
             values, (Sequence, np.ndarray)
         ):
             raise TypeError(
-                f"grid[{name!r}] must be a list of slider values, got {type(values).__name__}"
+                f"grid[{name!r}] must be a list of slider values, got "
+                f"{type(values).__name__}"
             )
         values = [v.item() if isinstance(v, np.generic) else v for v in values]
         if not values:
@@ -72,8 +79,9 @@ def check_grid(grid):
     if n_frames > MAX_FRAMES:
         shape = " x ".join(str(len(v)) for v in out.values())
         raise ValueError(
-            f"grid has {n_frames} combinations ({shape}); at most {MAX_FRAMES} frames keep the static page "
-            "small -- use fewer values (a live_ranges slider explores any value in a kernel)"
+            f"grid has {n_frames} combinations ({shape}); at most {MAX_FRAMES} frames "
+            "keep the static page small -- use fewer values (a live_ranges slider "
+            "explores any value in a kernel)"
         )
     return out
 
@@ -82,7 +90,8 @@ def check_labels(labels, grid):
     labels = {} if labels is None else labels
     if not isinstance(labels, Mapping):
         raise TypeError(
-            f"labels must be a dict name -> slider description, got {type(labels).__name__}"
+            "labels must be a dict name -> slider description, got "
+            f"{type(labels).__name__}"
         )
     for name, text in labels.items():
         if name not in grid:
@@ -100,7 +109,8 @@ def range_slider_args(name, spec, values):
     """Check ``live_ranges[name]``; return the slider class and its range arguments."""
     if not isinstance(spec, (tuple, list)) or len(spec) not in (3, 4):
         raise TypeError(
-            f"live_ranges[{name!r}] must be (min, max, step) or (min, max, step, 'log'), got {spec!r}"
+            f"live_ranges[{name!r}] must be (min, max, step) or (min, max, step, "
+            f"'log'), got {spec!r}"
         )
     if len(spec) == 4 and spec[3] != "log":
         raise ValueError(
@@ -123,7 +133,8 @@ def range_slider_args(name, spec, values):
         )
     if any(isinstance(v, (str, bool)) or not lo <= v <= hi for v in values):
         raise ValueError(
-            f"grid[{name!r}] values must be numbers within live_ranges [{lo}, {hi}], got {values}"
+            f"grid[{name!r}] values must be numbers within live_ranges [{lo}, {hi}], "
+            f"got {values}"
         )
     if len(spec) == 4:
         if lo <= 0:

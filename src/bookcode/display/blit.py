@@ -1,25 +1,31 @@
-"""Fast frames of one figure whose artists change: matplotlib blitting, for the explorers.
+"""Fast frames of one figure whose artists change: matplotlib blitting, for the
+explorers.
 
-Drawing a new matplotlib figure costs 60–400 ms on a small CPU, mostly for the axes: ticks, tick
-labels, axis labels. An explorer whose axes stay put can draw them once. :class:`BlitFrames` keeps
-one figure and a function ``update(**values)`` that changes some of the figure's artists (lines,
-texts, legends, images, collections) and returns them. The first frame renders everything except
-those artists (and whatever is drawn above them: spines, titles, legends) into a cached *background*;
-each later frame restores the background and draws only those artists on top of it, in matplotlib's
-drawing order, so a frame has exactly the pixels of a full redraw (this is matplotlib's "blitting", as
-in ``FuncAnimation(blit=True)``). The one exception: where the drawings of two axes overlap (say a
-tick label reaching into the next panel), the overlap may be drawn in another order.
+Drawing a new matplotlib figure costs 60–400 ms on a small CPU, mostly for the axes:
+ticks, tick labels, axis labels. An explorer whose axes stay put can draw them once.
+:class:`BlitFrames` keeps one figure and a function ``update(**values)`` that changes
+some of the figure's artists (lines, texts, legends, images, collections) and returns
+them. The first frame renders everything except those artists (and whatever is drawn
+above them: spines, titles, legends) into a cached *background*; each later frame
+restores the background and draws only those artists on top of it, in matplotlib's
+drawing order, so a frame has exactly the pixels of a full redraw (this is matplotlib's
+"blitting", as in ``FuncAnimation(blit=True)``). The one exception: where the drawings
+of two axes overlap (say a tick label reaching into the next panel), the overlap may be
+drawn in another order.
 
 The background is rendered again, automatically, whenever it may be out of date:
 
-- ``update`` returned an artist it did not return before (it was part of the background), or no
-  longer returns one that is still in the figure (it must now be drawn as part of the background);
-- an axes' position, limits, scales, tick locators or formatters, axis labels or visibility changed,
-  or axes were added or removed.
+- ``update`` returned an artist it did not return before (it was part of the
+  background), or no longer returns one that is still in the figure (it must now be
+  drawn as part of the background);
+- an axes' position, limits, scales, tick locators or formatters, axis labels or
+  visibility changed, or axes were added or removed.
 
-So ``update`` may change anything; it is fast when it changes only the artists it returns.
+So ``update`` may change anything; it is fast when it changes only the artists it
+returns.
 
-Used by the explorers of every chapter (bookcode.display.widgets; first in chapters/01_gradient_descent).
+Used by the explorers of every chapter (bookcode.display.widgets; first in
+chapters/01_gradient_descent).
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ __all__ = ["BlitFrames"]
 
 
 def _layout_key(fig):
-    """What the background depends on besides the artists' own state (compared with ``==``)."""
+    """What the background depends on besides the artists' own state (compared with
+    ``==``)."""
     key = [len(fig.axes)]
     for ax in fig.axes:
         key.append(
@@ -67,13 +74,15 @@ def _layout_key(fig):
 
 
 def _attached(artist, fig):
-    """True if ``artist`` is still drawn as part of ``fig`` (a direct child of an axes or of the figure)."""
+    """True if ``artist`` is still drawn as part of ``fig`` (a direct child of an axes
+    or of the figure)."""
     parent = artist.axes if artist.axes is not None else fig
     return artist in parent.get_children()
 
 
 def _draw_order(parent):
-    """The children of an axes (or the figure's non-axes children) in the order matplotlib draws them."""
+    """The children of an axes (or the figure's non-axes children) in the order
+    matplotlib draws them."""
     if isinstance(
         parent, Figure
     ):  # its own artists (a suptitle, texts, legends) go above every axes
@@ -92,8 +101,9 @@ def _draw_order(parent):
 
 
 def _redrawn(fig, changed):
-    """What each frame draws over the background: in every axes (then the figure), the changed artists and
-    every artist above the lowest of them, in drawing order, so a frame has exactly a full redraw's pixels."""
+    """What each frame draws over the background: in every axes (then the figure), the
+    changed artists and every artist above the lowest of them, in drawing order, so a
+    frame has exactly a full redraw's pixels."""
     out = []
     for parent in [*fig.axes, fig]:
         order = _draw_order(parent)
@@ -103,17 +113,19 @@ def _redrawn(fig, changed):
 
 
 class BlitFrames:
-    """PNG frames of ``fig`` after ``update(**values)``, drawn by blitting (see the module docstring).
+    """PNG frames of ``fig`` after ``update(**values)``, drawn by blitting (see the
+    module docstring).
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
-        The figure; it is closed in pyplot (so a notebook does not show it as well) and owned by this
-        object from now on.
+        The figure; it is closed in pyplot (so a notebook does not show it as well) and
+        owned by this object from now on.
     update : callable
-        ``update(**values)`` changes artists of ``fig`` and returns the list (or tuple) of those it
-        changed; each must be a direct child of one of the figure's axes (a line, text, the title, a
-        legend, a collection, an image) or of the figure itself (e.g. a suptitle).
+        ``update(**values)`` changes artists of ``fig`` and returns the list (or tuple)
+        of those it changed; each must be a direct child of one of the figure's axes (a
+        line, text, the title, a legend, a collection, an image) or of the figure itself
+        (e.g. a suptitle).
     dpi : int, default 72
         Resolution of the frames.
 
@@ -144,8 +156,8 @@ class BlitFrames:
         args = ", ".join(f"{k}={v!r}" for k, v in values.items())
         if isinstance(out, Figure) or not isinstance(out, (list, tuple)):
             raise TypeError(
-                f"update({args}) must return the list of artists it changed (e.g. [line, title]), "
-                f"got {type(out).__name__}"
+                f"update({args}) must return the list of artists it changed (e.g. "
+                f"[line, title]), got {type(out).__name__}"
             )
         for a in out:
             if not isinstance(a, Artist):
@@ -154,13 +166,15 @@ class BlitFrames:
                 )
             if a.figure is not self.fig or not _attached(a, self.fig):
                 raise ValueError(
-                    f"update({args}) returned {a!r}, which is not a direct child of an axes of this "
-                    "figure or of the figure (return the Legend, not one of its texts)"
+                    f"update({args}) returned {a!r}, which is not a direct child of an "
+                    "axes of this figure or of the figure (return the Legend, not one "
+                    "of its texts)"
                 )
         return list(dict.fromkeys(out))  # unique, in order
 
     def render(self, values, compact=False):
-        """PNG bytes of the figure after ``update(**values)``; ``compact`` as in plotting.rgba_to_png."""
+        """PNG bytes of the figure after ``update(**values)``; ``compact`` as in
+        plotting.rgba_to_png."""
         changed = self._changed_artists(values)
         dropped = [
             a for a in self.changed if a not in changed and _attached(a, self.fig)

@@ -1,7 +1,8 @@
 """The monitor panel: the four training monitors of a run side by side (chapter 10).
 
-It draws what :func:`bookcode.train.train` records in a :class:`~bookcode.train.History`; the
-numbers (update:data ratios, gradient spread, the rule of thumb) are :mod:`bookcode.monitor`'s.
+It draws what :func:`bookcode.train.train` records in a
+:class:`~bookcode.train.History`; the numbers (update:data ratios, gradient spread, the
+rule of thumb) are :mod:`bookcode.monitor`'s.
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ def monitor_panel(
 ):
     """The training monitors of a run side by side; returns the figure.
 
-    Panels (any subset, in this order of ``monitors``): ``"loss"`` (training and validation loss
-    per epoch, log scale), ``"gradients"`` (‖∂E/∂W^l‖ per layer at initialisation and at the end),
-    ``"updates"`` (update:data ratio per layer in the first and last epoch, with the rule-of-thumb
-    line ``target_ratio``), ``"units"`` (fractions of saturated and dead units per layer at the end).
+    Panels (any subset, in this order of ``monitors``): ``"loss"`` (training and
+    validation loss per epoch, log scale), ``"gradients"`` (‖∂E/∂W^l‖ per layer at
+    initialisation and at the end), ``"updates"`` (update:data ratio per layer in the
+    first and last epoch, with the rule-of-thumb line ``target_ratio``), ``"units"``
+    (fractions of saturated and dead units per layer at the end).
 
     Parameters
     ----------
@@ -55,7 +57,8 @@ def monitor_panel(
     axes : sequence of matplotlib Axes, optional
         One per monitor; a new figure (one row) if ``None``.
 
-    Implements the monitor panel of chapters/10_diagnosis (eqs. dx-update-ratio and dx-grad-spread).
+    Implements the monitor panel of chapters/10_diagnosis (eqs. dx-update-ratio and
+    dx-grad-spread).
     """
     import matplotlib.pyplot as plt
 
@@ -64,12 +67,14 @@ def monitor_panel(
     h = _check_history(history, "monitor_panel")
     if isinstance(monitors, str) or not monitors:
         raise TypeError(
-            f"monitor_panel: monitors must be a non-empty sequence drawn from {_MONITORS}, got {monitors!r}"
+            "monitor_panel: monitors must be a non-empty sequence drawn from "
+            f"{_MONITORS}, got {monitors!r}"
         )
     bad = [m for m in monitors if m not in _MONITORS]
     if bad or len(set(monitors)) != len(monitors):
         raise ValueError(
-            f"monitor_panel: monitors must be distinct names from {_MONITORS}, got {list(monitors)}"
+            f"monitor_panel: monitors must be distinct names from {_MONITORS}, got "
+            f"{list(monitors)}"
         )
     target_ratio = check_positive_float(target_ratio, "target_ratio")
     if axes is None:
@@ -81,7 +86,8 @@ def monitor_panel(
         axes = list(np.ravel(np.asarray(axes, dtype=object)))
         if len(axes) != len(monitors):
             raise ValueError(
-                f"monitor_panel: expected {len(monitors)} Axes (one per monitor), got {len(axes)}"
+                f"monitor_panel: expected {len(monitors)} Axes (one per monitor), got "
+                f"{len(axes)}"
             )
         fig = axes[0].figure
     last = len(h.epoch) - 1
@@ -118,7 +124,8 @@ def monitor_panel(
                 ax.text(
                     0.02,
                     0.98,
-                    f"first NaN/inf: {nonfinite.phase} pass,\nnet.layers[{nonfinite.layer_index}]",
+                    f"first NaN/inf: {nonfinite.phase} "
+                    f"pass,\nnet.layers[{nonfinite.layer_index}]",
                     transform=ax.transAxes,
                     va="top",
                     fontsize="small",
@@ -135,7 +142,8 @@ def monitor_panel(
                     kind="line",
                 )
             ax.set_title(
-                f"gradient spread $10^{{{gradient_spread(h.grad_norms[0]):.1f}}}$ at init",
+                f"gradient spread $10^{{{gradient_spread(h.grad_norms[0]):.1f}}}$ at "
+                "init",
                 fontsize="small",
             )
         elif name == "updates":

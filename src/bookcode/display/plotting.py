@@ -1,9 +1,10 @@
-"""One house style and the plots every chapter needs (matplotlib only, works with the Agg backend).
+"""One house style and the plots every chapter needs (matplotlib only, works with the
+Agg backend).
 
-Call :func:`use_style` once at the top of a chapter. Every plot function takes an optional ``ax``
-(a new figure is made if it is ``None``) and returns the axes it drew on
-(:func:`plot_layer_histograms` returns ``fig, axes``). :func:`figure_to_png` turns a figure into
-small PNG bytes for the precomputed frames of the explorers.
+Call :func:`use_style` once at the top of a chapter. Every plot function takes an
+optional ``ax`` (a new figure is made if it is ``None``) and returns the axes it drew on
+(:func:`plot_layer_histograms` returns ``fig, axes``). :func:`figure_to_png` turns a
+figure into small PNG bytes for the precomputed frames of the explorers.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ __all__ = [
     "rgba_to_png",
 ]
 
-#: Okabe–Ito colour-blind-safe palette (blue, vermillion, green, purple, orange, sky blue, yellow, black).
+#: Okabe–Ito colour-blind-safe palette (blue, vermillion, green, purple, orange, sky
+#: blue, yellow, black).
 PALETTE = [
     "#0072B2",
     "#D55E00",
@@ -56,10 +58,11 @@ _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def use_style():
-    """Set the book's matplotlib defaults (rcParams): sizes for a book column, Okabe–Ito colour cycle,
-    light grid, constrained layout.
+    """Set the book's matplotlib defaults (rcParams): sizes for a book column, Okabe–Ito
+    colour cycle, light grid, constrained layout.
 
-    Implements the figure conventions of every chapter (first used in chapters/01_gradient_descent).
+    Implements the figure conventions of every chapter (first used in
+    chapters/01_gradient_descent).
     """
     mpl.rcParams.update(
         {
@@ -114,9 +117,10 @@ def _first_nonfinite(v):
 def plot_functions(fns, x=None, derivatives=True, ax=None):
     """Plot functions (solid) and their derivatives (dashed, same colour).
 
-    ``fns`` is a dict ``label -> callable`` or a list of activation objects (label from their
-    ``name`` attribute or ``repr``). The derivative is ``f.derivative(x)`` if the object has one,
-    otherwise a central finite difference on the grid (labelled "numerical").
+    ``fns`` is a dict ``label -> callable`` or a list of activation objects (label from
+    their ``name`` attribute or ``repr``). The derivative is ``f.derivative(x)`` if the
+    object has one, otherwise a central finite difference on the grid (labelled
+    "numerical").
 
     Implements figure (fig-act-catalogue) in chapters/04_activations.
     """
@@ -125,7 +129,8 @@ def plot_functions(fns, x=None, derivatives=True, ax=None):
     if d is None:
         if isinstance(fns, (str, bytes)) or not hasattr(fns, "__iter__"):
             raise TypeError(
-                f"{where}: expected a dict label -> callable or a list of activations, got {fns!r}"
+                f"{where}: expected a dict label -> callable or a list of activations, "
+                f"got {fns!r}"
             )
         d = {getattr(f, "name", None) or repr(f): f for f in fns}
         if not d:
@@ -149,7 +154,8 @@ def plot_functions(fns, x=None, derivatives=True, ax=None):
         y = np.asarray(f(x), dtype=np.float64)
         if y.shape != x.shape:
             raise ValueError(
-                f"{where}: {label!r} must act element-wise; x has shape {x.shape}, f(x) {y.shape}"
+                f"{where}: {label!r} must act element-wise; x has shape {x.shape}, "
+                f"f(x) {y.shape}"
             )
         ax.plot(x, y, color=color, label=str(label))
         if derivatives:
@@ -170,15 +176,17 @@ def plot_functions(fns, x=None, derivatives=True, ax=None):
 def plot_curves(curves, xlabel="epoch", ylabel="loss", logy=False, ax=None):
     """Training curves, one line per ``label -> sequence`` (x = 0, 1, 2, …).
 
-    A curve that becomes NaN/inf stops at its last finite value; the first non-finite step is
-    marked with an "×" and the text "diverged".
+    A curve that becomes NaN/inf stops at its last finite value; the first non-finite
+    step is marked with an "×" and the text "diverged".
 
-    Implements the loss-curve figures of chapters/01_gradient_descent and chapters/10_diagnosis.
+    Implements the loss-curve figures of chapters/01_gradient_descent and
+    chapters/10_diagnosis.
     """
     where = "plot_curves"
     if _as_dict(curves, where, "curve") is None:
         raise TypeError(
-            f"{where}: expected a dict label -> sequence of values, got {type(curves).__name__}"
+            f"{where}: expected a dict label -> sequence of values, got "
+            f"{type(curves).__name__}"
         )
     arrays = {
         label: as_float_array(v, f"curve {label!r}", where=where, allow_nonfinite=True)
@@ -231,8 +239,9 @@ def plot_curves(curves, xlabel="epoch", ylabel="loss", logy=False, ax=None):
 def plot_per_layer(values, ylabel, logy=True, ax=None, kind="bar"):
     """A per-layer quantity (gradient norm, activation std, …) against layer 1..L.
 
-    ``values`` is one sequence or a dict ``label -> sequence`` (grouped bars / several lines).
-    Non-finite entries are not drawn; their layer is marked with the text "nan" or "inf".
+    ``values`` is one sequence or a dict ``label -> sequence`` (grouped bars / several
+    lines). Non-finite entries are not drawn; their layer is marked with the text "nan"
+    or "inf".
 
     Implements the per-layer gradient figures of chapters/05_vanishing_exploding.
     """
@@ -251,7 +260,8 @@ def plot_per_layer(values, ylabel, logy=True, ax=None, kind="bar"):
     for v in series.values():
         if v.ndim != 1 or v.size == 0:
             raise ValueError(
-                f"{where}: expected a non-empty 1-D sequence per series, got shape {v.shape}"
+                f"{where}: expected a non-empty 1-D sequence per series, got shape "
+                f"{v.shape}"
             )
     ax = _get_ax(ax, where)
     bottom = blended_transform_factory(ax.transData, ax.transAxes)
@@ -289,13 +299,16 @@ def plot_per_layer(values, ylabel, logy=True, ax=None, kind="bar"):
 def plot_decision_boundary(
     predict, X, y, ax=None, resolution=200, margin=0.5, threshold=0.5
 ):
-    """Regions of the predicted class (filled contour) with the data points (one marker per class).
+    """Regions of the predicted class (filled contour) with the data points (one marker
+    per class).
 
-    ``predict`` maps an ``(M, 2)`` array to labels ``(M,)`` or scores: several columns are turned
-    into labels by ``argmax``, a single non-integer column by ``score > threshold`` (use
-    ``threshold=0`` for raw logits). Labels must use the same encoding as ``y``.
+    ``predict`` maps an ``(M, 2)`` array to labels ``(M,)`` or scores: several columns
+    are turned into labels by ``argmax``, a single non-integer column by ``score >
+    threshold`` (use ``threshold=0`` for raw logits). Labels must use the same encoding
+    as ``y``.
 
-    Implements the decision-boundary figures of chapters/02_perceptron_delta and chapters/03_backprop.
+    Implements the decision-boundary figures of chapters/02_perceptron_delta and
+    chapters/03_backprop.
     """
     where = "plot_decision_boundary"
     check_callable(predict, "predict", where=where)
@@ -303,7 +316,8 @@ def plot_decision_boundary(
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0] or y.dtype.kind not in "biu":
         raise ValueError(
-            f"{where}: y must be integer labels of shape ({X.shape[0]},), got {y.dtype} {y.shape}"
+            f"{where}: y must be integer labels of shape ({X.shape[0]},), got "
+            f"{y.dtype} {y.shape}"
         )
     res = check_positive_int(resolution, "resolution", minimum=2)
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
@@ -311,7 +325,8 @@ def plot_decision_boundary(
     out = np.asarray(predict(np.column_stack([xx.ravel(), yy.ravel()])))
     if out.shape[0] != res * res or out.ndim > 2:
         raise ValueError(
-            f"{where}: predict must return ({res * res},) labels or scores, got shape {out.shape}"
+            f"{where}: predict must return ({res * res},) labels or scores, got shape "
+            f"{out.shape}"
         )
     if out.ndim == 2 and out.shape[1] > 1:
         out = out.argmax(axis=1)
@@ -352,14 +367,18 @@ def plot_decision_boundary(
     return ax
 
 
-def plot_layer_histograms(values, bins=50, range=None, axes=None):  # noqa: A002 - mirrors np.histogram
-    """Histograms of a quantity per layer as small multiples in one row, sharing the x range.
+# `range` mirrors np.histogram
+def plot_layer_histograms(values, bins=50, range=None, axes=None):
+    """Histograms of a quantity per layer as small multiples in one row, sharing the x
+    range.
 
-    ``values`` is a list with one array per layer (any shape, flattened; NaN/inf are left out and
-    counted in a note on the panel). ``range=(lo, hi)`` fixes the x range (default: all finite values).
-    ``axes`` is a sequence of one Axes per layer, or ``None`` for a new figure.
+    ``values`` is a list with one array per layer (any shape, flattened; NaN/inf are
+    left out and counted in a note on the panel). ``range=(lo, hi)`` fixes the x range
+    (default: all finite values). ``axes`` is a sequence of one Axes per layer, or
+    ``None`` for a new figure.
 
-    Returns ``fig, axes``. Implements the activation-distribution figures of chapters/07_initialization.
+    Returns ``fig, axes``. Implements the activation-distribution figures of
+    chapters/07_initialization.
     """
     where = "plot_layer_histograms"
     if (
@@ -368,7 +387,8 @@ def plot_layer_histograms(values, bins=50, range=None, axes=None):  # noqa: A002
         or not values
     ):
         raise TypeError(
-            f"{where}: expected a non-empty list with one array per layer, got {type(values).__name__}"
+            f"{where}: expected a non-empty list with one array per layer, got "
+            f"{type(values).__name__}"
         )
     bins = check_positive_int(bins, "bins")
     arrays = [
@@ -435,11 +455,13 @@ def plot_contours(
     xlabel="$w_1$",
     ylabel="$w_2$",
 ):
-    """Contour lines of a 2-D surface ``Z = f(XX, YY)`` with optional optimisation paths.
+    """Contour lines of a 2-D surface ``Z = f(XX, YY)`` with optional optimisation
+    paths.
 
-    Each path (dict ``label -> (k, 2) array``) is a line with markers, its start a circle and its
-    end a star. A path that becomes NaN/inf stops at its last finite point, which is marked "×"
-    and "(diverged)" is added to its label; drawing is clipped to ``xlim`` × ``ylim``.
+    Each path (dict ``label -> (k, 2) array``) is a line with markers, its start a
+    circle and its end a star. A path that becomes NaN/inf stops at its last finite
+    point, which is marked "×" and "(diverged)" is added to its label; drawing is
+    clipped to ``xlim`` × ``ylim``.
 
     Implements the gradient-descent explorer of chapters/01_gradient_descent.
     """
@@ -460,7 +482,8 @@ def plot_contours(
         p = as_float_array(p, f"path {label!r}", where=where, allow_nonfinite=True)
         if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
             raise ValueError(
-                f"{where}: path {label!r} must have shape (k, 2) with k >= 1, got {p.shape}"
+                f"{where}: path {label!r} must have shape (k, 2) with k >= 1, got "
+                f"{p.shape}"
             )
         checked[label] = p
     XX, YY = np.meshgrid(np.linspace(*box[0], res), np.linspace(*box[1], res))
@@ -476,7 +499,8 @@ def plot_contours(
         zp = zf[zf > 0]
         if zp.size == 0:
             raise ValueError(
-                f"{where}: log_levels needs positive values of f, the largest is {zf.max()}"
+                f"{where}: log_levels needs positive values of f, the largest is "
+                f"{zf.max()}"
             )
         lo, hi = max(zp.min(), zp.max() * 1e-8), zp.max()
         lv = np.geomspace(lo, hi, levels) if hi > lo else levels
@@ -495,7 +519,8 @@ def plot_contours(
     span = max(np.ptp(box[0]), np.ptp(box[1]))
     centre = np.array([box[0].mean(), box[1].mean()])
     for i, (label, p) in enumerate(checked.items()):
-        # huge but finite points would overflow in the display transform: treat them as divergence
+        # huge but finite points would overflow in the display transform: treat them as
+        # divergence
         bad = ~np.all(np.isfinite(p), axis=1) | (
             np.abs(np.nan_to_num(p) - centre).max(axis=1) > 1e6 * span
         )
@@ -530,9 +555,11 @@ def plot_contours(
 
 
 def figure_to_png(fig, dpi=72, optimize=True, colors=96):
-    """Render ``fig`` to compact PNG bytes and close it (encoded by :func:`rgba_to_png`).
+    """Render ``fig`` to compact PNG bytes and close it (encoded by
+    :func:`rgba_to_png`).
 
-    The explorers of every chapter use it for their frames (first in chapters/01_gradient_descent).
+    The explorers of every chapter use it for their frames (first in
+    chapters/01_gradient_descent).
     """
     if not isinstance(fig, Figure):
         raise TypeError(
@@ -543,7 +570,8 @@ def figure_to_png(fig, dpi=72, optimize=True, colors=96):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     saved_dpi = fig.dpi
-    try:  # draw once into an RGBA buffer and encode that: no PNG encode/decode round trip
+    # draw once into an RGBA buffer and encode that: no PNG encode/decode round trip
+    try:
         fig.set_dpi(dpi)
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
@@ -564,13 +592,16 @@ def _check_colors(colors):
 
 
 def rgba_to_png(rgba, optimize=True, colors=96):
-    """PNG bytes of an RGBA image (an (H, W, 4) uint8 array, e.g. a canvas's ``buffer_rgba()``).
+    """PNG bytes of an RGBA image (an (H, W, 4) uint8 array, e.g. a canvas's
+    ``buffer_rgba()``).
 
-    The image is quantised to an adaptive palette of ``colors`` colours (no dithering, so flat
-    areas stay flat) and saved with zlib ``optimize``: small frames to store in the book's pages.
-    ``colors=None, optimize=False`` keeps full RGBA and uses the fastest zlib level (live redraws).
+    The image is quantised to an adaptive palette of ``colors`` colours (no dithering,
+    so flat areas stay flat) and saved with zlib ``optimize``: small frames to store in
+    the book's pages. ``colors=None, optimize=False`` keeps full RGBA and uses the
+    fastest zlib level (live redraws).
 
-    The explorers of every chapter use it for their frames (first in chapters/01_gradient_descent).
+    The explorers of every chapter use it for their frames (first in
+    chapters/01_gradient_descent).
     """
     from PIL import Image
 
@@ -583,8 +614,8 @@ def rgba_to_png(rgba, optimize=True, colors=96):
         or 0 in rgba.shape
     ):
         raise ValueError(
-            f"rgba_to_png: expected an (H, W, 4) uint8 RGBA image, got {rgba.dtype} array of shape "
-            f"{rgba.shape}"
+            f"rgba_to_png: expected an (H, W, 4) uint8 RGBA image, got {rgba.dtype} "
+            f"array of shape {rgba.shape}"
         )
     img = Image.fromarray(np.ascontiguousarray(rgba))  # (H, W, 4) uint8 -> mode RGBA
     if colors is not None:

@@ -1,16 +1,18 @@
 """Explorers: one helper, :func:`explorer`, builds every slider explorer of the book.
 
-An explorer shows the figure ``draw(**values)`` for the values chosen on one to three sliders.
-The same notebook cell works in two modes:
+An explorer shows the figure ``draw(**values)`` for the values chosen on one to three
+sliders. The same notebook cell works in two modes:
 
-- **live** (a kernel: Jupyter, Binder, nbval): moving a slider calls ``draw`` again and shows the
-  new figure as PNG bytes in one ``ipywidgets.Image``;
-- **static** (the built HTML book, no kernel): every combination of the grid values is drawn once,
-  while the book is built, into an ``ipywidgets.Stack`` of ``Image`` frames; the slider switches
-  frames in the browser through ``jslink`` (nested Stacks for two or three sliders).
+- **live** (a kernel: Jupyter, Binder, nbval): moving a slider calls ``draw`` again and
+  shows the new figure as PNG bytes in one ``ipywidgets.Image``;
+- **static** (the built HTML book, no kernel): every combination of the grid values is
+  drawn once, while the book is built, into an ``ipywidgets.Stack`` of ``Image`` frames;
+  the slider switches frames in the browser through ``jslink`` (nested Stacks for two or
+  three sliders).
 
-The mode comes from the environment variable ``BOOKCODE_STATIC`` unless ``static=`` is given: the
-book's build command sets ``BOOKCODE_STATIC=1``; everywhere else explorers run live.
+The mode comes from the environment variable ``BOOKCODE_STATIC`` unless ``static=`` is
+given: the book's build command sets ``BOOKCODE_STATIC=1``; everywhere else explorers
+run live.
 """
 
 from __future__ import annotations
@@ -55,14 +57,16 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
 
 def static_from_env():
-    """Return True if ``BOOKCODE_STATIC`` asks for static explorers ("1"), False if unset or "0".
+    """Return True if ``BOOKCODE_STATIC`` asks for static explorers ("1"), False if
+    unset or "0".
 
     The book build sets it (see chapters/01_gradient_descent, the first explorer).
     """
     raw = os.environ.get(STATIC_ENV, "").strip().lower()
     if raw not in _TRUE | _FALSE:
         raise ValueError(
-            f"environment variable {STATIC_ENV} must be '1' (static) or '0'/unset (live), got {raw!r}"
+            f"environment variable {STATIC_ENV} must be '1' (static) or '0'/unset "
+            f"(live), got {raw!r}"
         )
     return raw in _TRUE
 
@@ -70,7 +74,8 @@ def static_from_env():
 def _render(draw, values, dpi, compact=True):
     """PNG bytes of ``draw(**values)``; the figure is closed afterwards.
 
-    ``compact`` quantises the colours (small frames for the built page); a live redraw skips that to be fast.
+    ``compact`` quantises the colours (small frames for the built page); a live redraw
+    skips that to be fast.
     """
     fig = draw(**values)
     if not isinstance(fig, matplotlib.figure.Figure):
@@ -78,8 +83,9 @@ def _render(draw, values, dpi, compact=True):
             plt.close(fig.figure)
         args = ", ".join(f"{k}={v!r}" for k, v in values.items())
         raise TypeError(
-            f"draw({args}) must return a matplotlib.figure.Figure, got {type(fig).__name__} "
-            "(end draw with `return fig`, e.g. after `fig, ax = plt.subplots()`)"
+            f"draw({args}) must return a matplotlib.figure.Figure, got "
+            f"{type(fig).__name__} (end draw with `return fig`, e.g. after `fig, ax = "
+            "plt.subplots()`)"
         )
     try:
         return (
@@ -92,11 +98,12 @@ def _render(draw, values, dpi, compact=True):
 
 
 class _Progress:
-    """A tqdm.auto bar that appears only once precomputing has taken more than ``delay`` seconds.
+    """A tqdm.auto bar that appears only once precomputing has taken more than ``delay``
+    seconds.
 
-    The bar is created lazily (``tqdm(delay=...)`` would create its notebook widget at once and so
-    store it in the page), and never while the book is built (``BOOKCODE_STATIC`` set): a bar drawn
-    then would be frozen into the built page.
+    The bar is created lazily (``tqdm(delay=...)`` would create its notebook widget at
+    once and so store it in the page), and never while the book is built
+    (``BOOKCODE_STATIC`` set): a bar drawn then would be frozen into the built page.
     """
 
     def __init__(self, total, delay=2.0):
@@ -129,7 +136,8 @@ _INSTANCES = []  # weak references to every Explorer created in this process
 
 
 def instances():
-    """The explorers created in this kernel so far, oldest first (used by the benchmark to time updates).
+    """The explorers created in this kernel so far, oldest first (used by the benchmark
+    to time updates).
 
     Explorers: see chapters/01_gradient_descent (the first explorer).
     """
@@ -143,15 +151,18 @@ class Explorer(widgets.VBox):
     Attributes
     ----------
     static : bool
-        True if the frames were precomputed (``stack`` is set), False if live (``image`` is set).
+        True if the frames were precomputed (``stack`` is set), False if live (``image``
+        is set).
     sliders : dict of str to ipywidgets slider
         One slider per grid name, in grid order.
     image : ipywidgets.Image or None
         Live mode: the image redrawn on every change.
     stack : ipywidgets.Stack or None
-        Static mode: the outer Stack; with two or three sliders its children are Stacks too.
+        Static mode: the outer Stack; with two or three sliders its children are Stacks
+        too.
     links : list of ipywidgets.Link
-        Static mode: the jslinks from each slider's ``index`` to the Stacks of its level.
+        Static mode: the jslinks from each slider's ``index`` to the Stacks of its
+        level.
     """
 
     def __init__(self, draw, grid, sliders, *, static, dpi, note, figure=None):
@@ -176,7 +187,8 @@ class Explorer(widgets.VBox):
         _INSTANCES.append(weakref.ref(self))
 
     def _frame(self, values, compact):
-        """PNG bytes for ``values``: redraw only the changed artists (``figure=``) or a new figure."""
+        """PNG bytes for ``values``: redraw only the changed artists (``figure=``) or a
+        new figure."""
         if self.frames is not None:
             return self.frames.render(values, compact=compact)
         return _render(self.draw, values, self.dpi, compact=compact)
@@ -203,8 +215,10 @@ class Explorer(widgets.VBox):
         try:
             self.image.value = self._frame(self.values, compact=False)
             self.error.value = ""
-        except Exception as exc:  # shown to the reader: errors in widget callbacks are otherwise invisible
-            self.error.value = f"<pre style='color:#b00'>{html.escape(f'{type(exc).__name__}: {exc}')}</pre>"
+        # shown to the reader: errors in widget callbacks are otherwise invisible
+        except Exception as exc:
+            message = html.escape(f"{type(exc).__name__}: {exc}")
+            self.error.value = f"<pre style='color:#b00'>{message}</pre>"
 
     def _build_static(self, note):
         names = list(self.grid)
@@ -254,7 +268,8 @@ class Explorer(widgets.VBox):
         return [widgets.HTML(f"<small><i>{text}</i></small>"), self.stack]
 
     def _index(self, name, value):
-        """Index of ``value`` on a grid slider, or None for a range slider; raise if not allowed."""
+        """Index of ``value`` on a grid slider, or None for a range slider; raise if not
+        allowed."""
         slider = self.sliders[name]
         if isinstance(slider, widgets.SelectionSlider):
             shown = [label(v, name) for v in self.grid[name]]
@@ -271,15 +286,18 @@ class Explorer(widgets.VBox):
         return None
 
     def update(self, **values):
-        """Set sliders programmatically and show the matching figure (for tests and benchmarks).
+        """Set sliders programmatically and show the matching figure (for tests and
+        benchmarks).
 
-        Live mode redraws once (errors from ``draw`` propagate); static mode selects the matching
-        precomputed frame in the Python-side Stacks too (in the browser the jslinks do that).
+        Live mode redraws once (errors from ``draw`` propagate); static mode selects the
+        matching precomputed frame in the Python-side Stacks too (in the browser the
+        jslinks do that).
         """
         unknown = set(values) - set(self.sliders)
         if unknown:
             raise ValueError(
-                f"update() got unknown name(s) {sorted(unknown)}; the sliders are {list(self.sliders)}"
+                f"update() got unknown name(s) {sorted(unknown)}; the sliders are "
+                f"{list(self.sliders)}"
             )
         indices = {
             name: self._index(name, value) for name, value in values.items()
@@ -306,7 +324,8 @@ class Explorer(widgets.VBox):
 
     def __repr__(self):
         mode = "static" if self.static else "live"
-        return f"Explorer({mode}, draw={getattr(self.draw, '__name__', self.draw)!r}, values={self.values})"
+        draw = getattr(self.draw, "__name__", self.draw)
+        return f"Explorer({mode}, draw={draw!r}, values={self.values})"
 
 
 def explorer(
@@ -320,51 +339,59 @@ def explorer(
     note=True,
     figure=None,
 ):
-    """Build a slider explorer of ``draw(**values)`` that works live in a kernel and in the static book.
+    """Build a slider explorer of ``draw(**values)`` that works live in a kernel and in
+    the static book.
 
     Parameters
     ----------
     draw : callable
-        Without ``figure``: ``draw(**values) -> matplotlib.figure.Figure``, a new figure per call;
-        the explorer converts it to PNG (``bookcode.display.plotting.figure_to_png``) and closes it.
-        With ``figure``: ``draw(**values)`` changes artists of that figure (``line.set_data``,
+        Without ``figure``: ``draw(**values) -> matplotlib.figure.Figure``, a new figure
+        per call; the explorer converts it to PNG
+        (``bookcode.display.plotting.figure_to_png``) and closes it. With ``figure``:
+        ``draw(**values)`` changes artists of that figure (``line.set_data``,
         ``title.set_text``, ...) and returns the list of the artists it changed.
     grid : dict of str to sequence
-        One to three entries ``name -> slider values`` (numbers or strings, distinct); the first
-        value of each is shown first. At most ``MAX_FRAMES`` (64) combinations in all.
+        One to three entries ``name -> slider values`` (numbers or strings, distinct);
+        the first value of each is shown first. At most ``MAX_FRAMES`` (64) combinations
+        in all.
     labels : dict of str to str, optional
         Slider descriptions, e.g. ``{"eta": "η (learning rate)"}``; default: the names.
     static : bool or None, default None
-        True: precompute every combination (for the built HTML, no kernel needed). False: live.
-        None: static if the environment variable ``BOOKCODE_STATIC`` is "1" (the book's build
-        command sets it; nbval, Binder and Jupyter run live).
+        True: precompute every combination (for the built HTML, no kernel needed).
+        False: live. None: static if the environment variable ``BOOKCODE_STATIC`` is "1"
+        (the book's build command sets it; nbval, Binder and Jupyter run live).
     live_ranges : dict of str to tuple, optional
-        Live mode only: ``name -> (min, max, step)`` gives an ``IntSlider`` (all integers) or a
-        ``FloatSlider``; ``(min, max, step, "log")`` a ``FloatLogSlider`` over [min, max] whose step
-        is in decades. These redraw for any value; other names get a ``SelectionSlider`` over the grid.
+        Live mode only: ``name -> (min, max, step)`` gives an ``IntSlider`` (all
+        integers) or a ``FloatSlider``; ``(min, max, step, "log")`` a ``FloatLogSlider``
+        over [min, max] whose step is in decades. These redraw for any value; other
+        names get a ``SelectionSlider`` over the grid.
     dpi : int, default 72
         Resolution of the PNG frames.
     note : bool, default True
-        Static mode: show a line saying how many frames were precomputed and how to explore live.
+        Static mode: show a line saying how many frames were precomputed and how to
+        explore live.
     figure : matplotlib.figure.Figure, optional
-        One figure for every frame, owned by the explorer from now on: only the artists ``draw``
-        returns are redrawn, over a cached rendering of the rest (``bookcode.display.blit.BlitFrames``).
-        A few ms per frame instead of 60-400 ms for a new figure; the cache is renewed when the
-        axes' limits, scales, ticks or labels change.
+        One figure for every frame, owned by the explorer from now on: only the artists
+        ``draw`` returns are redrawn, over a cached rendering of the rest
+        (``bookcode.display.blit.BlitFrames``). A few ms per frame instead of 60-400 ms
+        for a new figure; the cache is renewed when the axes' limits, scales, ticks or
+        labels change.
 
     Returns
     -------
     Explorer
-        An ``ipywidgets.VBox`` with ``.sliders``, ``.image`` (live) or ``.stack`` (static) and
-        ``.update(**values)`` to move the sliders from code.
+        An ``ipywidgets.VBox`` with ``.sliders``, ``.image`` (live) or ``.stack``
+        (static) and ``.update(**values)`` to move the sliders from code.
 
     Notes
     -----
-    Live: sliders redraw on release (``continuous_update=False``); ``draw`` errors are shown under
-    the figure. Static: nested ``Stack``\\ s of ``Image`` frames whose ``selected_index`` is
-    ``jslink``-ed to each ``SelectionSlider.index``, embedded in the page by myst-nb's widget state.
+    Live: sliders redraw on release (``continuous_update=False``); ``draw`` errors are
+    shown under the figure. Static: nested ``Stack``\\ s of ``Image`` frames whose
+    ``selected_index`` is ``jslink``-ed to each ``SelectionSlider.index``, embedded in
+    the page by myst-nb's widget state.
 
-    Used by the explorers of every chapter; see chapters/01_gradient_descent (the first explorer).
+    Used by the explorers of every chapter; see chapters/01_gradient_descent (the first
+    explorer).
     """
     check_callable(draw, "draw (a function draw(**values) -> Figure)", where="explorer")
     grid = check_grid(grid)
@@ -378,19 +405,22 @@ def explorer(
     live_ranges = {} if live_ranges is None else live_ranges
     if not isinstance(live_ranges, Mapping):
         raise TypeError(
-            f"live_ranges must be a dict name -> (min, max, step[, 'log']), got {type(live_ranges).__name__}"
+            "live_ranges must be a dict name -> (min, max, step[, 'log']), got "
+            f"{type(live_ranges).__name__}"
         )
     for name in live_ranges:
         if name not in grid:
             raise ValueError(
-                f"live_ranges has unknown name {name!r}; the grid's names are {list(grid)}"
+                f"live_ranges has unknown name {name!r}; the grid's names are "
+                f"{list(grid)}"
             )
     dpi = check_positive_int(dpi, "dpi")
     if not isinstance(note, bool):
         raise TypeError(f"note must be True or False, got {note!r}")
     if figure is not None and not isinstance(figure, matplotlib.figure.Figure):
         raise TypeError(
-            f"figure must be a matplotlib Figure (the one draw updates) or None, got {type(figure).__name__}"
+            "figure must be a matplotlib Figure (the one draw updates) or None, got "
+            f"{type(figure).__name__}"
         )
 
     ranges = {

@@ -1,23 +1,25 @@
 """Auto-checked coding exercises: the shared machinery.
 
-The checkers build their reference cases from the framework at the top of ``bookcode`` (layers,
-networks, gradient checks); nothing in ``bookcode`` imports them.
+The checkers build their reference cases from the framework at the top of ``bookcode``
+(layers, networks, gradient checks); nothing in ``bookcode`` imports them.
 
-Each chapter module (``bookcode.exercises.ch01``, …) has ``check_<name>(learner_function)``
-functions. A check runs reference cases and tells the learner, in one or two sentences, what is
-wrong — the hint names the common mistake it recognises (sign error, off-by-one, …). It never
-shows a traceback: an exception raised by the learner's code becomes a short message, and
-``NotImplementedError`` (the stub of the student edition) means "not attempted yet".
+Each chapter module (``bookcode.exercises.ch01``, …) has
+``check_<name>(learner_function)`` functions. A check runs reference cases and tells the
+learner, in one or two sentences, what is wrong — the hint names the common mistake it
+recognises (sign error, off-by-one, …). It never shows a traceback: an exception raised
+by the learner's code becomes a short message, and ``NotImplementedError`` (the stub of
+the student edition) means "not attempted yet".
 
-A hint teaches without giving the answer: it names the symptom (a shape, a transpose, a batch
-average, a sign, a missing factor) and the idea behind the fix, and may point to an equation of
-the chapter, but never shows the expression or line of code that computes the result. A check
-handed bookcode's own implementation (``check_elu(activations.elu, ...)``) refuses to run: that
-is the book's implementation, and the exercise is to write one.
+A hint teaches without giving the answer: it names the symptom (a shape, a transpose, a
+batch average, a sign, a missing factor) and the idea behind the fix, and may point to
+an equation of the chapter, but never shows the expression or line of code that computes
+the result. A check handed bookcode's own implementation (``check_elu(activations.elu,
+...)``) refuses to run: that is the book's implementation, and the exercise is to write
+one.
 
-A chapter module writes each case as a function ``case(learner)`` that calls the learner through
-:func:`call_learner` and raises :class:`Hint` when it finds a mistake, then hands the cases to
-:func:`run_checks`.
+A chapter module writes each case as a function ``case(learner)`` that calls the learner
+through :func:`call_learner` and raises :class:`Hint` when it finds a mistake, then
+hands the cases to :func:`run_checks`.
 """
 
 from __future__ import annotations
@@ -78,10 +80,12 @@ class CheckResult:
 
 
 def relative_difference(a, b):
-    """``‖a − b‖ / (‖a‖ + ‖b‖)`` (0 if both are zero); NaN if either holds NaN, so a NaN answer never matches.
+    """``‖a − b‖ / (‖a‖ + ‖b‖)`` (0 if both are zero); NaN if either holds NaN, so a NaN
+    answer never matches.
 
-    Unlike ``bookcode.gradcheck.rel_error`` it does not raise on NaN: a checker turns a learner's NaN into a hint.
-    Used by the gradient checkers of chapters/03_backprop and chapters/08_batchnorm.
+    Unlike ``bookcode.gradcheck.rel_error`` it does not raise on NaN: a checker turns a
+    learner's NaN into a hint. Used by the gradient checkers of chapters/03_backprop and
+    chapters/08_batchnorm.
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     denom = np.linalg.norm(a) + np.linalg.norm(b)
@@ -89,7 +93,8 @@ def relative_difference(a, b):
 
 
 def matches(a, b, tol=TOLERANCE):
-    """True if ``a`` and ``b`` have one shape and a relative difference below ``tol`` (the book's 1e-7).
+    """True if ``a`` and ``b`` have one shape and a relative difference below ``tol``
+    (the book's 1e-7).
 
     Used by the gradient checkers of chapters/03_backprop and chapters/08_batchnorm.
     """
@@ -98,11 +103,13 @@ def matches(a, b, tol=TOLERANCE):
 
 
 def sign_or_zero(got, ref, tol=TOLERANCE):
-    """``"zero"`` if ``got`` is all zeros, ``"sign"`` if it is −1 times ``ref``; else None.
+    """``"zero"`` if ``got`` is all zeros, ``"sign"`` if it is −1 times ``ref``; else
+    None.
 
-    Both are wrong answers of the right shape that a relative error alone does not name (the relative
-    difference of either from ``ref`` is 1). None if the shapes differ or ``ref`` is zero. Used by
-    the gradient checkers of chapters/03_backprop and chapters/08_batchnorm.
+    Both are wrong answers of the right shape that a relative error alone does not name
+    (the relative difference of either from ``ref`` is 1). None if the shapes differ or
+    ``ref`` is zero. Used by the gradient checkers of chapters/03_backprop and
+    chapters/08_batchnorm.
     """
     got, ref = np.asarray(got, dtype=float), np.asarray(ref, dtype=float)
     if got.shape != ref.shape or not np.any(ref):
@@ -113,12 +120,14 @@ def sign_or_zero(got, ref, tol=TOLERANCE):
 
 
 def book_implementation(fn):
-    """The dotted name of ``bookcode``'s own code behind ``fn``, or None if ``fn`` is not from bookcode.
+    """The dotted name of ``bookcode``'s own code behind ``fn``, or None if ``fn`` is
+    not from bookcode.
 
-    ``fn`` is a function, method, class or callable object (``functools.partial`` unwrapped) whose
-    ``__module__`` is ``bookcode`` or starts with ``bookcode.``. A function the learner defines,
-    even one that calls bookcode inside, is not. Used by :func:`run_checks` for every chapter's
-    exercises (first in chapters/01_gradient_descent).
+    ``fn`` is a function, method, class or callable object (``functools.partial``
+    unwrapped) whose ``__module__`` is ``bookcode`` or starts with ``bookcode.``. A
+    function the learner defines, even one that calls bookcode inside, is not. Used by
+    :func:`run_checks` for every chapter's exercises (first in
+    chapters/01_gradient_descent).
     """
     for _ in range(10):
         if not isinstance(fn, functools.partial):
@@ -138,11 +147,13 @@ def book_implementation(fn):
 def network_after_backward(
     sizes, activation, seed, *, gains=None, bias_std=0.5, n_examples=16
 ):
-    """A network with random weights and biases, after one forward and backward pass on random data.
+    """A network with random weights and biases, after one forward and backward pass on
+    random data.
 
-    Layer ``i`` gets weights ~ N(0, (gains[i] / √n_in)²) (gains 1 by default) and biases ~ N(0, bias_std²);
-    the backward pass is that of ½‖Y − T‖² for random targets T. A fixture for the checkers of
-    chapters/05_vanishing_exploding and chapters/10_diagnosis.
+    Layer ``i`` gets weights ~ N(0, (gains[i] / √n_in)²) (gains 1 by default) and biases
+    ~ N(0, bias_std²); the backward pass is that of ½‖Y − T‖² for random targets T. A
+    fixture for the checkers of chapters/05_vanishing_exploding and
+    chapters/10_diagnosis.
     """
     from ..layers import Activation, Linear
     from ..network import Sequential
@@ -168,7 +179,8 @@ def network_after_backward(
 
 
 def call_learner(fn, *args, **kwargs):
-    """Call the learner's ``fn``; its exceptions become :class:`NotAttempted` or a :class:`Hint`.
+    """Call the learner's ``fn``; its exceptions become :class:`NotAttempted` or a
+    :class:`Hint`.
 
     Used by every chapter's exercise checks (first in chapters/01_gradient_descent).
     """
@@ -184,7 +196,8 @@ def call_learner(fn, *args, **kwargs):
 
 
 def learner_array(value, what="your function"):
-    """The learner's return value as a float array, or a :class:`Hint` saying why it is not one.
+    """The learner's return value as a float array, or a :class:`Hint` saying why it is
+    not one.
 
     Used by every chapter's exercise checks (first in chapters/01_gradient_descent).
     """
@@ -203,8 +216,9 @@ def learner_array(value, what="your function"):
     ):  # the checks compare to 8+ digits; float32 keeps about 7
         raise Hint(
             f"{what} returned {raw.dtype} numbers, which keep only about "
-            f"{'7' if raw.dtype == np.float32 else '3'} significant digits — too few for these checks. "
-            "Compute in float64, numpy's default (np.zeros(n), np.array(w0, dtype=float))"
+            f"{'7' if raw.dtype == np.float32 else '3'} significant digits — too few "
+            "for these checks. Compute in float64, numpy's default (np.zeros(n), "
+            "np.array(w0, dtype=float))"
         )
     if not np.all(np.isfinite(arr)):
         raise Hint(f"{what} returned NaN or inf values")
@@ -221,13 +235,13 @@ def run_checks(exercise, learner, cases, *, quiet=False, others=()):
     learner : callable
         The learner's function.
     cases : sequence of (str, callable)
-        ``(description, case)``; ``case(learner)`` raises :class:`Hint` on a mistake. Cases run
-        in order and the first failure is reported with its description.
+        ``(description, case)``; ``case(learner)`` raises :class:`Hint` on a mistake.
+        Cases run in order and the first failure is reported with its description.
     quiet : bool
         Do not print (tests use it).
     others : sequence of callable
-        Further functions of the learner that the cases call (``check_elu``'s derivative); like
-        ``learner``, they must not be bookcode's own implementation.
+        Further functions of the learner that the cases call (``check_elu``'s
+        derivative); like ``learner``, they must not be bookcode's own implementation.
 
     Returns
     -------
@@ -273,8 +287,10 @@ def _run(exercise, learner, cases):
                         len(cases),
                         description,
                         (
-                            f"your function raised NotImplementedError here, after passing check{'s' if i > 2 else ''} "
-                            f"1{f'–{i - 1}' if i > 2 else ''}: this case is not handled yet"
+                            "your function raised NotImplementedError here, after "
+                            f"passing check{'s' if i > 2 else ''} "
+                            f"1{f'–{i - 1}' if i > 2 else ''}: this case is not "
+                            "handled yet"
                         ),
                     ),
                 )

@@ -1,10 +1,13 @@
 """Checks for the coding exercises of chapters/01_gradient_descent.
 
-- :func:`check_gradient_descent`: ``gradient_descent(grad, w0, lr, n_steps)`` returns the path;
-- :func:`check_central_difference`: ``central_difference(f, w, eps=1e-6)`` returns ``∇f(w)``.
+- :func:`check_gradient_descent`: ``gradient_descent(grad, w0, lr, n_steps)`` returns
+  the path;
+- :func:`check_central_difference`: ``central_difference(f, w, eps=1e-6)`` returns
+  ``∇f(w)``.
 
-Every reference value is computed here independently of :mod:`bookcode.experiments.descent` and
-:mod:`bookcode.gradcheck`: closed forms where they exist, otherwise a plain loop.
+Every reference value is computed here independently of
+:mod:`bookcode.experiments.descent` and :mod:`bookcode.gradcheck`: closed forms where
+they exist, otherwise a plain loop.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ def _close(a, b):
     return a.shape == b.shape and np.allclose(a, b, rtol=_RTOL, atol=1e-12)
 
 
-# ------------------------------------------------------------------------------ gradient descent
+# --------------------------------------------------------------------- gradient descent
 def _descend(grad, w0, lr, n, *, sign=-1.0, frozen=False):
-    """A plain reference loop; ``sign=+1`` climbs, ``frozen`` reuses the first gradient."""
+    """A plain reference loop: ``sign=+1`` climbs, ``frozen`` keeps one gradient."""
     w = np.array(w0, dtype=np.float64)
     g0 = grad(w)
     path = [w]
@@ -35,7 +38,8 @@ def _descend(grad, w0, lr, n, *, sign=-1.0, frozen=False):
 
 
 def _named(fn, name):
-    """Give a reference function a short name, so errors in the learner's calls read well."""
+    """Give a reference function a short name, so errors in the learner's calls read
+    well."""
     fn.__name__ = fn.__qualname__ = name
     return fn
 
@@ -57,8 +61,8 @@ def _gd_case(grad, w0, lr, n, closed_form=None):
             raise
         if not np.array_equal(np.asarray(given, dtype=np.float64), start):
             raise Hint(
-                "your function changed w0 in place (the caller's start point moved). Work on a copy: "
-                "w = np.array(w0, dtype=float)"
+                "your function changed w0 in place (the caller's start point moved). "
+                "Work on a copy: w = np.array(w0, dtype=float)"
             )
         path = learner_array(out)
         want = closed_form if closed_form is not None else _descend(grad, start, lr, n)
@@ -72,30 +76,33 @@ def _diagnose_path(path, want, grad, w0, lr, n):
     if path.shape != want.shape:
         if path.shape == (d,) and n > 0 and _close(path, want[-1]):
             raise Hint(
-                f"you returned only the last point, shape {path.shape}. Return the whole path: w0 and "
-                f"every iterate, an array of shape (n_steps + 1, d) = {want.shape}"
+                f"you returned only the last point, shape {path.shape}. Return the "
+                "whole path: w0 and every iterate, an array of shape (n_steps + 1, d) "
+                f"= {want.shape}"
             )
         if path.shape == (n, d) and n > 0 and _close(path, want[1:]):
             raise Hint(
-                f"your path has {n} rows and misses the start w0. The first row must be w0, then one "
-                f"row per step: n_steps + 1 = {n + 1} rows"
+                f"your path has {n} rows and misses the start w0. The first row must "
+                f"be w0, then one row per step: n_steps + 1 = {n + 1} rows"
             )
         if path.shape == (n, d) and n > 0 and _close(path, want[:-1]):
             raise Hint(
-                f"your path stops one step short ({n} rows). Do n_steps updates and keep w0 too: "
-                f"n_steps + 1 = {n + 1} rows"
+                f"your path stops one step short ({n} rows). Do n_steps updates and "
+                f"keep w0 too: n_steps + 1 = {n + 1} rows"
             )
         if path.shape == (n + 2, d):
             raise Hint(
-                f"your path has one row too many ({n + 2}); n_steps = {n} updates give {n + 1} rows "
-                "(w0 included). Check the range of your loop"
+                f"your path has one row too many ({n + 2}); n_steps = {n} updates give "
+                f"{n + 1} rows (w0 included). Check the range of your loop"
             )
         if path.shape == want.T.shape and d != n + 1:
             raise Hint(
-                f"your path is transposed, shape {path.shape}; put one iterate per row: {want.shape}"
+                f"your path is transposed, shape {path.shape}; put one iterate per "
+                f"row: {want.shape}"
             )
         raise Hint(
-            f"expected a path of shape (n_steps + 1, d) = {want.shape}, got shape {path.shape}"
+            f"expected a path of shape (n_steps + 1, d) = {want.shape}, got shape "
+            f"{path.shape}"
         )
     if (
         n > 1
@@ -103,9 +110,9 @@ def _diagnose_path(path, want, grad, w0, lr, n):
         and _close(path, np.broadcast_to(path[-1], path.shape))
     ):
         raise Hint(
-            "every row of your path is the same point. You appended the same array each time and "
-            "then changed it in place (w -= ...), which changes every row you stored: append a copy, "
-            "or make each step build a new array"
+            "every row of your path is the same point. You appended the same array "
+            "each time and then changed it in place (w -= ...), which changes every "
+            "row you stored: append a copy, or make each step build a new array"
         )
     if not _close(path[0], w0):
         raise Hint(
@@ -114,31 +121,34 @@ def _diagnose_path(path, want, grad, w0, lr, n):
         )
     if n > 0 and _close(path, _descend(grad, w0, lr, n, sign=+1.0)):
         raise Hint(
-            "your path climbs: E increases. The gradient points uphill, so a descent step goes "
-            "against it (look at the sign of your update, eq. (gd-update))"
+            "your path climbs: E increases. The gradient points uphill, so a descent "
+            "step goes against it (look at the sign of your update, eq. (gd-update))"
         )
     if n > 1 and _close(path, _descend(grad, w0, lr, n, frozen=True)):
         raise Hint(
-            "every step uses the gradient at w0. Recompute grad(w) at the current point in each step"
+            "every step uses the gradient at w0. Recompute grad(w) at the current "
+            "point in each step"
         )
     if n > 0 and lr != 1.0 and _close(path, _descend(grad, w0, 1.0, n)):
         raise Hint("your steps ignore the learning rate: multiply the gradient by lr")
     if not _close(path, want):
         k = int(np.argmax(~np.isclose(path, want, rtol=_RTOL, atol=1e-12).all(axis=1)))
         raise Hint(
-            f"the path first differs at row {k}: expected {np.round(want[k], 6).tolist()}, got "
-            f"{np.round(path[k], 6).tolist()}. Each row must be one step of eq. (gd-update) from the "
-            "row before it"
+            f"the path first differs at row {k}: expected "
+            f"{np.round(want[k], 6).tolist()}, got {np.round(path[k], 6).tolist()}. "
+            "Each row must be one step of eq. (gd-update) from the row before it"
         )
 
 
 def check_gradient_descent(gradient_descent):
-    """Check a learner's ``gradient_descent(grad, w0, lr, n_steps)`` → path of shape (n_steps + 1, d).
+    """Check a learner's ``gradient_descent(grad, w0, lr, n_steps)`` → path of shape
+    (n_steps + 1, d).
 
-    Cases: a 2-D quadratic bowl (compared with the closed form ``(I − ηA)^k w0``), a quartic in
-    3-D, an integer start given as a list, and ``n_steps = 0``.
+    Cases: a 2-D quadratic bowl (compared with the closed form ``(I − ηA)^k w0``), a
+    quartic in 3-D, an integer start given as a list, and ``n_steps = 0``.
 
-    Implements the check of the coding exercise on eq. (gd-update) in chapters/01_gradient_descent.
+    Implements the check of the coding exercise on eq. (gd-update) in
+    chapters/01_gradient_descent.
     """
     A = np.array([[3.0, 1.0], [1.0, 2.0]])
     w0, lr, n = np.array([1.0, -2.0]), 0.1, 5
@@ -166,9 +176,10 @@ def check_gradient_descent(gradient_descent):
     return run_checks("gradient_descent", gradient_descent, cases)
 
 
-# ----------------------------------------------------------------------------- central difference
+# ------------------------------------------------------------------- central difference
 def _differences(f, w, eps, kind):
-    """Reference finite differences (and the mistakes they are confused with), on copies of w."""
+    """Reference finite differences (and the mistakes they are confused with), on copies
+    of w."""
     g = np.zeros(w.size)
     x = w.copy()
     for i in range(w.size):
@@ -208,14 +219,16 @@ def _cd_case(f, w, eps, exact):
             given, w, rtol=1e-12, atol=1e-15
         ):  # a few ulps if restored by arithmetic
             raise Hint(
-                "w changed after your function returned: you perturbed w[i] and did not put it back. "
-                "Restore w[i] = old after the two evaluations (or work on a copy)"
+                "w changed after your function returned: you perturbed w[i] and did "
+                "not put it back. Restore w[i] = old after the two evaluations (or "
+                "work on a copy)"
             )
         g = learner_array(out)
         if g.shape != w.shape:
             kind = "a single number" if g.ndim == 0 else f"shape {g.shape}"
             raise Hint(
-                f"the gradient has one entry per coordinate of w, shape {w.shape}; you returned {kind}"
+                f"the gradient has one entry per coordinate of w, shape {w.shape}; you "
+                f"returned {kind}"
             )
         h = 1e-6 if eps is None else eps
         ref = _differences(f, w, h, "central")
@@ -224,30 +237,32 @@ def _cd_case(f, w, eps, exact):
         hints = [
             (
                 _differences(f, w, h, "forward"),
-                "this is the forward difference: it compares f one step ahead "
-                "with f at w itself, error O(eps). The central difference steps to both sides of w, symmetrically, "
-                "and its errors of order eps cancel, error O(eps²): eq. (central-difference)",
+                "this is the forward difference: it compares f one step ahead with f "
+                "at w itself, error O(eps). The central difference steps to both sides "
+                "of w, symmetrically, and its errors of order eps cancel, error "
+                "O(eps²): eq. (central-difference)",
             ),
             (
                 _differences(f, w, h, "backward"),
-                "this is the backward difference: it compares f at w with f one "
-                "step behind, error O(eps). The central difference steps to both sides of w, symmetrically: "
-                "eq. (central-difference)",
+                "this is the backward difference: it compares f at w with f one step "
+                "behind, error O(eps). The central difference steps to both sides of "
+                "w, symmetrically: eq. (central-difference)",
             ),
             (
                 2 * ref,
-                "your gradient is twice too large: the two points are 2 eps apart, and a slope is the rise "
-                "divided by the whole distance between them",
+                "your gradient is twice too large: the two points are 2 eps apart, and "
+                "a slope is the rise divided by the whole distance between them",
             ),
             (
                 -ref,
-                "your gradient has the right size but the wrong sign: a slope is the rise from the minus "
-                "side to the plus side, in the direction of +e_i",
+                "your gradient has the right size but the wrong sign: a slope is the "
+                "rise from the minus side to the plus side, in the direction of +e_i",
             ),
             (
                 _differences(f, w, h, "alias"),
-                "x_plus = w does not copy w: your 'minus' point is back at w. "
-                "Make real copies (w.copy()) or perturb, evaluate and restore one coordinate at a time",
+                "x_plus = w does not copy w: your 'minus' point is back at w. Make "
+                "real copies (w.copy()) or perturb, evaluate and restore one "
+                "coordinate at a time",
             ),
             (
                 _differences(f, w, h, "no-restore"),
@@ -268,21 +283,24 @@ def _cd_case(f, w, eps, exact):
                 raise Hint(hint)
         i = int(np.argmax(np.abs(g - ref)))
         raise Hint(
-            f"coordinate {i}: expected {ref[i]:.8g}, got {g[i]:.8g}. Each entry is the central "
-            "difference of eq. (central-difference) along its own coordinate, with the eps given"
+            f"coordinate {i}: expected {ref[i]:.8g}, got {g[i]:.8g}. Each entry is the "
+            "central difference of eq. (central-difference) along its own coordinate, "
+            "with the eps given"
         )
 
     return case
 
 
 def check_central_difference(central_difference):
-    """Check a learner's ``central_difference(f, w, eps=1e-6)`` → the gradient of ``f`` at ``w``.
+    """Check a learner's ``central_difference(f, w, eps=1e-6)`` → the gradient of ``f``
+    at ``w``.
 
-    Cases: a cubic with cross terms at ``eps = 0.01`` (the central difference is exact up to
-    ``eps²``, so the forward difference, a missing factor 2 or a forgotten restore are all
-    recognised), a smooth function with the default ``eps``, and a 1-D ``w``.
+    Cases: a cubic with cross terms at ``eps = 0.01`` (the central difference is exact
+    up to ``eps²``, so the forward difference, a missing factor 2 or a forgotten restore
+    are all recognised), a smooth function with the default ``eps``, and a 1-D ``w``.
 
-    Implements the check of the coding exercise on eq. (central-difference) in chapters/01_gradient_descent.
+    Implements the check of the coding exercise on eq. (central-difference) in
+    chapters/01_gradient_descent.
     """
 
     def cubic(w):

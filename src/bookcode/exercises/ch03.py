@@ -1,13 +1,15 @@
 """Checks for the coding exercises of chapters/03_backprop.
 
 - :func:`check_linear_backward`: ``linear_backward(X, W, dY)`` returns ``(dX, dW, db)``;
-- :func:`check_two_layer_backprop`: ``two_layer_backprop(X, T, W1, b1, W2, b2)`` returns the
-  gradients of a tanh hidden layer and a sigmoid output with mean binary cross-entropy.
+- :func:`check_two_layer_backprop`: ``two_layer_backprop(X, T, W1, b1, W2, b2)`` returns
+  the gradients of a tanh hidden layer and a sigmoid output with mean binary
+  cross-entropy.
 
-A learner's answer passes when it agrees with central finite differences of the loss (relative
-error below :data:`bookcode.gradcheck.TOLERANCE`, float64). The finite differences are computed
-here with a plain loop, independent of :mod:`bookcode.gradcheck` and :mod:`bookcode.layers`.
-Known mistakes are recognised by comparing with their closed forms, and get their own hint.
+A learner's answer passes when it agrees with central finite differences of the loss
+(relative error below :data:`bookcode.gradcheck.TOLERANCE`, float64). The finite
+differences are computed here with a plain loop, independent of
+:mod:`bookcode.gradcheck` and :mod:`bookcode.layers`. Known mistakes are recognised by
+comparing with their closed forms, and get their own hint.
 """
 
 from __future__ import annotations
@@ -37,15 +39,15 @@ def _call(learner, *args):
         text = str(hint)
         if "matmul" in text or "shapes" in text or "broadcast" in text:
             raise Hint(
-                f"{text}. Check the shapes: a batch has one example per row, X is (N, n_in), W is "
-                "(n_in, n_out), δ = dE/dnet is (N, n_out). Write down the shape each result must have "
-                "(that of the quantity it is the gradient of) and choose the product, and the "
-                "transposes, that give it"
+                f"{text}. Check the shapes: a batch has one example per row, X is (N, "
+                "n_in), W is (n_in, n_out), δ = dE/dnet is (N, n_out). Write down the "
+                "shape each result must have (that of the quantity it is the gradient "
+                "of) and choose the product, and the transposes, that give it"
             ) from None
         raise
 
 
-# ------------------------------------------------------------------------------- linear_backward
+# ---------------------------------------------------------------------- linear_backward
 def _softmax_ce(Z, labels):
     Z = Z - Z.max(axis=1, keepdims=True)
     logp = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
@@ -53,7 +55,8 @@ def _softmax_ce(Z, labels):
 
 
 def _linear_case(N, n_in, n_out, loss, seed):
-    """A linear layer followed by a loss; the learner gets dY = dE/dnet and must return the rest."""
+    """A linear layer followed by a loss; the learner gets dY = dE/dnet and must return
+    the rest."""
     rng = _seeded_rng(seed)
     X, W, b = (
         rng.standard_normal((N, n_in)),
@@ -88,7 +91,8 @@ def _linear_case(N, n_in, n_out, loss, seed):
         out = _call(learner, *args)
         if not all(np.array_equal(a, b) for a, b in zip(args, (X, W, dY))):
             raise Hint(
-                "your function changed one of its inputs in place; compute new arrays instead"
+                "your function changed one of its inputs in place; compute new arrays "
+                "instead"
             )
         if out is None:
             raise Hint(
@@ -111,20 +115,23 @@ def _linear_case(N, n_in, n_out, loss, seed):
 
 
 _ZERO = {
-    "dX": "dX is all zeros, but the inputs do receive a gradient: the signal dY flows back through the "
-    "weights to every input (eq. (backprop-delta))",
-    "dW": "dW is all zeros, but the weights do receive a gradient: each weight connects an input to an output, "
-    "and every example contributes (eq. (backprop-dW))",
-    "db": "db is all zeros, but the bias does receive a gradient: it is added to every example's net input, "
-    "so every row of dY reaches it (eq. (backprop-dW))",
+    "dX": "dX is all zeros, but the inputs do receive a gradient: the signal dY flows "
+    "back through the weights to every input (eq. (backprop-delta))",
+    "dW": "dW is all zeros, but the weights do receive a gradient: each weight "
+    "connects an input to an output, and every example contributes (eq. "
+    "(backprop-dW))",
+    "db": "db is all zeros, but the bias does receive a gradient: it is added to every "
+    "example's net input, so every row of dY reaches it (eq. (backprop-dW))",
 }
 _SIGN = {
-    "dX": "dX has the right size but the opposite sign: dE/dX is passed to the layer below as its dY, as it "
-    "is — a minus sign belongs only to the update of the parameters",
-    "dW": "dW has the right size but the opposite sign: return dE/dW itself, the direction in which E grows; "
-    "the minus sign of a descent step belongs to the update, not to the gradient",
-    "db": "db has the right size but the opposite sign: the bias is simply added to the net input, so its "
-    "gradient has the sign of dY itself",
+    "dX": "dX has the right size but the opposite sign: dE/dX is passed to the layer "
+    "below as its dY, as it is — a minus sign belongs only to the update of the "
+    "parameters",
+    "dW": "dW has the right size but the opposite sign: return dE/dW itself, the "
+    "direction in which E grows; the minus sign of a descent step belongs to the "
+    "update, not to the gradient",
+    "db": "db has the right size but the opposite sign: the bias is simply added to "
+    "the net input, so its gradient has the sign of dY itself",
 }
 
 
@@ -141,16 +148,17 @@ def _diagnose_linear(dX, dW, db, X, W, dY, ref, N, n_in, n_out):
     )
     if actual != expected and sorted(actual) == sorted(expected):
         raise Hint(
-            "your three results have the right shapes but come back in the wrong order; "
-            "return them as (dX, dW, db)"
+            "your three results have the right shapes but come back in the wrong "
+            "order; return them as (dX, dW, db)"
         )
     if actual == expected and all(
         sign_or_zero(g, ref[k]) == "sign" for g, k in zip((dX, dW, db), ref)
     ):
         raise Hint(
-            "dX, dW and db all have the right size but the opposite sign: return the gradients of E "
-            "themselves, the direction in which E grows. dY is already dE/dnet; the minus sign of a "
-            "descent step belongs to the update, not to the gradients"
+            "dX, dW and db all have the right size but the opposite sign: return the "
+            "gradients of E themselves, the direction in which E grows. dY is already "
+            "dE/dnet; the minus sign of a descent step belongs to the update, not to "
+            "the gradients"
         )
     # dW
     if (
@@ -159,46 +167,50 @@ def _diagnose_linear(dX, dW, db, X, W, dY, ref, N, n_in, n_out):
         and not matches(dW, ref["dW"])
     ):
         raise Hint(
-            f"dW is transposed: shape {dW.shape}, but it must have W's shape {(n_in, n_out)}, one row "
-            "per input and one column per output. Look at the order and the transposes of your product"
+            f"dW is transposed: shape {dW.shape}, but it must have W's shape "
+            f"{(n_in, n_out)}, one row per input and one column per output. Look at "
+            "the order and the transposes of your product"
         )
     if matches(dW * N, ref["dW"]) and N > 1:
         raise Hint(
-            "dW is N times too small: you divided by the batch size. dY already contains the 1/N "
-            "of the mean loss (it is dE/dnet for this E), so no further average is needed"
+            "dW is N times too small: you divided by the batch size. dY already "
+            "contains the 1/N of the mean loss (it is dE/dnet for this E), so no "
+            "further average is needed"
         )
     if dW.shape != (n_in, n_out):
         raise Hint(
-            f"dW must have the shape of W, {(n_in, n_out)}; got {dW.shape}. Its sum runs over the "
-            "batch, so N must disappear from the product"
+            f"dW must have the shape of W, {(n_in, n_out)}; got {dW.shape}. Its sum "
+            "runs over the batch, so N must disappear from the product"
         )
     _sign_or_zero("dW", dW, ref["dW"])
     if not matches(dW, ref["dW"]):
         raise Hint(
-            f"dW differs from the finite-difference gradient (relative error "
-            f"{relative_difference(dW, ref['dW']):.1e}). W_ij connects input i to output j, and each "
-            "example contributes through both: see eq. (backprop-dW)"
+            "dW differs from the finite-difference gradient (relative error "
+            f"{relative_difference(dW, ref['dW']):.1e}). W_ij connects input i to "
+            "output j, and each example contributes through both: see eq. "
+            "(backprop-dW)"
         )
     # db
     if db.shape == (N, n_out) and matches(db.sum(axis=0), ref["db"]):
         raise Hint(
-            f"db has one row per example, shape {db.shape}. The bias is shared by all N examples, "
-            "so their contributions add up into one entry per output"
+            f"db has one row per example, shape {db.shape}. The bias is shared by all "
+            "N examples, so their contributions add up into one entry per output"
         )
     if db.shape == (N,) and N != n_out:
         raise Hint(
-            "db has one entry per example: you summed over the wrong axis. The bias has one entry "
-            "per output; the examples are what adds up"
+            "db has one entry per example: you summed over the wrong axis. The bias "
+            "has one entry per output; the examples are what adds up"
         )
     if db.size == 1 and n_out > 1:
         raise Hint(
-            "db is a single number: you summed over everything. The bias has one entry per output; "
-            "add up over the examples only"
+            "db is a single number: you summed over everything. The bias has one entry "
+            "per output; add up over the examples only"
         )
     if db.shape == (n_out,) and N > 1 and matches(db * N, ref["db"]):
         raise Hint(
-            "db is N times too small: you averaged over the batch. dY already contains the 1/N of the "
-            "mean loss, so the examples' contributions add up, with no second average"
+            "db is N times too small: you averaged over the batch. dY already contains "
+            "the 1/N of the mean loss, so the examples' contributions add up, with no "
+            "second average"
         )
     if (
         db.shape == (n_out,)
@@ -207,54 +219,59 @@ def _diagnose_linear(dX, dW, db, X, W, dY, ref, N, n_in, n_out):
         and not matches(db, ref["db"])
     ):
         raise Hint(
-            "db is the first example's row only. The bias is shared by all examples, and every one "
-            "of them contributes to its gradient"
+            "db is the first example's row only. The bias is shared by all examples, "
+            "and every one of them contributes to its gradient"
         )
     if db.shape != (n_out,):
         raise Hint(
-            f"db must have the shape of b, {(n_out,)}, one entry per output; got shape {db.shape}"
+            f"db must have the shape of b, {(n_out,)}, one entry per output; got shape "
+            f"{db.shape}"
         )
     _sign_or_zero("db", db, ref["db"])
     if not matches(db, ref["db"]):
         raise Hint(
-            f"db has the right shape but the wrong values (relative error "
-            f"{relative_difference(db, ref['db']):.1e}). The bias is added to every example's net "
-            "input: see eq. (backprop-dW)"
+            "db has the right shape but the wrong values (relative error "
+            f"{relative_difference(db, ref['db']):.1e}). The bias is added to every "
+            "example's net input: see eq. (backprop-dW)"
         )
     # dX
     if dX.shape != (N, n_in):
         raise Hint(
-            f"dX must have the shape of X, {(N, n_in)}; got {dX.shape}. Going back through the layer "
-            "turns each example's n_out signals into n_in input gradients"
+            f"dX must have the shape of X, {(N, n_in)}; got {dX.shape}. Going back "
+            "through the layer turns each example's n_out signals into n_in input "
+            "gradients"
         )
     if n_in == n_out and matches(dX, dY @ W) and not matches(dX, ref["dX"]):
         raise Hint(
-            "dX uses W where it needs its transpose: forward, W maps inputs to outputs; backward, the "
-            "signal travels from the outputs to the inputs. With a square W the shapes agree either "
-            "way, only the values tell"
+            "dX uses W where it needs its transpose: forward, W maps inputs to "
+            "outputs; backward, the signal travels from the outputs to the inputs. "
+            "With a square W the shapes agree either way, only the values tell"
         )
     if N > 1 and matches(dX * N, ref["dX"]):
         raise Hint(
-            "dX is N times too small: do not divide by the batch size, dY already has the 1/N"
+            "dX is N times too small: do not divide by the batch size, dY already has "
+            "the 1/N"
         )
     _sign_or_zero("dX", dX, ref["dX"])
     if not matches(dX, ref["dX"]):
         raise Hint(
-            f"dX differs from the finite-difference gradient (relative error "
-            f"{relative_difference(dX, ref['dX']):.1e}). The signal goes back through the weights: "
-            "see eq. (backprop-delta)"
+            "dX differs from the finite-difference gradient (relative error "
+            f"{relative_difference(dX, ref['dX']):.1e}). The signal goes back through "
+            "the weights: see eq. (backprop-delta)"
         )
 
 
 def check_linear_backward(linear_backward):
-    """Check a learner's ``linear_backward(X, W, dY) -> (dX, dW, db)`` against finite differences.
+    """Check a learner's ``linear_backward(X, W, dY) -> (dX, dW, db)`` against finite
+    differences.
 
-    ``dY`` is ``∂E/∂net`` for ``net = X W + b`` (it already includes the ``1/N`` of a mean loss).
-    Cases: a batch of 5 with mean softmax cross-entropy (3 inputs, 4 outputs), one example, and a
-    batch of 6 with a summed squared error and a square ``W`` (so that ``dY @ W`` has the right
-    shape and only its values give it away).
+    ``dY`` is ``∂E/∂net`` for ``net = X W + b`` (it already includes the ``1/N`` of a
+    mean loss). Cases: a batch of 5 with mean softmax cross-entropy (3 inputs, 4
+    outputs), one example, and a batch of 6 with a summed squared error and a square
+    ``W`` (so that ``dY @ W`` has the right shape and only its values give it away).
 
-    Implements the check of the coding exercise on eq. (backprop-dW) in chapters/03_backprop.
+    Implements the check of the coding exercise on eq. (backprop-dW) in
+    chapters/03_backprop.
     """
     cases = [
         (
@@ -270,7 +287,7 @@ def check_linear_backward(linear_backward):
     return run_checks("linear_backward", linear_backward, cases)
 
 
-# ---------------------------------------------------------------------------- two_layer_backprop
+# ------------------------------------------------------------------- two_layer_backprop
 def _sigmoid(z):
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for any z
 
@@ -306,20 +323,25 @@ def _two_layer_variants(X, T, W1, b1, W2, b2):
 
 
 _TWO_LAYER_HINTS = {
-    "extra sigmoid'": "your output signal has an extra factor σ'(net²) = y(1 − y). With cross-entropy that "
-    "factor cancels against the 1/(y(1 − y)) in the loss's derivative, eq. (bp-bce-delta); "
-    "keeping it is the squared-error rule, eq. (bp-mse-delta)",
-    "no 1/N": "every gradient is N times too large: the loss is the mean over the batch, so every example's "
-    "output signal carries a factor 1/N (eq. (backprop-output))",
-    "sigmoid' in hidden": "the hidden layer uses y(1 − y), the sigmoid's derivative. The hidden units are tanh: "
-    "use tanh's derivative, which can be written with the hidden output y alone",
-    "no f' in hidden": "the hidden signal is missing the factor f'(net¹): on its way back the signal passes "
-    "through the tanh, and the chain rule multiplies by its slope (eq. (backprop-recursion))",
-    "1 - net²": "you used 1 − net² for tanh'. That form of the derivative takes the hidden *output* "
-    "y = tanh(net), not its input net",
-    "sign flipped": "your gradients have the right size but the opposite sign: this is the source notes' "
-    "δ = (t − y) f', which gives the *update direction* −∂E/∂W. Return ∂E/∂W itself, the "
-    "direction in which E grows",
+    "extra sigmoid'": "your output signal has an extra factor σ'(net²) = y(1 − y). "
+    "With cross-entropy that factor cancels against the 1/(y(1 − y)) "
+    "in the loss's derivative, eq. (bp-bce-delta); keeping it is the "
+    "squared-error rule, eq. (bp-mse-delta)",
+    "no 1/N": "every gradient is N times too large: the loss is the mean over the "
+    "batch, so every example's output signal carries a factor 1/N (eq. "
+    "(backprop-output))",
+    "sigmoid' in hidden": "the hidden layer uses y(1 − y), the sigmoid's derivative. "
+    "The hidden units are tanh: use tanh's derivative, which can "
+    "be written with the hidden output y alone",
+    "no f' in hidden": "the hidden signal is missing the factor f'(net¹): on its way "
+    "back the signal passes through the tanh, and the chain rule "
+    "multiplies by its slope (eq. (backprop-recursion))",
+    "1 - net²": "you used 1 − net² for tanh'. That form of the derivative takes the "
+    "hidden *output* y = tanh(net), not its input net",
+    "sign flipped": "your gradients have the right size but the opposite sign: this is "
+    "the source notes' δ = (t − y) f', which gives the *update "
+    "direction* −∂E/∂W. Return ∂E/∂W itself, the direction in which E "
+    "grows",
 }
 
 
@@ -349,12 +371,13 @@ def _two_layer_case(N, n, m, seed):
         out = _call(learner, X.copy(), T.copy(), *(given[k] for k in order))
         if any(not np.array_equal(given[k], params[k]) for k in order):
             raise Hint(
-                "your function changed the parameters in place; it must only compute gradients "
-                "(the update is the optimizer's job)"
+                "your function changed the parameters in place; it must only compute "
+                "gradients (the update is the optimizer's job)"
             )
         if out is None:
             raise Hint(
-                "your function returned None — return a dict {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}"
+                "your function returned None — return a dict {'W1': dW1, 'b1': db1, "
+                "'W2': dW2, 'b2': db2}"
             )
         if not isinstance(out, dict) or set(out) != set(order):
             raise Hint(
@@ -365,14 +388,15 @@ def _two_layer_case(N, n, m, seed):
         for k in ("b1", "b2"):
             if got[k].shape == (N, params[k].size):
                 raise Hint(
-                    f"the gradient for {k} has one row per example, shape {got[k].shape}: a bias is "
-                    "shared by all examples, so their contributions add up into one entry per unit"
+                    f"the gradient for {k} has one row per example, shape "
+                    f"{got[k].shape}: a bias is shared by all examples, so their "
+                    "contributions add up into one entry per unit"
                 )
         for k in order:
             if got[k].shape != params[k].shape:
                 raise Hint(
-                    f"the gradient for {k} must have the shape of {k}, {params[k].shape}; "
-                    f"got {got[k].shape}"
+                    f"the gradient for {k} must have the shape of {k}, "
+                    f"{params[k].shape}; got {got[k].shape}"
                 )
         if all(matches(got[k], numeric[k]) for k in order):
             return
@@ -387,38 +411,43 @@ def _two_layer_case(N, n, m, seed):
         ]
         if small and small == wrong:
             raise Hint(
-                f"the weight gradients are right but the bias gradient{'s' if len(small) > 1 else ''} "
-                f"{' and '.join(small)} {'are' if len(small) > 1 else 'is'} N times too small: you averaged "
-                "over the batch. δ² already carries the 1/N of the mean loss; a bias is shared by all N "
-                "examples, so their contributions add up, with no second average"
+                "the weight gradients are right but the bias "
+                f"gradient{'s' if len(small) > 1 else ''} {' and '.join(small)} "
+                f"{'are' if len(small) > 1 else 'is'} N times too small: you averaged "
+                "over the batch. δ² already carries the 1/N of the mean loss; a bias "
+                "is shared by all N examples, so their contributions add up, with no "
+                "second average"
             )
         if wrong == ["W1", "b1"] or wrong == ["W1"] or wrong == ["b1"]:
             raise Hint(
                 f"the output layer is right but {' and '.join(wrong)} "
-                f"{'are' if len(wrong) > 1 else 'is'} not: check the hidden signal δ¹ of eq. "
-                "(backprop-recursion) and the gradients built from it, eq. (backprop-dW)"
+                f"{'are' if len(wrong) > 1 else 'is'} not: check the hidden signal δ¹ "
+                "of eq. (backprop-recursion) and the gradients built from it, eq. "
+                "(backprop-dW)"
             )
         errors = ", ".join(
             f"{k}: {relative_difference(got[k], numeric[k]):.1e}" for k in order
         )
         raise Hint(
-            f"your gradients differ from finite differences (relative errors {errors}). Start from the "
-            "output signal of eq. (bp-bce-delta), averaged over the batch, and follow eqs. "
-            "(backprop-recursion) and (backprop-dW)"
+            "your gradients differ from finite differences (relative errors "
+            f"{errors}). Start from the output signal of eq. (bp-bce-delta), averaged "
+            "over the batch, and follow eqs. (backprop-recursion) and (backprop-dW)"
         )
 
     return case
 
 
 def check_two_layer_backprop(two_layer_backprop):
-    """Check ``two_layer_backprop(X, T, W1, b1, W2, b2)`` → ``{"W1", "b1", "W2", "b2"}`` gradients.
+    """Check ``two_layer_backprop(X, T, W1, b1, W2, b2)`` → ``{"W1", "b1", "W2", "b2"}``
+    gradients.
 
-    The network is ``Y = σ(tanh(X W1 + b1) W2 + b2)`` with one output and the mean binary
-    cross-entropy; the answer is compared with finite differences of that loss. Cases: 6 examples
-    with 3 hidden units, one example, and 10 examples with 5 hidden units.
+    The network is ``Y = σ(tanh(X W1 + b1) W2 + b2)`` with one output and the mean
+    binary cross-entropy; the answer is compared with finite differences of that loss.
+    Cases: 6 examples with 3 hidden units, one example, and 10 examples with 5 hidden
+    units.
 
-    Implements the check of the coding exercise on eqs. (bp-bce-delta) and (backprop-recursion) in
-    chapters/03_backprop.
+    Implements the check of the coding exercise on eqs. (bp-bce-delta) and
+    (backprop-recursion) in chapters/03_backprop.
     """
     cases = [
         ("6 examples, 2 inputs, 3 tanh hidden units", _two_layer_case(6, 2, 3, 10)),

@@ -1,10 +1,12 @@
 """Checks for the coding exercise of chapters/05_vanishing_exploding.
 
-- :func:`check_hidden_speeds`: ``hidden_speeds(net)`` returns the learning speed ‖∂E/∂b^l‖ of
-  every hidden layer of a network on which ``backward`` has just run, input side first.
+- :func:`check_hidden_speeds`: ``hidden_speeds(net)`` returns the learning speed
+  ‖∂E/∂b^l‖ of every hidden layer of a network on which ``backward`` has just run, input
+  side first.
 
-The reference values are computed here from the layers' ``grads`` directly, independently of
-:mod:`bookcode.diagnostics` and :mod:`bookcode.experiments.gradient_flow`.
+The reference values are computed here from the layers' ``grads`` directly,
+independently of :mod:`bookcode.diagnostics` and
+:mod:`bookcode.experiments.gradient_flow`.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ def _speeds_case(sizes, activation, seed):
         except Hint as hint:
             if "KeyError: 'b'" in str(hint) or "KeyError: 'W'" in str(hint):
                 raise Hint(
-                    f"{hint}. Activation layers have no parameters: loop over net.parameters() and keep "
-                    "the keys ending in '.b', or skip the layers without a 'b'"
+                    f"{hint}. Activation layers have no parameters: loop over "
+                    "net.parameters() and keep the keys ending in '.b', or skip the "
+                    "layers without a 'b'"
                 ) from None
             raise
         if any(
@@ -55,7 +58,8 @@ def _speeds_case(sizes, activation, seed):
             for layer, (W, gb) in zip(lin, before)
         ):
             raise Hint(
-                "your function changed the network's parameters or gradients; only read them"
+                "your function changed the network's parameters or gradients; only "
+                "read them"
             )
         got = learner_array(out)
         n_hidden = len(lin) - 1
@@ -69,8 +73,8 @@ def _diagnose(got, want, lin, n_hidden):
     all_b = _norms([layer.grads["b"] for layer in lin])
     if got.ndim == 0 and n_hidden == 1:
         raise Hint(
-            "you returned a single number; return a 1-D array with one entry per hidden layer "
-            "(here one entry), e.g. np.array(speeds)"
+            "you returned a single number; return a 1-D array with one entry per "
+            "hidden layer (here one entry), e.g. np.array(speeds)"
         )
     if got.ndim == 0 or (got.size == 1 and n_hidden > 1):
         value = float(np.ravel(got)[0])
@@ -84,11 +88,13 @@ def _diagnose(got, want, lin, n_hidden):
             ),
         ) or np.isclose(value, np.linalg.norm(every)):
             raise Hint(
-                "you returned one number, the norm of all gradients together. Take the norm of each "
-                f"hidden layer's bias gradient separately: an array of {n_hidden} numbers"
+                "you returned one number, the norm of all gradients together. Take "
+                "the norm of each hidden layer's bias gradient separately: an array "
+                f"of {n_hidden} numbers"
             )
         raise Hint(
-            f"expected an array with one number per hidden layer ({n_hidden}), got a single number"
+            f"expected an array with one number per hidden layer ({n_hidden}), got a "
+            "single number"
         )
     got = got.ravel()
     if got.size != n_hidden:
@@ -96,13 +102,14 @@ def _diagnose(got, want, lin, n_hidden):
             _close(got, all_b) or _close(got, all_b[::-1])
         ):
             raise Hint(
-                f"your array has {got.size} entries: it includes the output layer. The hidden layers are "
-                "all Linear layers except the last one"
+                f"your array has {got.size} entries: it includes the output layer. The "
+                "hidden layers are all Linear layers except the last one"
             )
         if got.size == 2 * (n_hidden + 1) or got.size == 2 * n_hidden:
             raise Hint(
-                "your array has two entries per layer: you included the weight gradients too. The "
-                "speed of learning of a layer is the norm of its bias gradient ∂E/∂b only"
+                "your array has two entries per layer: you included the weight "
+                "gradients too. The speed of learning of a layer is the norm of its "
+                "bias gradient ∂E/∂b only"
             )
         raise Hint(
             f"expected one number per hidden layer ({n_hidden} here), got {got.size}"
@@ -113,29 +120,29 @@ def _diagnose(got, want, lin, n_hidden):
     candidates = [
         (
             want[::-1],
-            "your layers are in the wrong order: the first entry must be the hidden layer next to the "
-            "input (layer 1), as net.parameters() yields them",
+            "your layers are in the wrong order: the first entry must be the hidden "
+            "layer next to the input (layer 1), as net.parameters() yields them",
         ),
         (
             all_b[1:],
-            "you dropped the first hidden layer and kept the output layer: drop the last Linear layer "
-            "(the output), not the first",
+            "you dropped the first hidden layer and kept the output layer: drop the "
+            "last Linear layer (the output), not the first",
         ),
         (
             _norms([layer.params["b"] for layer in hidden]),
-            "you took the norms of the biases themselves; the speed "
-            "of learning is about how fast they change, their gradients ∂E/∂b (the third item of "
+            "you took the norms of the biases themselves; the speed of learning is "
+            "about how fast they change, their gradients ∂E/∂b (the third item of "
             "net.parameters())",
         ),
         (
             _norms([layer.params["W"] for layer in hidden]),
-            "you took the norms of the weights themselves; the speed "
-            "of learning is the norm of the bias gradients ∂E/∂b (the third item of net.parameters())",
+            "you took the norms of the weights themselves; the speed of learning is "
+            "the norm of the bias gradients ∂E/∂b (the third item of net.parameters())",
         ),
         (
             _norms([layer.grads["W"] for layer in hidden]),
-            "you used the weight gradients ∂E/∂W; Nielsen's speed of "
-            "learning is the norm of the bias gradient ∂E/∂b = Σ_n δ_n (keys ending in '.b')",
+            "you used the weight gradients ∂E/∂W; Nielsen's speed of learning is the "
+            "norm of the bias gradient ∂E/∂b = Σ_n δ_n (keys ending in '.b')",
         ),
         (
             _norms([layer.grads["b"] for layer in hidden], "sq"),
@@ -168,12 +175,15 @@ def _diagnose(got, want, lin, n_hidden):
 
 
 def check_hidden_speeds(hidden_speeds):
-    """Check a learner's ``hidden_speeds(net)`` → array of ‖∂E/∂b^l‖ for the hidden layers, input side first.
+    """Check a learner's ``hidden_speeds(net)`` → array of ‖∂E/∂b^l‖ for the hidden
+    layers, input side first.
 
-    Cases: sigmoid and tanh networks of several depths and widths (so that the order, the output
-    layer and the choice of weights or gradients all change the answer), and a single hidden layer.
+    Cases: sigmoid and tanh networks of several depths and widths (so that the order,
+    the output layer and the choice of weights or gradients all change the answer), and
+    a single hidden layer.
 
-    Implements the check of the coding exercise on eq. (vg-speed) in chapters/05_vanishing_exploding.
+    Implements the check of the coding exercise on eq. (vg-speed) in
+    chapters/05_vanishing_exploding.
     """
     cases = [
         ("sigmoid net [5, 4, 4, 4, 3]", _speeds_case([5, 4, 4, 4, 3], "sigmoid", 1)),

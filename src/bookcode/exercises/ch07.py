@@ -1,14 +1,16 @@
 """Checks for the coding exercise of chapters/07_initialization.
 
-- :func:`check_he_normal`: ``he_normal(n_in, n_out, rng)`` returns a ``(n_in, n_out)`` matrix with
-  i.i.d. entries ``N(0, 2/n_in)``, drawn from the generator ``rng`` it is given.
+- :func:`check_he_normal`: ``he_normal(n_in, n_out, rng)`` returns a ``(n_in, n_out)``
+  matrix with i.i.d. entries ``N(0, 2/n_in)``, drawn from the generator ``rng`` it is
+  given.
 
-Statistical tolerances come from the sampling distributions, not from trial and error. For ``n``
-i.i.d. normal values with variance ``σ²``: the sample variance has standard error
-``σ² √(2/(n − 1))``, the sample mean ``σ/√n``, the sample excess kurtosis about ``√(24/n)``. A
-check accepts within 5 standard errors (a correct solution fails with probability below 1e-6 per
-check, and the seeds are fixed anyway); the wrong variances the hints name are many standard
-errors away from the right one for the shapes used here.
+Statistical tolerances come from the sampling distributions, not from trial and error.
+For ``n`` i.i.d. normal values with variance ``σ²``: the sample variance has standard
+error ``σ² √(2/(n − 1))``, the sample mean ``σ/√n``, the sample excess kurtosis about
+``√(24/n)``. A check accepts within 5 standard errors (a correct solution fails with
+probability below 1e-6 per check, and the seeds are fixed anyway); the wrong variances
+the hints name are many standard errors away from the right one for the shapes used
+here.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ Z_TOL = 5.0  # standard errors
 
 
 def _global_state():
-    state = np.random.get_state()
+    state = np.random.get_state()  # noqa: NPY002 (is the global state untouched?)
     return state[1].copy(), state[2]
 
 
@@ -38,9 +40,9 @@ def _call(learner, n_in, n_out, seed):
     after = _global_state()
     if not (np.array_equal(before[0], after[0]) and before[1] == after[1]):
         raise Hint(
-            "your function used numpy's global random generator (np.random.normal, np.random.randn, "
-            "np.random.seed, …). Draw from the generator you are given: rng.normal(...) or "
-            "rng.standard_normal(...)"
+            "your function used numpy's global random generator (np.random.normal, "
+            "np.random.randn, np.random.seed, …). Draw from the generator you are "
+            "given: rng.normal(...) or rng.standard_normal(...)"
         )
     return learner_array(out), gen.bit_generator.state != start
 
@@ -50,12 +52,14 @@ def _shape_case(n_in, n_out):
         W, _ = _call(learner, n_in, n_out, 0)
         if W.shape == (n_out, n_in):
             raise Hint(
-                f"your matrix has shape {W.shape}: transposed. In this book W has shape (n_in, n_out) = "
-                f"{(n_in, n_out)}, one row per input, because a layer computes net = X W"
+                f"your matrix has shape {W.shape}: transposed. In this book W has "
+                f"shape (n_in, n_out) = {(n_in, n_out)}, one row per input, because a "
+                "layer computes net = X W"
             )
         if W.shape != (n_in, n_out):
             raise Hint(
-                f"expected a matrix of shape (n_in, n_out) = {(n_in, n_out)}, got shape {W.shape}"
+                f"expected a matrix of shape (n_in, n_out) = {(n_in, n_out)}, got "
+                f"shape {W.shape}"
             )
 
     return case
@@ -68,19 +72,22 @@ def _rng_case(n_in, n_out):
         W3, _ = _call(learner, n_in, n_out, 12)
         if not np.array_equal(W1, W2):
             raise Hint(
-                "the same seed gave different weights: you made a new, unseeded generator "
-                "(np.random.default_rng() inside your function?). Use the rng argument itself, so "
-                "that the same seed always gives the same network"
+                "the same seed gave different weights: you made a new, unseeded "
+                "generator (np.random.default_rng() inside your function?). Use the "
+                "rng argument itself, so that the same seed always gives the same "
+                "network"
             )
         if W1.size > 1 and np.all(W1 == W1.flat[0]):
             raise Hint(
-                "all your weights are equal; they must be random, drawn from the rng you are given: "
-                "equal weights make every unit compute the same thing (eq. (init-symmetry))"
+                "all your weights are equal; they must be random, drawn from the rng "
+                "you are given: equal weights make every unit compute the same thing "
+                "(eq. (init-symmetry))"
             )
         if not used or np.array_equal(W1, W3):
             raise Hint(
-                "your function ignores rng: different seeds gave the same weights (a fixed seed inside "
-                "your function?). Draw every number from the rng you are given"
+                "your function ignores rng: different seeds gave the same weights (a "
+                "fixed seed inside your function?). Draw every number from the rng you "
+                "are given"
             )
 
     return case
@@ -92,8 +99,8 @@ def _distribution_case(n_in, n_out):
         n, s = W.size, W.std()
         if abs(W.mean()) > Z_TOL * s / math.sqrt(n):
             raise Hint(
-                f"your weights have mean {W.mean():.3g}, not 0: He initialisation is centred at zero "
-                "(rng.random gives numbers in [0, 1) — use rng.normal)"
+                f"your weights have mean {W.mean():.3g}, not 0: He initialisation is "
+                "centred at zero (rng.random gives numbers in [0, 1) — use rng.normal)"
             )
         excess = np.mean(((W - W.mean()) / s) ** 4) - 3.0
         if abs(excess) > Z_TOL * math.sqrt(24.0 / n):
@@ -103,14 +110,16 @@ def _distribution_case(n_in, n_out):
                 kind = (
                     " — that of a uniform distribution (−1.2): you used rng.uniform. "
                     + (
-                        "Its variance is right (that is he_uniform), but this exercise asks for the normal version"
+                        "Its variance is right (that is he_uniform), but this exercise "
+                        "asks for the normal version"
                         if right
-                        else "Its variance is off too: U(−a, a) has variance a²/3, not a². Use rng.normal"
+                        else "Its variance is off too: U(−a, a) has variance a²/3, not "
+                        "a². Use rng.normal"
                     )
                 )
             raise Hint(
-                f"your weights do not look normally distributed: excess kurtosis {excess:.2f} instead of "
-                f"0{kind}"
+                "your weights do not look normally distributed: excess kurtosis "
+                f"{excess:.2f} instead of 0{kind}"
             )
 
     return case
@@ -130,13 +139,14 @@ def _variance_case(n_in, n_out):
         wrong = [
             (
                 want**2,
-                "you passed the variance 2/n_in as the second argument of rng.normal, which is the "
-                "standard deviation: a variance and a standard deviation are not the same number",
+                "you passed the variance 2/n_in as the second argument of rng.normal, "
+                "which is the standard deviation: a variance and a standard deviation "
+                "are not the same number",
             ),
             (
                 2.0 / n_out,
-                "this is 2/n_out: you used the fan-out. The forward pass sums over the n_in inputs of a "
-                "unit, so He's variance is 2/n_in (fan_in)",
+                "this is 2/n_out: you used the fan-out. The forward pass sums over the "
+                "n_in inputs of a unit, so He's variance is 2/n_in (fan_in)",
             ),
             (
                 2.0 / (n_in + n_out),
@@ -144,17 +154,19 @@ def _variance_case(n_in, n_out):
             ),
             (
                 1.0 / n_in,
-                "this is 1/n_in: the factor 2 is missing. ReLU zeroes half of its inputs and halves the "
-                "second moment, and the 2 puts it back",
+                "this is 1/n_in: the factor 2 is missing. ReLU zeroes half of its "
+                "inputs and halves the second moment, and the 2 puts it back",
             ),
             (
                 4.0 / n_in,
-                "this is 4/n_in: your standard deviation is 2/√n_in, the factor 2 outside the square "
-                "root. The variance is 2/n_in, and the standard deviation is its square root",
+                "this is 4/n_in: your standard deviation is 2/√n_in, the factor 2 "
+                "outside the square root. The variance is 2/n_in, and the standard "
+                "deviation is its square root",
             ),
             (
                 1.0,
-                "your weights have variance 1: He's variance shrinks with the fan-in, eq. (init-he-variance)",
+                "your weights have variance 1: He's variance shrinks with the fan-in, "
+                "eq. (init-he-variance)",
             ),
         ]
         for target, hint in wrong:
@@ -162,21 +174,24 @@ def _variance_case(n_in, n_out):
                 raise Hint(hint)
         se = want * math.sqrt(2.0 / (n - 1))
         raise Hint(
-            f"for n_in = {n_in} the variance should be 2/n_in = {want:.5g}; your weights have sample "
-            f"variance {v:.5g} ({abs(v - want) / se:.0f} standard errors away)"
+            f"for n_in = {n_in} the variance should be 2/n_in = {want:.5g}; your "
+            f"weights have sample variance {v:.5g} ({abs(v - want) / se:.0f} standard "
+            "errors away)"
         )
 
     return case
 
 
 def check_he_normal(he_normal):
-    """Check a learner's ``he_normal(n_in, n_out, rng)`` → ``(n_in, n_out)`` array of i.i.d. ``N(0, 2/n_in)``.
+    """Check a learner's ``he_normal(n_in, n_out, rng)`` → ``(n_in, n_out)`` array of
+    i.i.d. ``N(0, 2/n_in)``.
 
-    Cases: shape; the use of ``rng`` (same seed, same weights; no global ``np.random``); a centred
-    normal distribution; the variance, for a wide-then-narrow and a narrow-then-wide layer (so that
-    fan-in, fan-out and Xavier give different answers).
+    Cases: shape; the use of ``rng`` (same seed, same weights; no global ``np.random``);
+    a centred normal distribution; the variance, for a wide-then-narrow and a
+    narrow-then-wide layer (so that fan-in, fan-out and Xavier give different answers).
 
-    Implements the check of the coding exercise on eq. (init-he-variance) in chapters/07_initialization.
+    Implements the check of the coding exercise on eq. (init-he-variance) in
+    chapters/07_initialization.
     """
     cases = [
         ("shape (n_in, n_out) for a 400 × 100 layer", _shape_case(400, 100)),

@@ -1,13 +1,13 @@
 """Checks for the coding exercise of chapters/08_batchnorm.
 
 - :func:`check_batchnorm_backward`: ``batchnorm_backward(dY, X, gamma, eps)`` returns
-  ``(dX, dgamma, dbeta)`` for training-mode batch normalization ``Y = γ (X − μ)/sqrt(σ² + ε) + β``
-  with the batch mean ``μ`` and the biased batch variance ``σ²``.
+  ``(dX, dgamma, dbeta)`` for training-mode batch normalization ``Y = γ (X − μ)/sqrt(σ²
+  + ε) + β`` with the batch mean ``μ`` and the biased batch variance ``σ²``.
 
-A learner's answer passes when it agrees with central finite differences of ``E = Σ Y ∘ dY``
-(relative error below :data:`bookcode.gradcheck.TOLERANCE`, float64), computed here with a plain
-loop, independent of :mod:`bookcode.batchnorm`. Known mistakes are recognised by comparing with
-their closed forms, and get their own hint.
+A learner's answer passes when it agrees with central finite differences of ``E = Σ Y ∘
+dY`` (relative error below :data:`bookcode.gradcheck.TOLERANCE`, float64), computed here
+with a plain loop, independent of :mod:`bookcode.batchnorm`. Known mistakes are
+recognised by comparing with their closed forms, and get their own hint.
 """
 
 from __future__ import annotations
@@ -61,12 +61,13 @@ def _wrong_answers(X, gamma, dY, eps):
 
 
 _UNBIASED = (
-    "you normalised with the unbiased variance Σ(x − μ)²/(N − 1). In training, BN divides by N "
-    "(the biased batch variance); N/(N − 1) belongs only to the running variance used at inference"
+    "you normalised with the unbiased variance Σ(x − μ)²/(N − 1). In training, BN "
+    "divides by N (the biased batch variance); N/(N − 1) belongs only to the running "
+    "variance used at inference"
 )
 _NO_EPS = (
-    "ε is missing: the forward pass divides by sqrt(σ² + ε), so X̂ and the backward pass must use "
-    "sqrt(σ² + ε) too. It matters for features whose variance is small"
+    "ε is missing: the forward pass divides by sqrt(σ² + ε), so X̂ and the backward "
+    "pass must use sqrt(σ² + ε) too. It matters for features whose variance is small"
 )
 
 
@@ -93,15 +94,18 @@ def _case(N, n, seed, eps=1e-5, small_var=False):
         out = call_learner(learner, *args)
         if not all(np.array_equal(a, b) for a, b in zip(args[:3], (dY, X, gamma))):
             raise Hint(
-                "your function changed one of its inputs in place; compute new arrays instead"
+                "your function changed one of its inputs in place; compute new arrays "
+                "instead"
             )
         if out is None:
             raise Hint(
-                "your function returned None — did you forget `return dX, dgamma, dbeta`?"
+                "your function returned None — did you forget `return dX, dgamma, "
+                "dbeta`?"
             )
         if not isinstance(out, (tuple, list)) or len(out) != 3:
             raise Hint(
-                f"return three arrays, `return dX, dgamma, dbeta`; got {type(out).__name__}"
+                "return three arrays, `return dX, dgamma, dbeta`; got "
+                f"{type(out).__name__}"
                 + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
             )
         dX, dgamma, dbeta = (
@@ -122,40 +126,42 @@ def _diagnose(dX, dgamma, dbeta, ref, wrong, X, dY, N, n):
                 "your results come back in the wrong order; return (dX, dgamma, dbeta)"
             )
         raise Hint(
-            f"expected shapes dX {(N, n)}, dgamma {(n,)}, dbeta {(n,)} (one γ and β per feature); got "
-            f"{dX.shape}, {dgamma.shape}, {dbeta.shape}. γ and β are shared by all rows: their "
-            "gradients add up the rows' contributions, one entry per feature"
+            f"expected shapes dX {(N, n)}, dgamma {(n,)}, dbeta {(n,)} (one γ and β "
+            f"per feature); got {dX.shape}, {dgamma.shape}, {dbeta.shape}. γ and β are "
+            "shared by all rows: their gradients add up the rows' contributions, one "
+            "entry per feature"
         )
     if matches(dbeta, ref["dgamma"]) and matches(dgamma, ref["dbeta"]):
         raise Hint(
-            "dgamma and dbeta are swapped: β is only added, so its gradient sees dY alone; γ multiplies "
-            "X̂, so its gradient carries X̂ too (eq. (bn-dgamma-dbeta))"
+            "dgamma and dbeta are swapped: β is only added, so its gradient sees dY "
+            "alone; γ multiplies X̂, so its gradient carries X̂ too (eq. "
+            "(bn-dgamma-dbeta))"
         )
     if not matches(dbeta, ref["dbeta"]):
         if matches(dbeta * N, ref["dbeta"]):
             raise Hint(
-                "dbeta is N times too small: β is added to every row, and every row's contribution "
-                "counts in full: add them up, don't average"
+                "dbeta is N times too small: β is added to every row, and every row's "
+                "contribution counts in full: add them up, don't average"
             )
         if sign_or_zero(dbeta, ref["dbeta"]) == "sign":
             raise Hint(
-                "dbeta has the right size but the opposite sign: β is simply added to the output, so "
-                "its gradient has the sign of dY itself"
+                "dbeta has the right size but the opposite sign: β is simply added to "
+                "the output, so its gradient has the sign of dY itself"
             )
         raise Hint(
-            "dbeta is wrong: β is added to every row of the output, so every row's dY reaches it "
-            "(eq. (bn-dgamma-dbeta))"
+            "dbeta is wrong: β is added to every row of the output, so every row's dY "
+            "reaches it (eq. (bn-dgamma-dbeta))"
         )
     if not matches(dgamma, ref["dgamma"]):
         if matches(dgamma, ref["dbeta"]):
             raise Hint(
-                "dgamma equals Σ dY: you forgot the factor X̂. γ multiplies X̂ in the forward pass, so "
-                "X̂ is part of its gradient"
+                "dgamma equals Σ dY: you forgot the factor X̂. γ multiplies X̂ in the "
+                "forward pass, so X̂ is part of its gradient"
             )
         if matches(dgamma * N, ref["dgamma"]):
             raise Hint(
-                "dgamma is N times too small: γ is shared by all rows, and their contributions add "
-                "up — don't average"
+                "dgamma is N times too small: γ is shared by all rows, and their "
+                "contributions add up — don't average"
             )
         if matches(dgamma, wrong["dgamma_unbiased"]):
             raise Hint(_UNBIASED)
@@ -163,41 +169,45 @@ def _diagnose(dX, dgamma, dbeta, ref, wrong, X, dY, N, n):
             raise Hint(_NO_EPS)
         if sign_or_zero(dgamma, ref["dgamma"]) == "sign":
             raise Hint(
-                "dgamma has the right size but the opposite sign: return dE/dγ itself, the direction "
-                "in which E grows"
+                "dgamma has the right size but the opposite sign: return dE/dγ itself, "
+                "the direction in which E grows"
             )
         raise Hint(
-            "dgamma is wrong: γ multiplies X̂ = (X − μ)/sqrt(σ² + ε), normalised with this batch's "
-            "statistics (eq. (bn-dgamma-dbeta))"
+            "dgamma is wrong: γ multiplies X̂ = (X − μ)/sqrt(σ² + ε), normalised with "
+            "this batch's statistics (eq. (bn-dgamma-dbeta))"
         )
     if matches(dX, ref["dX"]):
         return
     if matches(dX, wrong["frozen"]):
         raise Hint(
-            "dX = γ dY / sqrt(σ² + ε) treats μ and σ² as constants. That is the gradient in inference "
-            "(eval) mode, where the running averages are fixed numbers. In training mode μ and σ² are "
-            "computed from this batch, so every row of X also moves them: add the paths through the "
-            "mean and the variance (train/eval confusion)"
+            "dX = γ dY / sqrt(σ² + ε) treats μ and σ² as constants. That is the "
+            "gradient in inference (eval) mode, where the running averages are fixed "
+            "numbers. In training mode μ and σ² are computed from this batch, so every "
+            "row of X also moves them: add the paths through the mean and the variance "
+            "(train/eval confusion)"
         )
     if matches(dX, wrong["no_mean"]):
         raise Hint(
-            "the path through the batch mean is missing: μ depends on every row, so moving one x "
-            "moves μ, and with it every row of X̂ (eqs. (bn-dmu) and (bn-dx-staged))"
+            "the path through the batch mean is missing: μ depends on every row, so "
+            "moving one x moves μ, and with it every row of X̂ (eqs. (bn-dmu) and "
+            "(bn-dx-staged))"
         )
     if matches(dX, wrong["no_var"]):
         raise Hint(
-            "the path through the batch variance is missing: σ² depends on every row of X, so moving "
-            "one x rescales every row of X̂ (eqs. (bn-dvar) and (bn-dx-staged))"
+            "the path through the batch variance is missing: σ² depends on every row "
+            "of X, so moving one x rescales every row of X̂ (eqs. (bn-dvar) and "
+            "(bn-dx-staged))"
         )
     if matches(dX, wrong["no_gamma"]):
         raise Hint(
-            "dX lacks the factor γ: Y = γ X̂ + β, so the gradient that reaches X̂ has passed through "
-            "the multiplication by γ (eq. (bn-dxhat))"
+            "dX lacks the factor γ: Y = γ X̂ + β, so the gradient that reaches X̂ has "
+            "passed through the multiplication by γ (eq. (bn-dxhat))"
         )
     if matches(dX, wrong["sum_not_mean"]):
         raise Hint(
-            "the mean and variance terms are N times too large: they are column *means* over the batch "
-            "(divide the sums by N), because μ and σ² are averages"
+            "the mean and variance terms are N times too large: they are column "
+            "*means* over the batch (divide the sums by N), because μ and σ² are "
+            "averages"
         )
     if matches(dX, wrong["unbiased"]):
         raise Hint(_UNBIASED)
@@ -206,27 +216,29 @@ def _diagnose(dX, dgamma, dbeta, ref, wrong, X, dY, N, n):
     kind = sign_or_zero(dX, ref["dX"])
     if kind == "sign":
         raise Hint(
-            "dX has the right size but the opposite sign: return dE/dX itself, which the layer below "
-            "takes as its dY — no minus sign enters a backward pass"
+            "dX has the right size but the opposite sign: return dE/dX itself, which "
+            "the layer below takes as its dY — no minus sign enters a backward pass"
         )
     if kind == "zero":
         raise Hint(
-            "dX is all zeros, but X does receive a gradient in training mode: the three paths (direct, "
-            "through μ, through σ²) do not cancel for a general dY"
+            "dX is all zeros, but X does receive a gradient in training mode: the "
+            "three paths (direct, through μ, through σ²) do not cancel for a general dY"
         )
     raise Hint(
-        f"dX differs from the finite-difference gradient (relative error "
-        f"{relative_difference(dX, ref['dX']):.1e}). Build it from three paths — direct, through μ, "
-        "through σ² — as in eq. (bn-dx-staged), or follow eq. (bn-backward-compact)"
+        "dX differs from the finite-difference gradient (relative error "
+        f"{relative_difference(dX, ref['dX']):.1e}). Build it from three paths — "
+        "direct, through μ, through σ² — as in eq. (bn-dx-staged), or follow eq. "
+        "(bn-backward-compact)"
     )
 
 
 def check_batchnorm_backward(batchnorm_backward, *, quiet=False):
-    """Check ``batchnorm_backward(dY, X, gamma, eps) -> (dX, dgamma, dbeta)`` (training mode).
+    """Check ``batchnorm_backward(dY, X, gamma, eps) -> (dX, dgamma, dbeta)`` (training
+    mode).
 
-    Four cases: a batch of 6 × 4, one of 2 rows (where only the sign of the difference survives),
-    a feature with variance near ε, and a large batch. Prints one line (or a hint) and returns a
-    :class:`~bookcode.exercises.CheckResult`.
+    Four cases: a batch of 6 × 4, one of 2 rows (where only the sign of the difference
+    survives), a feature with variance near ε, and a large batch. Prints one line (or a
+    hint) and returns a :class:`~bookcode.exercises.CheckResult`.
 
     Implements the check of eq. (bn-backward-compact) in chapters/08_batchnorm.
     """

@@ -1,11 +1,13 @@
 """Checks for the coding exercise of chapters/09_residual.
 
-- :func:`check_residual_backward`: ``residual_backward(block, dY)`` is the backward pass of a
-  :class:`bookcode.residual.Residual` block ``Y = X + s F(X)`` after its forward pass: it returns
-  ``dE/dX = dY + F.backward(s · dY)``, fills the branch's parameter gradients and leaves ``dY`` alone.
+- :func:`check_residual_backward`: ``residual_backward(block, dY)`` is the backward pass
+  of a :class:`bookcode.residual.Residual` block ``Y = X + s F(X)`` after its forward
+  pass: it returns ``dE/dX = dY + F.backward(s · dY)``, fills the branch's parameter
+  gradients and leaves ``dY`` alone.
 
-The reference values are computed here from the branch's own layers (a Linear, or an activation
-followed by a Linear), written out with numpy, independently of :mod:`bookcode.residual`.
+The reference values are computed here from the branch's own layers (a Linear, or an
+activation followed by a Linear), written out with numpy, independently of
+:mod:`bookcode.residual`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ __all__ = ["check_residual_backward"]
 
 
 def _block(kind, n, scale, seed):
-    """A Residual block after a forward pass, with the reference dX and branch gradients for a random dY."""
+    """A Residual block after a forward pass, with the reference dX and branch gradients
+    for a random dY."""
     from ..layers import Activation, Linear
     from ..network import Sequential
     from ..residual import Residual
@@ -73,24 +76,27 @@ def _case(kind, n, scale, seed):
             raise Hint(f"dE/dX must have the shape of dY, {dY.shape}; got {got.shape}")
         if mutated:
             raise Hint(
-                "your function changed dY in place (e.g. `dY *= scale` or `dY += ...`): the caller still "
-                "needs it. Build new arrays instead of updating dY"
+                "your function changed dY in place (e.g. `dY *= scale` or `dY += "
+                "...`): the caller still needs it. Build new arrays instead of "
+                "updating dY"
             )
         filled = not (np.isnan(lin.grads["W"]).any() or np.isnan(lin.grads["b"]).any())
         if _close(got, ref["dY"]) or _close(got, scale * ref["dY"]):
             raise Hint(
-                "you returned only the identity path dY: the gradient also flows back through the branch "
-                "F, and the branch's layers know their own backward pass"
+                "you returned only the identity path dY: the gradient also flows back "
+                "through the branch F, and the branch's layers know their own backward "
+                "pass"
             )
         if _close(got, ref["branch_only"]):
             raise Hint(
-                "you forgot the identity term: in Y = X + s F(X), X also reaches Y directly, and that "
-                "shortcut carries the gradient back unchanged, beside the branch's (eq. (res-block-backward))"
+                "you forgot the identity term: in Y = X + s F(X), X also reaches Y "
+                "directly, and that shortcut carries the gradient back unchanged, "
+                "beside the branch's (eq. (res-block-backward))"
             )
         if scale != 1.0 and _close(got, ref["unscaled"]):
             raise Hint(
-                f"the branch is scaled by s = {scale:g} in the forward pass, so the gradient that enters "
-                "the branch carries the factor s too (chain rule)"
+                f"the branch is scaled by s = {scale:g} in the forward pass, so the "
+                "gradient that enters the branch carries the factor s too (chain rule)"
             )
         if (
             scale != 1.0
@@ -99,43 +105,49 @@ def _case(kind, n, scale, seed):
             and _close(got, scale * (dY + ref["jac"](scale * dY)))
         ):
             raise Hint(
-                f"the scale s = {scale:g} is applied twice or to the identity term: only the branch is "
-                "scaled in the forward pass, so s enters the gradient once, on the branch's path only"
+                f"the scale s = {scale:g} is applied twice or to the identity term: "
+                "only the branch is scaled in the forward pass, so s enters the "
+                "gradient once, on the branch's path only"
             )
         if not _close(got, ref["dX"]):
             raise Hint(
-                "dE/dX differs from the reference for this block: it is the sum of two paths, the "
-                "identity and the scaled branch (eq. (res-block-backward))"
+                "dE/dX differs from the reference for this block: it is the sum of two "
+                "paths, the identity and the scaled branch (eq. (res-block-backward))"
             )
         if not filled:
             raise Hint(
-                "dE/dX is right, but the branch's parameter gradients were not filled: the branch's own "
-                "backward pass also fills its grads for the optimizer, so let the branch compute its "
-                "part instead of recomputing it by hand"
+                "dE/dX is right, but the branch's parameter gradients were not filled: "
+                "the branch's own backward pass also fills its grads for the "
+                "optimizer, so let the branch compute its part instead of recomputing "
+                "it by hand"
             )
         if scale != 1.0 and _close(lin.grads["W"], ref["W"] / scale):
             raise Hint(
-                f"dE/dX is right but the branch's weight gradients are off by the factor s = {scale:g}: "
-                "scale the gradient going *into* the branch (the weights sit inside it), not the result "
-                "coming out of it, and call backward only once (the last call sets the grads)"
+                "dE/dX is right but the branch's weight gradients are off by the "
+                f"factor s = {scale:g}: scale the gradient going *into* the branch "
+                "(the weights sit inside it), not the result coming out of it, and "
+                "call backward only once (the last call sets the grads)"
             )
         if not (_close(lin.grads["W"], ref["W"]) and _close(lin.grads["b"], ref["b"])):
             raise Hint(
-                "dE/dX is right but the branch's parameter gradients are wrong: run the branch's backward "
-                "exactly once, with the gradient that enters the branch (s included)"
+                "dE/dX is right but the branch's parameter gradients are wrong: run "
+                "the branch's backward exactly once, with the gradient that enters the "
+                "branch (s included)"
             )
 
     return case
 
 
 def check_residual_backward(residual_backward):
-    """Check a learner's ``residual_backward(block, dY)`` → ``dE/dX`` of a Residual block after forward.
+    """Check a learner's ``residual_backward(block, dY)`` → ``dE/dX`` of a Residual
+    block after forward.
 
-    Cases: a single-Linear branch with ``s = 1``, a tanh → Linear branch with ``s = 0.5`` and
-    one with ``s = 2`` (so the identity term, the branch, the scale and the filled gradients all
-    change the answer).
+    Cases: a single-Linear branch with ``s = 1``, a tanh → Linear branch with ``s =
+    0.5`` and one with ``s = 2`` (so the identity term, the branch, the scale and the
+    filled gradients all change the answer).
 
-    Implements the check of the coding exercise on eq. (res-block-backward) in chapters/09_residual.
+    Implements the check of the coding exercise on eq. (res-block-backward) in
+    chapters/09_residual.
     """
     cases = [
         ("Linear branch, s = 1", _case("linear", 3, 1.0, 1)),

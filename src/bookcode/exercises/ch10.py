@@ -1,11 +1,12 @@
 """Checks for the coding exercise of chapters/10_diagnosis.
 
-- :func:`check_update_ratios`: ``update_ratios(net, lr)`` returns, for a network on which ``backward``
-  has just run, the update:data ratio ``η ‖∂E/∂W^l‖ / ‖W^l‖`` that one plain SGD step would give
-  every weight layer, input side first, without changing the network.
+- :func:`check_update_ratios`: ``update_ratios(net, lr)`` returns, for a network on
+  which ``backward`` has just run, the update:data ratio ``η ‖∂E/∂W^l‖ / ‖W^l‖`` that
+  one plain SGD step would give every weight layer, input side first, without changing
+  the network.
 
-The reference values are computed here from the layers' ``params`` and ``grads`` directly,
-independently of :mod:`bookcode.monitor` and :mod:`bookcode.optim`.
+The reference values are computed here from the layers' ``params`` and ``grads``
+directly, independently of :mod:`bookcode.monitor` and :mod:`bookcode.optim`.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def _ratios_case(sizes, activation, seed, lr):
             for k, (p, g) in saved.items()
         ):
             raise Hint(
-                "your function changed the network's weights or gradients. Compute the ratio from the "
-                "current values; do not take the step (no `p -= lr * g`, no optimizer.step)"
+                "your function changed the network's weights or gradients. Compute the "
+                "ratio from the current values; do not take the step (no `p -= lr * "
+                "g`, no optimizer.step)"
             )
         _diagnose(learner_array(out), lin, before, lr)
 
@@ -74,8 +76,8 @@ def _diagnose(got, lin, before, lr):
     L = len(lin)
     if got.ndim == 0 and L == 1:
         raise Hint(
-            "you returned a single number; return a 1-D array with one entry per weight layer "
-            "(here one entry), e.g. np.array(ratios)"
+            "you returned a single number; return a 1-D array with one entry per "
+            "weight layer (here one entry), e.g. np.array(ratios)"
         )
     if got.ndim == 0 or got.size == 1 and L > 1:
         value = float(np.ravel(got)[0])
@@ -86,39 +88,42 @@ def _diagnose(got, lin, before, lr):
         )
         if np.isclose(value, glob):
             raise Hint(
-                "you returned one number, the ratio of all layers together. Compute it for each weight "
-                f"layer separately: an array of {L} numbers"
+                "you returned one number, the ratio of all layers together. Compute "
+                f"it for each weight layer separately: an array of {L} numbers"
             )
         raise Hint(
-            f"expected an array with one number per weight layer ({L}), got a single number"
+            f"expected an array with one number per weight layer ({L}), got a single "
+            "number"
         )
     got = got.ravel()
     if got.size != L:
         if got.size == 2 * L:
             raise Hint(
-                f"your array has {got.size} entries, two per layer: you included the biases. The "
-                "update:data ratio of the chapter is for the weight matrices W only (keys ending in '.W')"
+                f"your array has {got.size} entries, two per layer: you included the "
+                "biases. The update:data ratio of the chapter is for the weight "
+                "matrices W only (keys ending in '.W')"
             )
         raise Hint(
-            f"expected one number per weight layer ({L} here; Activation layers have none), got {got.size}"
+            f"expected one number per weight layer ({L} here; Activation layers have "
+            f"none), got {got.size}"
         )
     if _close(got, want):
         return
     candidates = [
         (
             want[::-1],
-            "your layers are in the wrong order: the first entry must be the layer next to the input, "
-            "as net.parameters() yields them",
+            "your layers are in the wrong order: the first entry must be the layer "
+            "next to the input, as net.parameters() yields them",
         ),
         (
             want / lr,
-            "you forgot the learning rate: the ratio compares the size of the *update* with the "
-            "weights, and the update of plain SGD is the gradient times η",
+            "you forgot the learning rate: the ratio compares the size of the *update* "
+            "with the weights, and the update of plain SGD is the gradient times η",
         ),
         (
             1.0 / want,
-            "your ratio is upside down: it measures the update relative to the weights it changes, "
-            "update over data (eq. (dx-update-ratio))",
+            "your ratio is upside down: it measures the update relative to the weights "
+            "it changes, update over data (eq. (dx-update-ratio))",
         ),
         (
             np.array([lr * _n(g) for g in G]),
@@ -132,7 +137,8 @@ def _diagnose(got, lin, before, lr):
         ),
         (
             want**2,
-            "these are squared ratios (or ratios of squared norms): take square roots, ‖A‖ = sqrt(Σ A²)",
+            "these are squared ratios (or ratios of squared norms): take square roots, "
+            "‖A‖ = sqrt(Σ A²)",
         ),
         (
             np.array([lr * _n(g, "l1") / _n(w, "l1") for w, g in zip(W, G)]),
@@ -146,8 +152,8 @@ def _diagnose(got, lin, before, lr):
         ),
         (
             np.array([np.mean(np.abs(lr * g / w)) for w, g in zip(W, G)]),
-            "you averaged entry-wise ratios "
-            "|ηg_ij / W_ij|; take the ratio of the two norms instead (a few tiny W_ij dominate the average)",
+            "you averaged entry-wise ratios |ηg_ij / W_ij|; take the ratio of the two "
+            "norms instead (a few tiny W_ij dominate the average)",
         ),
         (
             np.log10(np.abs(want)),
@@ -165,19 +171,21 @@ def _diagnose(got, lin, before, lr):
                 raise Hint(hint)
     i = int(np.argmax(~np.isclose(got, want, rtol=1e-9, atol=1e-15)))
     raise Hint(
-        f"layer {i + 1}: expected the update:data ratio {want[i]:.6g} of eq. (dx-update-ratio), "
-        f"got {got[i]:.6g}"
+        f"layer {i + 1}: expected the update:data ratio {want[i]:.6g} of eq. "
+        f"(dx-update-ratio), got {got[i]:.6g}"
     )
 
 
 def check_update_ratios(update_ratios):
-    """Check a learner's ``update_ratios(net, lr)`` → array of ``η‖∂E/∂W^l‖/‖W^l‖``, input side first.
+    """Check a learner's ``update_ratios(net, lr)`` → array of ``η‖∂E/∂W^l‖/‖W^l‖``,
+    input side first.
 
-    Cases: a sigmoid and a tanh network of different depths and widths, with learning rates 0.1,
-    0.03 and 1 (so that the order, the learning rate, biases and the choice of norm all change the
-    answer), and a single weight layer.
+    Cases: a sigmoid and a tanh network of different depths and widths, with learning
+    rates 0.1, 0.03 and 1 (so that the order, the learning rate, biases and the choice
+    of norm all change the answer), and a single weight layer.
 
-    Implements the check of the coding exercise on eq. (dx-update-ratio) in chapters/10_diagnosis.
+    Implements the check of the coding exercise on eq. (dx-update-ratio) in
+    chapters/10_diagnosis.
     """
     cases = [
         (

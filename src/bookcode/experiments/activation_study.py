@@ -1,10 +1,15 @@
-"""Tools for studying activation functions in networks: collapse, activations at init, dead units, cost.
+"""Tools for studying activation functions in networks: collapse, activations at init,
+dead units, cost.
 
-- :func:`collapse_linear`: a stack of ``Linear`` layers without non-linearities is one affine map;
-- :func:`forward_activations`: the outputs of every layer of a fresh ``Linear → f`` stack;
-- :func:`dead_unit_masks`: which units of each activation layer have ``f'(net) = 0`` on a whole batch;
+- :func:`collapse_linear`: a stack of ``Linear`` layers without non-linearities is one
+  affine map;
+- :func:`forward_activations`: the outputs of every layer of a fresh ``Linear → f``
+  stack;
+- :func:`dead_unit_masks`: which units of each activation layer have ``f'(net) = 0`` on
+  a whole batch;
 - :func:`time_activation`: the CPU-time cost of ``f(x)`` plus ``f'(x)``;
-- :func:`markdown_table`: a table computed in code, displayed as Markdown (MyST in the book).
+- :func:`markdown_table`: a table computed in code, displayed as Markdown (MyST in the
+  book).
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ __all__ = [
 
 
 def collapse_linear(net):
-    """The single affine map ``X ↦ X W + b`` computed by a network without non-linearities.
+    """The single affine map ``X ↦ X W + b`` computed by a network without
+    non-linearities.
 
     Parameters
     ----------
     net : Sequential
-        ``Linear`` layers, optionally separated by identity activations (``Activation("identity")``).
+        ``Linear`` layers, optionally separated by identity activations
+        (``Activation("identity")``).
 
     Returns
     -------
@@ -42,7 +49,8 @@ def collapse_linear(net):
     b : ndarray, shape (n_L,)
         ``Σ_l b^l W^{l+1} … W^L``: every bias pushed through the layers after it.
 
-    Raises ``TypeError`` for a layer that is neither (any non-linearity breaks the collapse).
+    Raises ``TypeError`` for a layer that is neither (any non-linearity breaks the
+    collapse).
 
     Implements eq. (linear-collapse) in chapters/04_activations.
     """
@@ -50,7 +58,8 @@ def collapse_linear(net):
 
     if not hasattr(net, "layers"):
         raise TypeError(
-            f"collapse_linear: expected a network with .layers (Sequential), got {type(net).__name__}"
+            "collapse_linear: expected a network with .layers (Sequential), got "
+            f"{type(net).__name__}"
         )
     W, b = None, None
     for i, layer in enumerate(net.layers):
@@ -61,8 +70,8 @@ def collapse_linear(net):
             continue
         if not isinstance(layer, Linear):
             raise TypeError(
-                f"collapse_linear: layer {i} is {layer!r}; only Linear layers and identity "
-                "activations collapse into one affine map"
+                f"collapse_linear: layer {i} is {layer!r}; only Linear layers and "
+                "identity activations collapse into one affine map"
             )
         Wl = layer.params["W"]
         bl = layer.params.get("b", np.zeros(Wl.shape[1], dtype=Wl.dtype))
@@ -75,12 +84,14 @@ def collapse_linear(net):
 def forward_activations(
     activation, depth, X, width=None, init="xavier_normal", rng=0, **act_kwargs
 ):
-    """Outputs ``Y^1 … Y^depth`` of a freshly initialised stack of ``depth`` blocks ``Linear → f``.
+    """Outputs ``Y^1 … Y^depth`` of a freshly initialised stack of ``depth`` blocks
+    ``Linear → f``.
 
     Parameters
     ----------
     activation : str
-        Name for :func:`bookcode.activations.get`; ``act_kwargs`` (e.g. ``alpha``) go to it.
+        Name for :func:`bookcode.activations.get`; ``act_kwargs`` (e.g. ``alpha``) go to
+        it.
     depth : int
         Number of ``Linear → f`` blocks.
     X : array, shape (N, n_0)
@@ -95,7 +106,8 @@ def forward_activations(
     Returns
     -------
     list of ndarray
-        ``depth`` arrays of shape (N, width): the activations of each layer at initialisation.
+        ``depth`` arrays of shape (N, width): the activations of each layer at
+        initialisation.
 
     Implements the activation × depth explorer of chapters/04_activations.
     """
@@ -115,17 +127,19 @@ def forward_activations(
 
 
 def dead_unit_masks(net, X):
-    """For every activation layer, which units have ``f'(net) = 0`` for every example of ``X``.
+    """For every activation layer, which units have ``f'(net) = 0`` for every example of
+    ``X``.
 
-    A ReLU unit whose pre-activation is ``<= 0`` on the whole batch passes no gradient to its
-    incoming weights: it is *dead* on this data. (``diagnostics.activation_stats`` reports the
-    fraction; this returns the masks, to look at the dead units' weights.)
+    A ReLU unit whose pre-activation is ``<= 0`` on the whole batch passes no gradient
+    to its incoming weights: it is *dead* on this data.
+    (``diagnostics.activation_stats`` reports the fraction; this returns the masks, to
+    look at the dead units' weights.)
 
     Returns
     -------
     list of ndarray of bool
-        One mask of shape (n_units,) per ``Activation`` layer, input side first. Activations
-        without an element-wise derivative (softmax) get an all-False mask.
+        One mask of shape (n_units,) per ``Activation`` layer, input side first.
+        Activations without an element-wise derivative (softmax) get an all-False mask.
 
     Implements the dead-unit measurement of chapters/04_activations.
     """
@@ -133,7 +147,8 @@ def dead_unit_masks(net, X):
 
     if not hasattr(net, "layers") or not hasattr(net, "forward"):
         raise TypeError(
-            f"dead_unit_masks: expected a network with .layers (Sequential), got {type(net).__name__}"
+            "dead_unit_masks: expected a network with .layers (Sequential), got "
+            f"{type(net).__name__}"
         )
     X = as_batch(X, None, where="dead_unit_masks")
     net.forward(X)
@@ -150,29 +165,33 @@ def dead_unit_masks(net, X):
 
 
 def time_activation(f, x, repeats=5, derivative=True):
-    """CPU seconds of one ``f(x)`` (plus ``f.derivative(x)``), the best of ``repeats`` runs.
+    """CPU seconds of one ``f(x)`` (plus ``f.derivative(x)``), the best of ``repeats``
+    runs.
 
-    The time is this process's CPU time (``time.process_time``), so other programs running beside
-    it do not count, and the minimum over repeats is the run least disturbed by what they do to the
-    caches. It still depends on the machine, the numpy build and the array size, so compare numbers
-    from one run only.
+    The time is this process's CPU time (``time.process_time``), so other programs
+    running beside it do not count, and the minimum over repeats is the run least
+    disturbed by what they do to the caches. It still depends on the machine, the numpy
+    build and the array size, so compare numbers from one run only.
 
     Parameters
     ----------
     f : str or activation object
-        A name for :func:`bookcode.activations.get` or an object with ``__call__`` (and ``derivative``).
+        A name for :func:`bookcode.activations.get` or an object with ``__call__`` (and
+        ``derivative``).
     x : array_like
         Input array.
     repeats : int, default 5
     derivative : bool, default True
-        Also time ``f.derivative(x)`` (what a training step needs: forward and backward).
+        Also time ``f.derivative(x)`` (what a training step needs: forward and
+        backward).
 
     Implements the cost column of the catalogue table in chapters/04_activations.
     """
     f = _act.get(f) if isinstance(f, str) else f
     if not callable(f) or (derivative and not callable(getattr(f, "derivative", None))):
         raise TypeError(
-            f"time_activation: expected an activation name or object with derivative(), got {f!r}"
+            "time_activation: expected an activation name or object with "
+            f"derivative(), got {f!r}"
         )
     x = as_float_array(x, "x", where="time_activation")
     repeats = check_positive_int(repeats, "repeats")
@@ -187,7 +206,8 @@ def time_activation(f, x, repeats=5, derivative=True):
 
 
 class MarkdownTable:
-    """A table that displays as Markdown in Jupyter (and as a MyST table in the built book)."""
+    """A table that displays as Markdown in Jupyter (and as a MyST table in the built
+    book)."""
 
     def __init__(self, header, rows, align):
         self.header, self.rows, self.align = header, rows, align
@@ -215,17 +235,20 @@ def _cell(value):
     if isinstance(value, numbers.Real):
         return f"{float(value):.3g}"
     raise TypeError(
-        f"markdown_table: cells must be str, bool or numbers, got {type(value).__name__}"
+        "markdown_table: cells must be str, bool or numbers, got "
+        f"{type(value).__name__}"
     )
 
 
 def markdown_table(header, rows, align=None):
-    """A :class:`MarkdownTable` from a header and rows of cells (str, bool → yes/no, numbers → 3 digits).
+    """A :class:`MarkdownTable` from a header and rows of cells (str, bool → yes/no,
+    numbers → 3 digits).
 
-    ``|`` inside a cell is escaped; ``align`` is a string of ``l``/``c``/``r``, one per column
-    (default: all left).
+    ``|`` inside a cell is escaped; ``align`` is a string of ``l``/``c``/``r``, one per
+    column (default: all left).
 
-    Implements the computed tables (catalogue, selection guide) of chapters/04_activations.
+    Implements the computed tables (catalogue, selection guide) of
+    chapters/04_activations.
     """
     header = [_cell(h) for h in header]
     if not header:
@@ -234,7 +257,8 @@ def markdown_table(header, rows, align=None):
     bad = [i for i, r in enumerate(rows) if len(r) != len(header)]
     if bad:
         raise ValueError(
-            f"markdown_table: row {bad[0]} has {len(rows[bad[0]])} cells, expected {len(header)}"
+            f"markdown_table: row {bad[0]} has {len(rows[bad[0]])} cells, expected "
+            f"{len(header)}"
         )
     align = "l" * len(header) if align is None else align
     if (
@@ -243,6 +267,7 @@ def markdown_table(header, rows, align=None):
         or set(align) - set("lcr")
     ):
         raise ValueError(
-            f"markdown_table: align must be {len(header)} letters from 'l', 'c', 'r', got {align!r}"
+            f"markdown_table: align must be {len(header)} letters from 'l', 'c', 'r', "
+            f"got {align!r}"
         )
     return MarkdownTable(header, rows, align)

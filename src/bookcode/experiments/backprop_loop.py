@@ -1,17 +1,17 @@
 """Backpropagation for a two-layer network, one example and one weight at a time.
 
-This is the algebraic form of the derivation in source note 000 (§四.2), written as explicit
-Python loops over examples ``n``, inputs ``i``, hidden units ``j`` and outputs ``k``, with plain
-``float`` arithmetic. It exists only to be compared with the matrix form
-(:class:`bookcode.layers.Linear`, :class:`bookcode.layers.Activation`,
-:class:`bookcode.network.Sequential`): the two must give the same numbers, and the loops show why
-nobody trains networks this way.
+This is the algebraic form of the derivation in source note 000 (§四.2), written as
+explicit Python loops over examples ``n``, inputs ``i``, hidden units ``j`` and outputs
+``k``, with plain ``float`` arithmetic. It exists only to be compared with the matrix
+form (:class:`bookcode.layers.Linear`, :class:`bookcode.layers.Activation`,
+:class:`bookcode.network.Sequential`): the two must give the same numbers, and the loops
+show why nobody trains networks this way.
 
-The network is ``net¹_j = Σ_i x_i W¹_ij + b¹_j``, ``y¹_j = f₁(net¹_j)``,
-``net²_k = Σ_j y¹_j W²_jk + b²_k``, ``y²_k = f₂(net²_k)``, with the loss of the note,
-``E = Σ_n ½ Σ_k (t_nk − y²_nk)²`` (summed over the batch), or that sum divided by ``N`` with
-``average=True``. Gradients use the book's sign: they are ``∂E/∂W`` (the note's ``ΔW`` is
-``−η ∂E/∂W``).
+The network is ``net¹_j = Σ_i x_i W¹_ij + b¹_j``, ``y¹_j = f₁(net¹_j)``, ``net²_k = Σ_j
+y¹_j W²_jk + b²_k``, ``y²_k = f₂(net²_k)``, with the loss of the note, ``E = Σ_n ½ Σ_k
+(t_nk − y²_nk)²`` (summed over the batch), or that sum divided by ``N`` with
+``average=True``. Gradients use the book's sign: they are ``∂E/∂W`` (the note's ``ΔW``
+is ``−η ∂E/∂W``).
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def _check(X, W1, b1, W2, b2, hidden, output, where):
         )
     if b1.shape != (W1.shape[1],) or b2.shape != (W2.shape[1],):
         raise ValueError(
-            f"{where}: expected b1 of shape ({W1.shape[1]},) and b2 of shape ({W2.shape[1]},), "
-            f"got {b1.shape} and {b2.shape}"
+            f"{where}: expected b1 of shape ({W1.shape[1]},) and b2 of shape "
+            f"({W2.shape[1]},), got {b1.shape} and {b2.shape}"
         )
     known = tuple(SCALAR_ACTIVATIONS)
     hidden = check_name(hidden, known, "activation (element-wise, for the loop form)")
@@ -116,9 +116,9 @@ def gradients_loop(
 ):
     """Loss and gradients of the two-layer network by per-example, per-weight loops.
 
-    For each example: the output learning signals ``δ²_k = (y²_k − t_k) f₂'(net²_k)``, the hidden
-    ones ``δ¹_j = (Σ_k δ²_k W²_jk) f₁'(net¹_j)``, then ``∂E/∂W²_jk += δ²_k y¹_j``,
-    ``∂E/∂b²_k += δ²_k``, ``∂E/∂W¹_ij += δ¹_j x_i``, ``∂E/∂b¹_j += δ¹_j``.
+    For each example: the output learning signals ``δ²_k = (y²_k − t_k) f₂'(net²_k)``,
+    the hidden ones ``δ¹_j = (Σ_k δ²_k W²_jk) f₁'(net¹_j)``, then ``∂E/∂W²_jk += δ²_k
+    y¹_j``, ``∂E/∂b²_k += δ²_k``, ``∂E/∂W¹_ij += δ¹_j x_i``, ``∂E/∂b¹_j += δ¹_j``.
 
     Parameters
     ----------
@@ -129,7 +129,8 @@ def gradients_loop(
     hidden, output : {"sigmoid", "tanh", "identity"}
         Activations of the hidden and output layers (the note uses sigmoid for both).
     average : bool, default False
-        False: ``E = Σ_n ½‖t_n − y_n‖²`` as in the note; True: that sum divided by ``N``.
+        False: ``E = Σ_n ½‖t_n − y_n‖²`` as in the note; True: that sum divided by
+        ``N``.
 
     Returns
     -------
@@ -146,7 +147,8 @@ def gradients_loop(
     T = as_float_array(T, "T", where="gradients_loop")
     if T.shape != (X.shape[0], W2.shape[1]):
         raise ValueError(
-            f"gradients_loop: expected T of shape {(X.shape[0], W2.shape[1])}, got {T.shape}"
+            f"gradients_loop: expected T of shape {(X.shape[0], W2.shape[1])}, got "
+            f"{T.shape}"
         )
     if not isinstance(average, bool):
         raise TypeError(

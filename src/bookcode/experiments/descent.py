@@ -39,8 +39,9 @@ def gradient_descent(grad, w0, lr, n_steps, *, max_norm=1e8):
     Returns
     -------
     numpy.ndarray, shape (k + 1, d)
-        ``w_0, w_1, …, w_k``; ``k == n_steps`` unless the run diverged (then the path stops at the
-        first iterate beyond ``max_norm``, or just before the first non-finite one).
+        ``w_0, w_1, …, w_k``; ``k == n_steps`` unless the run diverged (then the path
+        stops at the first iterate beyond ``max_norm``, or just before the first
+        non-finite one).
 
     Implements eq. (gd-update) in chapters/01_gradient_descent.
     """
@@ -64,7 +65,8 @@ def _step(w, g, lr, where):
     g = np.asarray(g)
     if g.shape != w.shape:
         raise ValueError(
-            f"{where}: the gradient has shape {g.shape}, expected the shape of w, {w.shape}"
+            f"{where}: the gradient has shape {g.shape}, expected the shape of w, "
+            f"{w.shape}"
         )
     with np.errstate(
         over="ignore", invalid="ignore"
@@ -83,15 +85,17 @@ def _keep(w, path, max_norm):
 def minibatch_descent(
     grad_batch, w0, n_examples, lr, batch_size, n_epochs, rng, *, max_norm=1e8
 ):
-    """Mini-batch gradient descent: each epoch shuffles the examples and steps once per batch.
+    """Mini-batch gradient descent: each epoch shuffles the examples and steps once per
+    batch.
 
-    ``batch_size = n_examples`` is batch gradient descent, ``batch_size = 1`` is stochastic
-    gradient descent (SGD); the last batch of an epoch may be smaller.
+    ``batch_size = n_examples`` is batch gradient descent, ``batch_size = 1`` is
+    stochastic gradient descent (SGD); the last batch of an epoch may be smaller.
 
     Parameters
     ----------
     grad_batch : callable
-        ``grad_batch(w, idx)``: the gradient averaged over the examples with indices ``idx``.
+        ``grad_batch(w, idx)``: the gradient averaged over the examples with indices
+        ``idx``.
     w0 : array-like, shape (d,)
     n_examples, batch_size, n_epochs : int
     lr : float
@@ -104,8 +108,8 @@ def minibatch_descent(
     -------
     path : numpy.ndarray, shape (n_updates + 1, d)
     seen : numpy.ndarray, shape (n_updates + 1,)
-        Examples processed before each point of ``path`` (0, B, 2B, …). Both stop early if the
-        run diverges.
+        Examples processed before each point of ``path`` (0, B, 2B, …). Both stop early
+        if the run diverges.
 
     Implements eq. (minibatch-gradient) in chapters/01_gradient_descent.
     """
@@ -115,7 +119,8 @@ def minibatch_descent(
     batch_size = check_positive_int(batch_size, "batch_size")
     if batch_size > n_examples:
         raise ValueError(
-            f"minibatch_descent: batch_size must be <= n_examples = {n_examples}, got {batch_size}"
+            f"minibatch_descent: batch_size must be <= n_examples = {n_examples}, got "
+            f"{batch_size}"
         )
     lr = check_positive_float(lr, "lr")
     n_epochs = check_positive_int(n_epochs, "n_epochs")

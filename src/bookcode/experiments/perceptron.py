@@ -1,14 +1,17 @@
-"""The perceptron and the Delta rule: the single-layer learning rules of chapters/02_perceptron_delta.
+"""The perceptron and the Delta rule: the single-layer learning rules of
+chapters/02_perceptron_delta.
 
 - **Perceptron** (eq. perceptron-rule): ``y = step(x·w + b)``; for each example in turn,
-  ``w += η (t − y) x`` and ``b += η (t − y)``. It is per-sample by nature: a mistake changes the
-  weights before the next example is seen. Targets are 0/1 labels.
-- **Delta rule** (eqs. delta-signal, delta-rule): gradient descent on the squared error of one layer
-  ``Y = f(X W + b)``, with ``δ = ∂E/∂net = −(T − Y) ∘ f′(net)`` (divided by N for the batch mean) and
-  ``W ← W − η Xᵀδ``, ``b ← b − η Σ_rows δ``. With ``f`` the identity it is the LMS (Widrow–Hoff) rule.
+  ``w += η (t − y) x`` and ``b += η (t − y)``. It is per-sample by nature: a mistake
+  changes the weights before the next example is seen. Targets are 0/1 labels.
+- **Delta rule** (eqs. delta-signal, delta-rule): gradient descent on the squared error
+  of one layer ``Y = f(X W + b)``, with ``δ = ∂E/∂net = −(T − Y) ∘ f′(net)`` (divided by
+  N for the batch mean) and ``W ← W − η Xᵀδ``, ``b ← b − η Σ_rows δ``. With ``f`` the
+  identity it is the LMS (Widrow–Hoff) rule.
 
-Rows are examples. A weight vector ``w`` of shape ``(n_in,)`` means one output unit (targets of shape
-``(N,)``); a matrix ``W`` of shape ``(n_in, n_out)`` means ``n_out`` units (targets ``(N, n_out)``).
+Rows are examples. A weight vector ``w`` of shape ``(n_in,)`` means one output unit
+(targets of shape ``(N,)``); a matrix ``W`` of shape ``(n_in, n_out)`` means ``n_out``
+units (targets ``(N, n_out)``).
 """
 
 from __future__ import annotations
@@ -52,9 +55,11 @@ __all__ = [
 
 
 def step(x):
-    """Heaviside step ``1 if x > 0 else 0`` (so step(0) = 0), in the float dtype of ``x``; NaN stays NaN.
+    """Heaviside step ``1 if x > 0 else 0`` (so step(0) = 0), in the float dtype of
+    ``x``; NaN stays NaN.
 
-    Its derivative is 0 for ``x ≠ 0`` and does not exist at 0: no gradient flows through it.
+    Its derivative is 0 for ``x ≠ 0`` and does not exist at 0: no gradient flows through
+    it.
 
     Implements eq. (perceptron-output) in chapters/02_perceptron_delta.
     """
@@ -66,7 +71,8 @@ def _labels01(y, n, where):
     y = np.asarray(y)
     if y.shape != (n,):
         raise ValueError(
-            f"{where}: expected labels y of shape ({n},) (one per row of X), got shape {y.shape}"
+            f"{where}: expected labels y of shape ({n},) (one per row of X), got shape "
+            f"{y.shape}"
         )
     if y.dtype.kind not in "biuf" or not np.all((y == 0) | (y == 1)):
         raise ValueError(
@@ -79,13 +85,15 @@ def _weights(w, b, n_in, where):
     w = as_float_array(w, "w", where=where)
     if w.shape != (n_in,):
         raise ValueError(
-            f"{where}: expected w of shape ({n_in},) (one weight per input), got shape {w.shape}"
+            f"{where}: expected w of shape ({n_in},) (one weight per input), got shape "
+            f"{w.shape}"
         )
     return w, float(as_float_array(b, "b", where=where))
 
 
 def perceptron_predict(X, w, b=0.0):
-    """Labels ``step(X w + b)`` (int 0/1) of a perceptron with weights ``w`` and bias ``b``.
+    """Labels ``step(X w + b)`` (int 0/1) of a perceptron with weights ``w`` and bias
+    ``b``.
 
     Implements eq. (perceptron-output) in chapters/02_perceptron_delta.
     """
@@ -109,7 +117,8 @@ class PerceptronRun:
     errors : ndarray of int, shape (epochs_run + 1,)
         Training points misclassified by the weights in ``W[e]``, ``b[e]``.
     converged : bool
-        True if an epoch passed without a mistake (then every point is classified correctly).
+        True if an epoch passed without a mistake (then every point is classified
+        correctly).
     lr : float
     trace_W, trace_b : ndarray or None
         With ``trace=True``: the weights after every single example (row 0 = start).
@@ -141,8 +150,8 @@ class PerceptronRun:
     def __repr__(self):
         state = "converged" if self.converged else "not converged"
         return (
-            f"PerceptronRun({self.epochs_run} epochs, {self.total_mistakes} mistakes, {state}, "
-            f"final errors {int(self.errors[-1])})"
+            f"PerceptronRun({self.epochs_run} epochs, {self.total_mistakes} mistakes, "
+            f"{state}, final errors {int(self.errors[-1])})"
         )
 
 
@@ -161,8 +170,9 @@ def perceptron_fit(
 ):
     """Train a perceptron with Rosenblatt's rule, one example at a time.
 
-    For each example ``n`` (in order ``0..N-1``, or shuffled each epoch if ``rng`` is given):
-    ``y_n = step(x_n·w + b)``; ``w += lr (t_n − y_n) x_n``; ``b += lr (t_n − y_n)``.
+    For each example ``n`` (in order ``0..N-1``, or shuffled each epoch if ``rng`` is
+    given): ``y_n = step(x_n·w + b)``; ``w += lr (t_n − y_n) x_n``; ``b += lr (t_n −
+    y_n)``.
 
     Parameters
     ----------
@@ -173,10 +183,12 @@ def perceptron_fit(
     epochs : int >= 1
         Maximal number of passes over the data.
     rng : Generator, int or None
-        None: the fixed cyclic order (deterministic); otherwise a new permutation every epoch.
+        None: the fixed cyclic order (deterministic); otherwise a new permutation every
+        epoch.
     w0, b0 : initial weights (default zeros) and bias.
     bias : bool
-        False fits ``y = step(x·w)`` (no ``b``; e.g. when ``X`` already has a column of ones).
+        False fits ``y = step(x·w)`` (no ``b``; e.g. when ``X`` already has a column of
+        ones).
     stop_when_converged : bool
         Stop after the first epoch without a mistake (nothing would change afterwards).
     trace : bool
@@ -202,8 +214,9 @@ def perceptron_fit(
     )
     Ws, bs, mistakes, errors = [w.copy()], [b], [], [int(np.sum((X @ w + b > 0) != t))]
     tW, tb = ([w.copy()], [b]) if trace else (None, None)
-    # The loop runs on Python floats: for a few inputs per example, NumPy's cost per call would dominate. A net
-    # input within rounding of 0 (|net| <= slack) is recomputed as NumPy's x_n @ w + b: the same decisions.
+    # The loop runs on Python floats: for a few inputs per example, NumPy's cost per
+    # call would dominate. A net input within rounding of 0 (|net| <= slack) is
+    # recomputed as NumPy's x_n @ w + b: the same decisions.
     rows, targets, w, mul = X.tolist(), t.tolist(), w.tolist(), operator.mul
     row_l1 = float(np.abs(X).sum(axis=1).max())
     slack_growth = _rounding_slack(
@@ -246,10 +259,14 @@ def perceptron_fit(
 
 
 def _rounding_slack(w, b, row_l1):
-    """Four times the largest rounding difference between two summation orders of ``x·w + b`` for rows ``x``
-    with ``Σ|x_i| <= row_l1`` (about ``(n_in + 1) eps (Σ|x_i w_i| + |b|)`` each way): a net input farther from 0
-    than this has the same sign however it is summed (chapters/02_perceptron_delta, ``perceptron_fit``).
-    An update ``w += c x_k`` raises this bound by at most ``_rounding_slack([|c| max|x|], |c|, row_l1)``."""
+    """Four times the largest rounding difference between two summation orders.
+
+    Of ``x·w + b`` for rows ``x`` with ``Σ|x_i| <= row_l1`` (about
+    ``(n_in + 1) eps (Σ|x_i w_i| + |b|)`` each way): a net input farther from 0 than
+    this has the same sign however it is summed (chapters/02_perceptron_delta,
+    ``perceptron_fit``). An update ``w += c x_k`` raises this bound by at most
+    ``_rounding_slack([|c| max|x|], |c|, row_l1)``.
+    """
     return (
         4 * (len(w) + 2) * _EPS * (row_l1 * max(map(abs, w), default=0.0) + abs(b))
         + 1e-300
@@ -257,10 +274,11 @@ def _rounding_slack(w, b, row_l1):
 
 
 def perceptron_criterion(w, b, X, y):
-    """The perceptron criterion ``E_P = Σ_n max(0, −s_n (x_n·w + b))`` with ``s_n = 2 t_n − 1 = ±1``.
+    """The perceptron criterion ``E_P = Σ_n max(0, −s_n (x_n·w + b))`` with ``s_n = 2
+    t_n − 1 = ±1``.
 
-    The sum of ``|net|`` over the misclassified examples; one perceptron update on a mistake is a
-    gradient step on that example's term (with step size ``lr``).
+    The sum of ``|net|`` over the misclassified examples; one perceptron update on a
+    mistake is a gradient step on that example's term (with step size ``lr``).
 
     Implements eq. (perceptron-criterion) in chapters/02_perceptron_delta.
     """
@@ -271,7 +289,8 @@ def perceptron_criterion(w, b, X, y):
 
 
 class NovikoffBound(NamedTuple):
-    """``R`` (largest input norm), ``gamma`` (margin of the given hyperplane) and ``bound = (R/γ)²``.
+    """``R`` (largest input norm), ``gamma`` (margin of the given hyperplane) and
+    ``bound = (R/γ)²``.
 
     Implements eq. (novikoff-bound) in chapters/02_perceptron_delta.
     """
@@ -282,17 +301,20 @@ class NovikoffBound(NamedTuple):
 
 
 def novikoff_bound(X, y, w, b=0.0, *, bias=True):
-    """Novikoff's bound on the number of perceptron mistakes, for a separating hyperplane ``(w, b)``.
+    """Novikoff's bound on the number of perceptron mistakes, for a separating
+    hyperplane ``(w, b)``.
 
     With ``bias=True`` the inputs are augmented to ``x̃ = (1, x)`` and the hyperplane to
-    ``ũ = (b, w)/‖(b, w)‖``: ``R = max ‖x̃_n‖``, ``γ = min_n s_n ũ·x̃_n``. Any separating hyperplane
-    gives a valid bound (the max-margin one the tightest). The bound holds for ``w0 = 0, b0 = 0``, any
-    ``lr`` and any order of the examples. With ``bias=False`` no augmentation (and ``b`` must be 0).
+    ``ũ = (b, w)/‖(b, w)‖``: ``R = max ‖x̃_n‖``, ``γ = min_n s_n ũ·x̃_n``. Any
+    separating hyperplane gives a valid bound (the max-margin one the tightest). The
+    bound holds for ``w0 = 0, b0 = 0``, any ``lr`` and any order of the examples. With
+    ``bias=False`` no augmentation (and ``b`` must be 0).
 
     Returns
     -------
     NovikoffBound
-        ``(R, gamma, bound)``. Raises ``ValueError`` if ``(w, b)`` does not separate the data.
+        ``(R, gamma, bound)``. Raises ``ValueError`` if ``(w, b)`` does not separate the
+        data.
 
     Implements eq. (novikoff-bound) in chapters/02_perceptron_delta.
     """
@@ -302,7 +324,8 @@ def novikoff_bound(X, y, w, b=0.0, *, bias=True):
     s = 2 * _labels01(y, X.shape[0], where) - 1
     if not bias and b != 0.0:
         raise ValueError(
-            f"{where}: with bias=False the hyperplane passes through 0, so b must be 0, got {b}"
+            f"{where}: with bias=False the hyperplane passes through 0, so b must be "
+            f"0, got {b}"
         )
     Xa = np.column_stack([np.ones(len(X)), X]) if bias else X
     u = np.concatenate([[b], w]) if bias else w
@@ -317,22 +340,25 @@ def novikoff_bound(X, y, w, b=0.0, *, bias=True):
     return NovikoffBound(R, gamma, (R / gamma) ** 2)
 
 
-# ---------------------------------------------------------------------------------- Delta rule
+# --------------------------------------------------------------------------- Delta rule
 def _layer_args(W, b, X, T, where):
-    """2-D W (n_in, n_out), b (n_out,) or None, X, T (N, n_out), and whether W came as a vector."""
+    """2-D W (n_in, n_out), b (n_out,) or None, X, T (N, n_out), and whether W came as a
+    vector."""
     X = as_batch(X, where=where)
     W = as_float_array(W, "W", where=where)
     vector = W.ndim == 1
     if W.ndim not in (1, 2) or W.shape[0] != X.shape[1]:
         raise ValueError(
-            f"{where}: expected W of shape ({X.shape[1]}, n_out) or ({X.shape[1]},), got {W.shape}"
+            f"{where}: expected W of shape ({X.shape[1]}, n_out) or ({X.shape[1]},), "
+            f"got {W.shape}"
         )
     W2 = W[:, None] if vector else W
     T = as_float_array(T, "T", where=where)
     want = (X.shape[0],) if vector else (X.shape[0], W2.shape[1])
     if T.shape != want:
         raise ValueError(
-            f"{where}: expected T of shape {want} for X {X.shape} and W {W.shape}, got {T.shape}"
+            f"{where}: expected T of shape {want} for X {X.shape} and W {W.shape}, got "
+            f"{T.shape}"
         )
     T2 = T[:, None] if vector else T
     b2 = None
@@ -340,7 +366,8 @@ def _layer_args(W, b, X, T, where):
         b2 = as_float_array(b, "b", where=where).reshape(-1)
         if b2.shape != (W2.shape[1],):
             raise ValueError(
-                f"{where}: expected b with {W2.shape[1]} entries (one per output), got {np.shape(b)}"
+                f"{where}: expected b with {W2.shape[1]} entries (one per output), got "
+                f"{np.shape(b)}"
             )
     return W2, b2, X, T2, vector
 
@@ -349,7 +376,8 @@ def _f(f, where):
     f = _act.get(f) if isinstance(f, str) else f
     if not isinstance(f, _act.ActivationFunction) or f.name == "softmax":
         raise TypeError(
-            f"{where}: f must be an element-wise activation name or object (e.g. 'sigmoid'), got {f!r}"
+            f"{where}: f must be an element-wise activation name or object (e.g. "
+            f"'sigmoid'), got {f!r}"
         )
     return f
 
@@ -357,13 +385,15 @@ def _f(f, where):
 def delta_rule_gradient(W, b, X, T, f="identity", reduction="mean"):
     """Loss and gradient of one layer ``Y = f(X W + b)`` under the squared error.
 
-    ``E = (1/N) Σ_n ½‖t_n − y_n‖²`` (``reduction="mean"``) or ``Σ_n ½‖t_n − y_n‖²`` (``"sum"``);
-    ``δ = ∂E/∂net = −(T − Y) ∘ f′(net)`` (divided by N for the mean); ``∂E/∂W = Xᵀδ``, ``∂E/∂b = Σ_rows δ``.
+    ``E = (1/N) Σ_n ½‖t_n − y_n‖²`` (``reduction="mean"``) or ``Σ_n ½‖t_n − y_n‖²``
+    (``"sum"``); ``δ = ∂E/∂net = −(T − Y) ∘ f′(net)`` (divided by N for the mean);
+    ``∂E/∂W = Xᵀδ``, ``∂E/∂b = Σ_rows δ``.
 
     Returns
     -------
     dW, db, E
-        ``dW`` with the shape of ``W``; ``db`` with the shape of ``b`` (None if ``b`` is None); ``E`` float.
+        ``dW`` with the shape of ``W``; ``db`` with the shape of ``b`` (None if ``b`` is
+        None); ``E`` float.
 
     Implements eqs. (delta-signal) and (delta-gradient) in chapters/02_perceptron_delta.
     """
@@ -383,8 +413,9 @@ def delta_rule_gradient(W, b, X, T, f="identity", reduction="mean"):
 
 
 def _gradient(W2, b2, X, T2, f, scale, forward=None):
-    """The arithmetic of :func:`delta_rule_gradient` on checked 2-D arrays: ``(dW, db or None, Y)``.
-    ``forward``: ``(net, Y)`` of these arrays if already computed (:func:`_forward`)."""
+    """The arithmetic of :func:`delta_rule_gradient` on checked 2-D arrays: ``(dW, db or
+    None, Y)``. ``forward``: ``(net, Y)`` of these arrays if already computed
+    (:func:`_forward`)."""
     net, Y = _forward(W2, b2, X, f) if forward is None else forward
     delta = -(T2 - Y) * f.derivative(net) * scale  # eq. (delta-signal)
     dW = X.T @ delta  # eq. (delta-gradient)
@@ -398,7 +429,8 @@ def _forward(W2, b2, X, f):
 
 
 def _as_vector(dW, db, b):
-    """The gradient of one output unit in the shapes of a weight vector and of ``b`` (a float or an array)."""
+    """The gradient of one output unit in the shapes of a weight vector and of ``b`` (a
+    float or an array)."""
     return dW[:, 0], None if db is None else (float(db[0]) if np.ndim(b) == 0 else db)
 
 
@@ -414,7 +446,8 @@ def _descend(W, b, dW, db, lr):
 
 
 def delta_rule_step(W, b, X, T, lr, f="identity", reduction="mean"):
-    """One Delta-rule step ``W ← W − η ∂E/∂W``, ``b ← b − η ∂E/∂b``; returns new ``(W, b)`` (inputs untouched).
+    """One Delta-rule step ``W ← W − η ∂E/∂W``, ``b ← b − η ∂E/∂b``; returns new ``(W,
+    b)`` (inputs untouched).
 
     Implements eq. (delta-rule) in chapters/02_perceptron_delta.
     """
@@ -425,8 +458,9 @@ def delta_rule_step(W, b, X, T, lr, f="identity", reduction="mean"):
 
 @dataclass(repr=False)
 class DeltaRuleRun:
-    """History of :func:`delta_rule_fit`: ``W``, ``b`` at the start and after each epoch, the loss ``E``
-    and the number of misclassified training points for those weights, and ``diverged``.
+    """History of :func:`delta_rule_fit`: ``W``, ``b`` at the start and after each
+    epoch, the loss ``E`` and the number of misclassified training points for those
+    weights, and ``diverged``.
 
     Implements the output of eq. (delta-rule) in chapters/02_perceptron_delta.
     """
@@ -471,21 +505,25 @@ def delta_rule_fit(
     classify_at=0.5,
     max_norm=1e6,
 ):
-    """Train one layer ``Y = f(X W + b)`` with the Delta rule (gradient descent on the squared error).
+    """Train one layer ``Y = f(X W + b)`` with the Delta rule (gradient descent on the
+    squared error).
 
     Parameters
     ----------
     X : array_like, shape (N, n_in)
     T : array_like, shape (N,) or (N, n_out)
-        Targets; 1-D targets give a weight vector ``w`` of shape (n_in,) and a scalar bias.
+        Targets; 1-D targets give a weight vector ``w`` of shape (n_in,) and a scalar
+        bias.
     f : str or activation object
-        ``"identity"`` gives the LMS / Widrow–Hoff rule, ``"sigmoid"`` the "continuous perceptron".
+        ``"identity"`` gives the LMS / Widrow–Hoff rule, ``"sigmoid"`` the "continuous
+        perceptron".
     lr, epochs : step size and number of passes.
     W0, b0 : initial weights and bias (default zeros).
     bias : bool
     reduction : "mean" or "sum"
         Loss averaged (the book's choice) or summed over the examples of a batch.
-    batch_size, rng : None for full-batch steps (one per epoch); an int for shuffled mini-batches
+    batch_size, rng : None for full-batch steps (one per epoch); an int for shuffled
+    mini-batches
         (``rng`` required), e.g. 1 for Widrow and Hoff's per-example LMS.
     classify_at : float
         ``errors`` counts the points with ``(y > classify_at) != (t > classify_at)``.
@@ -536,8 +574,9 @@ def delta_rule_fit(
 
     vector = T.ndim == 1
 
-    # The steps and records below do exactly the arithmetic of delta_rule_step and of f(X W + b), without the
-    # per-call checks (done once above); full batch, the step reuses the record's forward pass.
+    # The steps and records below do exactly the arithmetic of delta_rule_step and of
+    # f(X W + b), without the per-call checks (done once above); full batch, the step
+    # reuses the record's forward pass.
     def forward(W, b, idx=slice(None)):
         return _forward(
             W[:, None] if vector else W,
@@ -615,11 +654,13 @@ def delta_rule_fit(
 def delta_rule_fit_many(
     X, T, f="identity", lr=0.1, epochs=100, *, classify_at=0.5, max_norm=1e6
 ):
-    """Full-batch Delta rule on several independent data sets at once: one unit, from ``w = 0``, ``b = 0``, per set.
+    """Full-batch Delta rule on several independent data sets at once: one unit, from
+    ``w = 0``, ``b = 0``, per set.
 
-    The run on set ``s`` is :func:`delta_rule_fit` ``(X[s], T[s], f, lr, epochs)`` (1-D targets, full batch, the
-    loss averaged over the examples), up to rounding; the sets are stacked so that every epoch is one array
-    operation for all of them. A chapter uses it to check a claim about the method on many data sets.
+    The run on set ``s`` is :func:`delta_rule_fit` ``(X[s], T[s], f, lr, epochs)`` (1-D
+    targets, full batch, the loss averaged over the examples), up to rounding; the sets
+    are stacked so that every epoch is one array operation for all of them. A chapter
+    uses it to check a claim about the method on many data sets.
 
     Parameters
     ----------
@@ -628,8 +669,8 @@ def delta_rule_fit_many(
     T : array_like, shape (S, N)
         Their targets.
     f, lr, epochs, classify_at, max_norm
-        As in :func:`delta_rule_fit`; a set whose ``‖w‖`` exceeds ``max_norm`` (or is not finite) stops there and
-        is marked ``diverged``, the others go on.
+        As in :func:`delta_rule_fit`; a set whose ``‖w‖`` exceeds ``max_norm`` (or is
+        not finite) stops there and is marked ``diverged``, the others go on.
 
     Returns
     -------
@@ -642,12 +683,14 @@ def delta_rule_fit_many(
     X = as_float_array(X, "X", where=where).astype(np.float64)
     if X.ndim != 3 or 0 in X.shape:
         raise ValueError(
-            f"{where}: expected X of shape (S, N, n_in) (S data sets of N rows), got {X.shape}"
+            f"{where}: expected X of shape (S, N, n_in) (S data sets of N rows), got "
+            f"{X.shape}"
         )
     T = as_float_array(T, "T", where=where).astype(np.float64)
     if T.shape != X.shape[:2]:
         raise ValueError(
-            f"{where}: expected T of shape {X.shape[:2]} (one target per row of X), got {T.shape}"
+            f"{where}: expected T of shape {X.shape[:2]} (one target per row of X), "
+            f"got {T.shape}"
         )
     f = _f(f, where)
     lr = check_positive_float(lr, "lr")
@@ -707,10 +750,12 @@ def delta_rule_fit_many(
 
 
 def lms_stable_lr(X, *, bias=True, reduction="mean"):
-    """Largest stable full-batch learning rate of the LMS rule, ``2 / λ_max`` of its Hessian.
+    """Largest stable full-batch learning rate of the LMS rule, ``2 / λ_max`` of its
+    Hessian.
 
-    The LMS loss is a quadratic bowl in ``(w, b)`` with Hessian ``X̃ᵀX̃ / N`` (mean) or ``X̃ᵀX̃`` (sum),
-    ``X̃ = [1, X]`` (or ``X`` with ``bias=False``); chapter 1's bound ``η < 2/λ_max`` applies.
+    The LMS loss is a quadratic bowl in ``(w, b)`` with Hessian ``X̃ᵀX̃ / N`` (mean) or
+    ``X̃ᵀX̃`` (sum), ``X̃ = [1, X]`` (or ``X`` with ``bias=False``); chapter 1's bound
+    ``η < 2/λ_max`` applies.
 
     Implements eq. (lms-stability) in chapters/02_perceptron_delta.
     """
@@ -729,8 +774,9 @@ def lms_stable_lr(X, *, bias=True, reduction="mean"):
 
 
 def as_network(W, b, f="identity"):
-    """The layer ``Y = f(X W + b)`` as a :class:`~bookcode.network.Sequential` of ``Linear`` and
-    ``Activation`` (copies of ``W`` and ``b``), for gradient checks with :mod:`bookcode.gradcheck`.
+    """The layer ``Y = f(X W + b)`` as a :class:`~bookcode.network.Sequential` of
+    ``Linear`` and ``Activation`` (copies of ``W`` and ``b``), for gradient checks with
+    :mod:`bookcode.gradcheck`.
 
     Implements the single layer of eq. (delta-gradient) in chapters/02_perceptron_delta.
     """

@@ -1,14 +1,17 @@
 """Small loss surfaces to study gradient descent on (chapter 1).
 
-A *surface* is a loss ``E(w)`` with ``value``, ``gradient`` and ``hessian``; ``value`` and
-``gradient`` accept one point of shape ``(d,)`` or a grid of points of shape ``(..., d)``, so the
-same object draws its contours and drives the descent.
+A *surface* is a loss ``E(w)`` with ``value``, ``gradient`` and ``hessian``; ``value``
+and ``gradient`` accept one point of shape ``(d,)`` or a grid of points of shape ``(...,
+d)``, so the same object draws its contours and drives the descent.
 
 - :class:`QuadraticBowl`: ``E(w) = ½ wᵀ A w``, the model of every loss near a minimum;
-- :class:`FourWells`: a non-convex 2-D surface with four minima, four saddles and a maximum;
-- :class:`LeastSquares`: ``E(w) = ‖X w − t‖² / (2N)``, whose gradient can be estimated on a mini-batch.
+- :class:`FourWells`: a non-convex 2-D surface with four minima, four saddles and a
+  maximum;
+- :class:`LeastSquares`: ``E(w) = ‖X w − t‖² / (2N)``, whose gradient can be estimated
+  on a mini-batch.
 
-:func:`critical_points` finds where ``∇E = 0`` and classifies each point by its Hessian eigenvalues.
+:func:`critical_points` finds where ``∇E = 0`` and classifies each point by its Hessian
+eigenvalues.
 """
 
 from __future__ import annotations
@@ -36,12 +39,14 @@ __all__ = [
 
 
 class _Surface:
-    """Shared by the surfaces. ``value``, ``gradient`` and ``hessian`` check ``w`` (shape ``(d,)``
-    or a grid ``(..., d)``) and call the subclass's ``_value``, ``_gradient``, ``_hessian``.
+    """Shared by the surfaces. ``value``, ``gradient`` and ``hessian`` check ``w``
+    (shape ``(d,)`` or a grid ``(..., d)``) and call the subclass's ``_value``,
+    ``_gradient``, ``_hessian``.
 
-    NaN and inf propagate without warnings (IEEE arithmetic), so a diverging run can be followed
-    to its end; ``surface(w)`` is ``surface.value(w)`` and ``on_grid(X, Y)`` evaluates a 2-D
-    surface on coordinate grids (the ``f(X, Y)`` of :func:`bookcode.display.plotting.plot_contours`).
+    NaN and inf propagate without warnings (IEEE arithmetic), so a diverging run can be
+    followed to its end; ``surface(w)`` is ``surface.value(w)`` and ``on_grid(X, Y)``
+    evaluates a 2-D surface on coordinate grids (the ``f(X, Y)`` of
+    :func:`bookcode.display.plotting.plot_contours`).
     """
 
     def _points(self, w, what):
@@ -49,7 +54,8 @@ class _Surface:
         w = as_float_array(w, "w", where=where, allow_nonfinite=True)
         if w.ndim == 0 or w.shape[-1] != self.dim:
             raise ValueError(
-                f"{where}: expected w of shape ({self.dim},) or (..., {self.dim}), got shape {w.shape}"
+                f"{where}: expected w of shape ({self.dim},) or (..., {self.dim}), got "
+                f"shape {w.shape}"
             )
         return w
 
@@ -60,7 +66,8 @@ class _Surface:
             return self._value(w)
 
     def gradient(self, w, *args):
-        """``∇E(w)``; same shape as ``w`` (``LeastSquares`` also takes the indices of a mini-batch)."""
+        """``∇E(w)``; same shape as ``w`` (``LeastSquares`` also takes the indices of a
+        mini-batch)."""
         w = self._points(w, "gradient")
         with np.errstate(over="ignore", invalid="ignore"):
             return self._gradient(w, *args)
@@ -75,11 +82,12 @@ class _Surface:
         return self.value(w)
 
     def on_grid(self, X, Y):
-        """``E`` on coordinate grids ``X``, ``Y`` of equal shape (e.g. from ``np.meshgrid``); 2-D only."""
+        """``E`` on coordinate grids ``X``, ``Y`` of equal shape (e.g. from
+        ``np.meshgrid``); 2-D only."""
         if self.dim != 2:
             raise ValueError(
-                f"{type(self).__name__}.on_grid: only 2-D surfaces can be drawn on a grid, "
-                f"this one has d={self.dim}"
+                f"{type(self).__name__}.on_grid: only 2-D surfaces can be drawn on a "
+                f"grid, this one has d={self.dim}"
             )
         return self.value(
             np.stack(
@@ -92,9 +100,9 @@ class _Surface:
 class QuadraticBowl(_Surface):
     """The quadratic bowl ``E(w) = ½ wᵀ A w`` with ``A`` symmetric positive definite.
 
-    Its gradient is ``A w``, its Hessian ``A``, its minimum ``E = 0`` at ``w = 0``. Gradient descent
-    on it multiplies the i-th eigen-coordinate by ``1 − η λ_i`` per step, which gives the stability
-    bound ``η < 2/λ_max``.
+    Its gradient is ``A w``, its Hessian ``A``, its minimum ``E = 0`` at ``w = 0``.
+    Gradient descent on it multiplies the i-th eigen-coordinate by ``1 − η λ_i`` per
+    step, which gives the stability bound ``η < 2/λ_max``.
 
     Parameters
     ----------
@@ -108,23 +116,27 @@ class QuadraticBowl(_Surface):
         A = as_float_array(A, "A", where="QuadraticBowl").astype(np.float64)
         if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
             raise ValueError(
-                f"QuadraticBowl: expected a square matrix A of shape (d, d), got shape {A.shape}"
+                "QuadraticBowl: expected a square matrix A of shape (d, d), got shape "
+                f"{A.shape}"
             )
         if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12 * np.abs(A).max()):
             raise ValueError("QuadraticBowl: A must be symmetric (A == A.T)")
         lam, Q = np.linalg.eigh(A)
         if lam[0] <= 0:
             raise ValueError(
-                f"QuadraticBowl: A must be positive definite, got smallest eigenvalue {lam[0]:.3g}"
+                "QuadraticBowl: A must be positive definite, got smallest eigenvalue "
+                f"{lam[0]:.3g}"
             )
         self.A, self.eigenvalues, self.eigenvectors = A, lam, Q
         self.dim = A.shape[0]
 
     @classmethod
     def from_eigenvalues(cls, eigenvalues, angle=0.0):
-        """A bowl with given curvatures; in 2-D its axes are rotated by ``angle`` (radians).
+        """A bowl with given curvatures; in 2-D its axes are rotated by ``angle``
+        (radians).
 
-        ``A = Q diag(eigenvalues) Qᵀ`` with ``Q`` the rotation by ``angle`` (2-D) or the identity.
+        ``A = Q diag(eigenvalues) Qᵀ`` with ``Q`` the rotation by ``angle`` (2-D) or the
+        identity.
 
         Implements eq. (quadratic-bowl) in chapters/01_gradient_descent.
         """
@@ -134,18 +146,21 @@ class QuadraticBowl(_Surface):
             or not np.isfinite(angle)
         ):
             raise TypeError(
-                f"QuadraticBowl.from_eigenvalues: angle must be a finite number (radians), got {angle!r}"
+                "QuadraticBowl.from_eigenvalues: angle must be a finite number "
+                f"(radians), got {angle!r}"
             )
         lam = as_float_array(
             eigenvalues, "eigenvalues", where="QuadraticBowl.from_eigenvalues"
         )
         if lam.ndim != 1 or lam.size == 0 or np.any(lam <= 0):
             raise ValueError(
-                f"QuadraticBowl.from_eigenvalues: expected a 1-D array of positive numbers, got {lam}"
+                "QuadraticBowl.from_eigenvalues: expected a 1-D array of positive "
+                f"numbers, got {lam}"
             )
         if angle != 0.0 and lam.size != 2:
             raise ValueError(
-                f"QuadraticBowl.from_eigenvalues: angle is only defined in 2-D, got {lam.size} eigenvalues"
+                "QuadraticBowl.from_eigenvalues: angle is only defined in 2-D, got "
+                f"{lam.size} eigenvalues"
             )
         c, s = np.cos(angle), np.sin(angle)
         Q = np.array([[c, -s], [s, c]]) if lam.size == 2 else np.eye(lam.size)
@@ -164,12 +179,14 @@ class QuadraticBowl(_Surface):
 
     @property
     def condition_number(self):
-        """``κ = λ_max / λ_min``, as in eq. (optimal-lr) in chapters/01_gradient_descent."""
+        """``κ = λ_max / λ_min``, as in eq. (optimal-lr) in
+        chapters/01_gradient_descent."""
         return float(self.eigenvalues[-1] / self.eigenvalues[0])
 
     @property
     def max_stable_lr(self):
-        """``2 / λ_max``: gradient descent converges from every start iff ``0 < η`` is below this.
+        """``2 / λ_max``: gradient descent converges from every start iff ``0 < η`` is
+        below this.
 
         Implements eq. (stability-bound) in chapters/01_gradient_descent.
         """
@@ -177,14 +194,16 @@ class QuadraticBowl(_Surface):
 
     @property
     def optimal_lr(self):
-        """``2 / (λ_min + λ_max)``, the fixed learning rate with the smallest convergence factor.
+        """``2 / (λ_min + λ_max)``, the fixed learning rate with the smallest
+        convergence factor.
 
         Implements eq. (optimal-lr) in chapters/01_gradient_descent.
         """
         return float(2.0 / (self.eigenvalues[0] + self.eigenvalues[-1]))
 
     def convergence_factor(self, lr):
-        """``max_i |1 − η λ_i|``: the worst-case factor by which ``‖w‖`` shrinks per step.
+        """``max_i |1 − η λ_i|``: the worst-case factor by which ``‖w‖`` shrinks per
+        step.
 
         Implements eq. (convergence-factor) in chapters/01_gradient_descent.
         """
@@ -193,16 +212,17 @@ class QuadraticBowl(_Surface):
 
     def __repr__(self):
         lam = ", ".join(f"{v:.4g}" for v in self.eigenvalues)
-        return f"QuadraticBowl(d={self.dim}, eigenvalues=[{lam}], κ={self.condition_number:.4g})"
+        kappa = self.condition_number
+        return f"QuadraticBowl(d={self.dim}, eigenvalues=[{lam}], κ={kappa:.4g})"
 
 
 class FourWells(_Surface):
     """A non-convex 2-D surface: two tilted double wells, coupled.
 
-    ``E(w) = (w₁² − 1)² + (w₂² − 1)² + a w₁ + b w₂ + c w₁ w₂``. Without tilt and coupling it has
-    minima at ``(±1, ±1)``, saddles at ``(0, ±1)`` and ``(±1, 0)`` and a maximum at the origin; the
-    tilt ``(a, b)`` makes the four minima differ in depth and the coupling ``c`` rotates the
-    Hessians off the axes.
+    ``E(w) = (w₁² − 1)² + (w₂² − 1)² + a w₁ + b w₂ + c w₁ w₂``. Without tilt and
+    coupling it has minima at ``(±1, ±1)``, saddles at ``(0, ±1)`` and ``(±1, 0)`` and a
+    maximum at the origin; the tilt ``(a, b)`` makes the four minima differ in depth and
+    the coupling ``c`` rotates the Hessians off the axes.
 
     Implements eq. (four-wells) in chapters/01_gradient_descent.
     """
@@ -213,7 +233,8 @@ class FourWells(_Surface):
         tilt = as_float_array(tilt, "tilt", where="FourWells")
         if tilt.shape != (2,):
             raise ValueError(
-                f"FourWells: expected tilt as two numbers (a, b), got shape {tilt.shape}"
+                "FourWells: expected tilt as two numbers (a, b), got shape "
+                f"{tilt.shape}"
             )
         if (
             isinstance(coupling, bool)
@@ -250,10 +271,11 @@ class FourWells(_Surface):
 
 
 class LeastSquares(_Surface):
-    """Linear least squares ``E(w) = ‖X w − t‖² / (2N)`` on a data set of N examples (rows of X).
+    """Linear least squares ``E(w) = ‖X w − t‖² / (2N)`` on a data set of N examples
+    (rows of X).
 
-    ``gradient(w, idx)`` averages over the examples ``idx`` only: the mini-batch estimate of the
-    full gradient ``Xᵀ(X w − t)/N``.
+    ``gradient(w, idx)`` averages over the examples ``idx`` only: the mini-batch
+    estimate of the full gradient ``Xᵀ(X w − t)/N``.
 
     Implements eq. (minibatch-gradient) in chapters/01_gradient_descent.
     """
@@ -263,7 +285,8 @@ class LeastSquares(_Surface):
         t = as_float_array(t, "t", where="LeastSquares").astype(np.float64)
         if t.shape != (X.shape[0],):
             raise ValueError(
-                f"LeastSquares: expected t of shape ({X.shape[0]},) (one target per row of X), got {t.shape}"
+                f"LeastSquares: expected t of shape ({X.shape[0]},) (one target per "
+                f"row of X), got {t.shape}"
             )
         self.X, self.t = X, t
         self.n_examples, self.dim = X.shape
@@ -274,7 +297,8 @@ class LeastSquares(_Surface):
         )
 
     def _value(self, w):
-        # exact for a quadratic: E(w) = E(w*) + ½ (w − w*)ᵀ H (w − w*); cheap on a grid, accurate near w*
+        # exact for a quadratic: E(w) = E(w*) + ½ (w − w*)ᵀ H (w − w*); cheap on a grid,
+        # accurate near w*
         v = w - self.w_star
         return self.min_value + 0.5 * np.einsum("...i,ij,...j->...", v, self.H, v)
 
@@ -282,7 +306,8 @@ class LeastSquares(_Surface):
         X, t = (self.X, self.t) if idx is None else (self.X[idx], self.t[idx])
         if X.ndim != 2 or X.shape[0] == 0:
             raise ValueError(
-                f"LeastSquares.gradient: idx must select at least one example, got {idx!r}"
+                "LeastSquares.gradient: idx must select at least one example, got "
+                f"{idx!r}"
             )
         return ((w @ X.T - t) @ X) / X.shape[0]
 
@@ -309,8 +334,9 @@ class CriticalPoint:
 
 
 def classify(eigenvalues, tol=1e-8):
-    """Kind of a critical point from its Hessian eigenvalues: all > 0 minimum, all < 0 maximum,
-    both signs saddle, any ``|λ| ≤ tol`` degenerate (the second-order test cannot tell).
+    """Kind of a critical point from its Hessian eigenvalues: all > 0 minimum, all < 0
+    maximum, both signs saddle, any ``|λ| ≤ tol`` degenerate (the second-order test
+    cannot tell).
 
     Implements eq. (second-order) in chapters/01_gradient_descent.
     """
@@ -323,15 +349,18 @@ def classify(eigenvalues, tol=1e-8):
 
 
 def critical_points(surface, starts, *, tol=1e-10, max_iter=50):
-    """Find critical points of ``surface`` by Newton's method on ``∇E = 0`` from many starts.
+    """Find critical points of ``surface`` by Newton's method on ``∇E = 0`` from many
+    starts.
 
     Parameters
     ----------
     surface : object with ``value``, ``gradient`` and ``hessian``
     starts : array-like, shape (n, d)
-        Start points (e.g. a grid); Newton converges to nearby critical points of every kind.
+        Start points (e.g. a grid); Newton converges to nearby critical points of every
+        kind.
     tol : float
-        A point counts as critical when ``‖∇E‖ < tol``; points closer than ``1e-6`` are merged.
+        A point counts as critical when ``‖∇E‖ < tol``; points closer than ``1e-6`` are
+        merged.
 
     Returns
     -------
