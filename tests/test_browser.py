@@ -74,6 +74,29 @@ return {math: math.length,
         errors: document.querySelectorAll('mjx-merror').length,
         containers: document.querySelectorAll('mjx-container').length};
 """
+# Shown code (code cells, listings of bookcode's source, code in the text): its longest
+# line, and whether 88 characters of it fit the width of its block (ruff's line length).
+CODE_JS = """
+const blocks = Array.from(document.querySelectorAll('div[class*="highlight-"] pre'))
+  .filter(p => !p.closest('.output.stream, .output.traceback'));
+let longest = 0, where = '';
+for (const p of blocks) {
+  for (const line of p.textContent.split('\\n')) {
+    if (line.length > longest) { longest = line.length; where = line; }
+  }
+}
+const shown = blocks.find(p => p.checkVisibility() && p.clientWidth > 0);
+let fits = null;
+if (shown) {
+  const st = getComputedStyle(shown);
+  const g = document.createElement('canvas').getContext('2d');
+  g.font = `${st.fontWeight} ${st.fontSize} ${st.fontFamily}`;
+  const pad = parseFloat(st.paddingLeft) + parseFloat(st.paddingRight);
+  const room = shown.clientWidth - pad;
+  fits = {room, need: g.measureText('0'.repeat(88)).width};
+}
+return {blocks: blocks.length, longest, where, fits};
+"""
 # The images an explorer shows: [width, height, pixel hash] of each visible <img>.
 SHOWN_JS = """
 const imgs = Array.from(arguments[0].querySelectorAll('img'));
@@ -219,6 +242,21 @@ def check_math(driver, where):
     return math["containers"]
 
 
+def check_code_fits(driver, where):
+    """Shown code has lines of at most 88 characters, and 88 fit the page column."""
+    r = driver.execute_script(CODE_JS)
+    assert r["blocks"] > 0, f"{where}: no code block found (did the theme change?)"
+    assert r["longest"] <= 88, (
+        f"{where}: a shown line of {r['longest']} characters: {r['where'][:100]!r}"
+    )
+    assert r["fits"] is not None, f"{where}: no visible code block to measure"
+    assert r["fits"]["need"] <= r["fits"]["room"], (
+        f"{where}: 88 characters of code need {r['fits']['need']:.0f} px, the column "
+        f"gives {r['fits']['room']:.0f} px"
+    )
+    return r
+
+
 def check_explorers(driver, where, shots_prefix=None):
     """Move every slider of every explorer on the page one step; each move must change
     the figure shown."""
@@ -302,6 +340,7 @@ def test_every_page_works_offline_in_a_browser(site, browser):
         explorers = 0
         if name in CHAPTERS:
             assert formulas > 0, f"{where}: a chapter without typeset math"
+            check_code_fits(browser, where)
             explorers = check_explorers(browser, where, shots_prefix=Path(name).name)
             assert explorers >= 1, f"{where}: no explorer with a slider"
             errors, offsite, _, _ = collect(

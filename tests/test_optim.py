@@ -442,3 +442,24 @@ def test_pure_function_bad_inputs():
         optim.l1_penalty([np.ones(2)], 0.1)
     with pytest.raises(TypeError, match="decay must be a parameter name"):
         optim.l1_penalty_grad({"W": np.ones(2)}, 0.1, decay=3)
+
+
+def test_a_schedule_is_the_same_as_setting_lr_before_each_step():
+    from bookcode import network
+
+    def run(opt, lrs=None):
+        net = network.mlp([4, 5, 3], activation="tanh", rng=0)
+        X = np.random.default_rng(0).normal(size=(6, 4))
+        for t in range(1, 7):
+            if lrs is not None:
+                opt.lr = lrs(t)
+            net.backward(net.forward(X) - 1.0)
+            opt.step(net)
+        return [p.copy() for _, p, _ in net.parameters()]
+
+    sched = optim.LinearWarmup(0.1, 4)
+    a = run(optim.SGD(sched, momentum=0.9))
+    b = run(optim.SGD(0.1, momentum=0.9), lrs=sched)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    opt = optim.SGD(sched)
+    assert opt.lr_at(2) == 0.05 and repr(opt).startswith("SGD(lr=LinearWarmup(")

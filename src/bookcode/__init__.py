@@ -16,7 +16,8 @@ The framework (``bookcode.<module>``), the code a learner rebuilds:
 - ``residual``: the residual block ``Residual``
 - ``network``: ``Sequential`` and ``mlp``
 - ``init``: constant, normal, uniform, Xavier/Glorot, He/Kaiming
-- ``optim``: SGD with momentum, clipping, L1/L2 penalties
+- ``optim``: SGD with momentum, clipping, L1/L2 penalties, learning-rate warm-up
+- ``adam``: Adam and AdamW (also ``optim.Adam``, ``optim.AdamW``)
 - ``train``: the training loop and its ``History``
 - ``gradcheck``: finite-difference gradient checks
 - ``data``: seeded toy sets and the bundled digits set
@@ -51,6 +52,7 @@ _MODULES = (
     "network",
     "init",
     "optim",
+    "adam",
     "train",
     "gradcheck",
     "data",

@@ -1,5 +1,10 @@
 """Gradient descent and its helpers: momentum, gradient clipping, L2/L1 penalties.
 
+``SGD`` here, ``Adam`` and ``AdamW`` in :mod:`bookcode.adam` (also importable from
+here: ``optim.Adam``); all three share :class:`Optimizer`'s ``step``: read the
+gradients, add the penalties, clip, then each takes its own step. Any of them accepts a
+learning-rate schedule such as :class:`LinearWarmup` in place of a number.
+
 An optimizer works on anything that exposes its parameters with their gradients:
 
 - a model with ``parameters()`` yielding ``(key, param, grad)`` triples (``Sequential``:
@@ -7,9 +12,9 @@ An optimizer works on anything that exposes its parameters with their gradients:
 - a single layer with ``params`` / ``grads`` dicts (keys ``"W"``, ``"b"``, ...).
 
 The helpers (``global_norm``, ``clip_by_value``, ``clip_by_global_norm``, the penalties)
-are pure: they never modify their inputs and return new arrays. Only ``SGD.step``
-writes, and it writes the parameters in place (``param[...] = ...``) so that layers see
-the change.
+are pure: they never modify their inputs and return new arrays. Only an optimizer's
+``step`` writes, and it writes the parameters in place (``param[...] = ...``) so that
+layers see the change.
 
 Penalties apply to parameters whose *name* (the part of the key after the last ``"."``)
 is in ``decay`` -- by default only the weights ``"W"``, not biases ``"b"`` nor
@@ -33,7 +38,9 @@ __all__ = [
     "l2_penalty_grad",
     "l1_penalty",
     "l1_penalty_grad",
+    "Optimizer",
     "SGD",
+    "LinearWarmup",
 ]
 
 
@@ -241,19 +248,260 @@ def _ratio(delta, p):
     return d / w
 
 
-class SGD:
+class LinearWarmup:
+    """A learning-rate schedule: ``η_t = η · min(1, t / warmup_steps)`` at step ``t``.
+
+    The rate grows linearly from ``η / warmup_steps`` at the first step to ``lr`` at
+    step ``warmup_steps`` and stays there. Pass it as ``lr`` to any optimizer of this
+    module (``Adam(LinearWarmup(1e-3, 100))``); it is called with the step count
+    ``t = 1, 2, …``.
+
+    Parameters
+    ----------
+    lr : float
+        The rate after the warm-up, ``> 0``.
+    warmup_steps : int
+        Steps to reach it, ``>= 1`` (1: no warm-up).
+
+    Implements linear warm-up in chapters/06_taming_gradients.
+    """
+
+    def __init__(self, lr, warmup_steps):
+        self.lr = check_positive_float(lr, "LinearWarmup: lr")
+        if isinstance(warmup_steps, bool) or not isinstance(
+            warmup_steps, numbers.Integral
+        ):
+            raise TypeError(
+                "LinearWarmup: warmup_steps must be a positive int, got "
+                f"{warmup_steps!r}"
+            )
+        if warmup_steps < 1:
+            raise ValueError(
+                f"LinearWarmup: warmup_steps must be >= 1, got {warmup_steps}"
+            )
+        self.warmup_steps = int(warmup_steps)
+
+    def __call__(self, t):
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 1:
+            raise ValueError(f"LinearWarmup: steps count from 1, got {t!r}")
+        return self.lr * min(1.0, t / self.warmup_steps)
+
+    def __repr__(self):
+        return f"LinearWarmup(lr={self.lr!r}, warmup_steps={self.warmup_steps})"
+
+
+class Optimizer:
+    """What every optimizer of the book shares: the gradients, penalties, clipping.
+
+    ``step(model)``: (1) read the gradients, (2) add the penalties (``l2``: ``λ W``,
+    ``l1``: ``λ sign(W)`` for each parameter whose name is in ``decay``), (3) clip (by
+    value, then by global norm), (4) ask the subclass for each parameter's update
+    ``ΔW`` (:meth:`_update`), (5) check, then write ``W ← W − ΔW`` in place. Nothing is
+    written (no parameter, no optimizer state) unless every update is finite or
+    ``allow_nonfinite`` is set. After each step: ``t`` (steps taken), ``last_lr``,
+    ``last_grad_norm`` (global norm of the penalised gradient before clipping),
+    ``last_clipped`` and ``last_update_ratios`` (``{key: ‖ΔW‖/‖W‖}`` with ``W`` before
+    the step; ``inf`` when ``‖W‖ = 0``).
+
+    ``lr`` is a positive number or a schedule: a callable of the step count ``t = 1, 2,
+    …`` (e.g. :class:`LinearWarmup`).
+
+    Implements eq. (gd-update) in chapters/01_gradient_descent.
+    """
+
+    def __init__(
+        self,
+        lr,
+        clip_value=None,
+        clip_norm=None,
+        l2=0.0,
+        l1=0.0,
+        decay=("W",),
+        allow_nonfinite=False,
+    ):
+        self.lr = lr
+        if not isinstance(allow_nonfinite, bool):
+            raise TypeError(
+                f"{self._name}: allow_nonfinite must be bool, got {allow_nonfinite!r}"
+            )
+        self.allow_nonfinite = allow_nonfinite
+        self.clip_value = (
+            None
+            if clip_value is None
+            else check_positive_float(clip_value, "clip_value")
+        )
+        self.clip_norm = (
+            None if clip_norm is None else check_positive_float(clip_norm, "clip_norm")
+        )
+        self.l2 = check_positive_float(l2, "l2", allow_zero=True)
+        self.l1 = check_positive_float(l1, "l1", allow_zero=True)
+        self.decay = _check_decay(decay)
+        self.reset()
+
+    @property
+    def _name(self):
+        return type(self).__name__
+
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        if callable(value):
+            self._lr = value
+        else:
+            self._lr = check_positive_float(value, "lr")
+
+    def lr_at(self, t):
+        """The learning rate of step ``t`` (``lr`` itself, or the schedule's value)."""
+        if not callable(self._lr):
+            return self._lr
+        value = self._lr(t)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not (math.isfinite(value) and value > 0)
+        ):
+            raise ValueError(
+                f"{self._name}: the schedule {self._lr!r} gave lr={value!r} at step "
+                f"{t}; expected a positive number"
+            )
+        return float(value)
+
+    def reset(self):
+        """Forget the optimizer's state and the last-step records (for a new model)."""
+        self.t = 0
+        self.state: dict[str, tuple] = {}
+        self.last_lr, self.last_grad_norm, self.last_clipped = None, None, False
+        self.last_update_ratios = {}
+
+    def _gradients(self, model):
+        where = f"{self._name}.step"
+        keys, params, grads = [], [], []
+        for key, p, g in _param_triples(model):
+            if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
+                raise TypeError(
+                    f"{where}: parameter {key!r} must be a float numpy array (updated "
+                    f"in place), got {type(p).__name__}"
+                )
+            if g is None:
+                raise ValueError(
+                    f"{where}: no gradient for {key!r}; call backward() before step()"
+                )
+            g = as_float_array(
+                g, f"gradient of {key!r}", where=where, allow_nonfinite=True
+            )
+            if g.shape != p.shape:
+                raise ValueError(
+                    f"{where}: gradient of {key!r} has shape {g.shape}, parameter has "
+                    f"{p.shape}"
+                )
+            if not self.allow_nonfinite and not np.all(np.isfinite(g)):
+                raise ValueError(
+                    f"{where}: gradient of '{key}' contains NaN/inf — see "
+                    "bookcode.diagnostics (or pass allow_nonfinite=True to watch the "
+                    "divergence)"
+                )
+            if key in keys:
+                raise ValueError(
+                    f"{where}: duplicate parameter key {key!r}; the optimizer's state "
+                    "needs unique keys"
+                )
+            state = self.state.get(key)
+            if state is not None and state[0].shape != p.shape:
+                raise ValueError(
+                    f"{where}: the state of {key!r} has shape {state[0].shape} but the "
+                    f"parameter has {p.shape}; call reset() for a new model"
+                )
+            keys.append(key)
+            params.append(p)
+            grads.append(g)
+        return keys, params, grads
+
+    def _update(self, key, p, g, lr, t):
+        """``(ΔW, new state)`` for one parameter; the step writes ``W ← W − ΔW``."""
+        raise NotImplementedError
+
+    def step(self, model):
+        """Do one update of every parameter of ``model`` in place; see the class
+        docstring.
+
+        Implements eq. (gd-update) in chapters/01_gradient_descent.
+        """
+        keys, params, grads = self._gradients(model)  # (1)
+        t = self.t + 1
+        lr = self.lr_at(t)
+        # non-finite results are checked below
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i, (key, p) in enumerate(zip(keys, params)):  # (2) penalties
+                if _decayed(key, self.decay):
+                    if self.l2:
+                        grads[i] = grads[i] + self.l2 * p
+                    if self.l1:
+                        grads[i] = grads[i] + self.l1 * np.sign(p)
+            norm, clipped = _norm(grads), False  # (3) clipping
+            if self.clip_value is not None:
+                c = self.clip_value
+                clipped = any(bool(np.any(np.abs(g) > c)) for g in grads)
+                grads = [np.clip(g, -c, c) for g in grads]
+            if self.clip_norm is not None:
+                grads, _, did = _scale_to_norm(grads, self.clip_norm)
+                clipped = clipped or did
+            new_params, state, ratios = [], {}, {}
+            for key, p, g in zip(keys, params, grads):  # (4) each parameter's update
+                delta, state[key] = self._update(key, p, g, lr, t)
+                delta = np.asarray(delta, dtype=p.dtype)
+                new = p - delta
+                if not self.allow_nonfinite and not np.all(np.isfinite(new)):
+                    raise ValueError(
+                        f"{self._name}.step: the update of '{key}' overflowed to "
+                        f"NaN/inf (lr={lr:g}, gradient norm {norm:.3g}); lower lr or "
+                        "clip — see bookcode.diagnostics"
+                    )
+                new_params.append(new)
+                ratios[key] = _ratio(delta, p)
+        # (5) in place, only after every check has passed
+        for p, new in zip(params, new_params):
+            p[...] = new
+        self.state.update({k: v for k, v in state.items() if v is not None})
+        self.t, self.last_lr = t, lr
+        self.last_grad_norm, self.last_clipped = norm, clipped
+        self.last_update_ratios = ratios
+
+    def _repr_args(self):
+        return dict(
+            clip_value=None,
+            clip_norm=None,
+            l2=0.0,
+            l1=0.0,
+            decay=("W",),
+            allow_nonfinite=False,
+        )
+
+    def __repr__(self):
+        extra = "".join(
+            f", {k}={getattr(self, k)!r}"
+            for k, d in self._repr_args().items()
+            if getattr(self, k) != d
+        )
+        return f"{self._name}(lr={self.lr!r}{extra})"
+
+
+class SGD(Optimizer):
     """Stochastic gradient descent ``W ← W − η g`` with momentum, penalties and
     clipping.
 
     Parameters
     ----------
-    lr : float
-        Learning rate ``η > 0``.
+    lr : float or schedule
+        Learning rate ``η > 0``, or a callable of the step count (:class:`Optimizer`).
     momentum : float in [0, 1), default 0
         ``μ``. Classic (heavy-ball) convention, the same as PyTorch's ``SGD`` with
-        ``dampening=0``: ``v ← μ v + g``, ``W ← W − η v`` (buffers start at 0, so ``v₁ =
-        g₁``). The "Sutskever" form ``v ← μ v − η g``, ``W ← W + v`` gives the same
-        iterates while ``η`` is constant but differs when ``η`` changes between steps.
+        ``dampening=0``: ``v ← μ v + g``, ``W ← W − η v`` (buffers start at 0, so
+        ``v₁ = g₁``). The "Sutskever" form ``v ← μ v − η g``, ``W ← W + v`` gives the
+        same iterates while ``η`` is constant but differs when ``η`` changes between
+        steps.
     nesterov : bool, default False
         Nesterov momentum in PyTorch's form: ``W ← W − η (g + μ v)`` with ``v`` updated
         first.
@@ -270,14 +518,9 @@ class SGD:
 
     Notes
     -----
-    ``step(model)``: (1) read the gradients, (2) add the penalties, (3) clip, (4)
-    momentum,
-    (5) update in place. Penalties are added *before* clipping; PyTorch adds
-    ``weight_decay`` inside ``step``, i.e. after a user's ``clip_grad_norm_``. After
-    each step the optimizer records ``last_grad_norm`` (global norm of the penalised
-    gradient before clipping), ``last_clipped`` and ``last_update_ratios`` (``{key:
-    ‖ΔW‖/‖W‖}`` with ``W`` before the step; ``inf`` when ``‖W‖ = 0``, e.g.
-    zero-initialised biases at step one).
+    The steps of :meth:`Optimizer.step`; penalties are added *before* clipping (PyTorch
+    adds ``weight_decay`` inside ``step``, i.e. after a user's ``clip_grad_norm_``).
+    The momentum buffers are ``velocity``.
 
     Implements eq. (gd-update) in chapters/01_gradient_descent, with eqs.
     (tg-clip-value), (tg-clip-norm), (tg-weight-decay) and (tg-l1-update) in
@@ -296,166 +539,40 @@ class SGD:
         decay=("W",),
         allow_nonfinite=False,
     ):
-        self.lr = lr
         if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
             raise TypeError(
                 f"SGD: momentum must be a real number in [0, 1), got {momentum!r}"
             )
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
-        if not isinstance(nesterov, bool) or not isinstance(allow_nonfinite, bool):
-            raise TypeError(
-                f"SGD: nesterov and allow_nonfinite must be bool, got {nesterov!r}, "
-                f"{allow_nonfinite!r}"
-            )
+        if not isinstance(nesterov, bool):
+            raise TypeError(f"SGD: nesterov must be bool, got {nesterov!r}")
         if nesterov and momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0")
-        self.momentum, self.nesterov, self.allow_nonfinite = (
-            float(momentum),
-            nesterov,
-            allow_nonfinite,
-        )
-        self.clip_value = (
-            None
-            if clip_value is None
-            else check_positive_float(clip_value, "clip_value")
-        )
-        self.clip_norm = (
-            None if clip_norm is None else check_positive_float(clip_norm, "clip_norm")
-        )
-        self.l2 = check_positive_float(l2, "l2", allow_zero=True)
-        self.l1 = check_positive_float(l1, "l1", allow_zero=True)
-        self.decay = _check_decay(decay)
-        self.reset()
+        self.momentum, self.nesterov = float(momentum), nesterov
+        super().__init__(lr, clip_value, clip_norm, l2, l1, decay, allow_nonfinite)
 
     @property
-    def lr(self):
-        return self._lr
+    def velocity(self):
+        """The momentum buffers ``{key: v}``."""
+        return {k: s[0] for k, s in self.state.items()}
 
-    @lr.setter
-    def lr(self, value):
-        self._lr = check_positive_float(value, "lr")
+    def _update(self, key, p, g, lr, t):
+        if not self.momentum:
+            return lr * g, None
+        state = self.state.get(key)
+        v = g.copy() if state is None else self.momentum * state[0] + g
+        d = g + self.momentum * v if self.nesterov else v
+        return lr * d, (v,)
 
-    def reset(self):
-        """Forget the momentum buffers and the last-step records (for a new model)."""
-        self.velocity: dict[str, np.ndarray] = {}
-        self.last_grad_norm, self.last_clipped, self.last_update_ratios = (
-            None,
-            False,
-            {},
-        )
+    def _repr_args(self):
+        return dict(momentum=0.0, nesterov=False, **super()._repr_args())
 
-    def _gradients(self, model):
-        keys, params, grads = [], [], []
-        for key, p, g in _param_triples(model):
-            if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
-                raise TypeError(
-                    f"SGD.step: parameter {key!r} must be a float numpy array (updated "
-                    f"in place), got {type(p).__name__}"
-                )
-            if g is None:
-                raise ValueError(
-                    f"SGD.step: no gradient for {key!r}; call backward() before step()"
-                )
-            g = as_float_array(
-                g, f"gradient of {key!r}", where="SGD.step", allow_nonfinite=True
-            )
-            if g.shape != p.shape:
-                raise ValueError(
-                    f"SGD.step: gradient of {key!r} has shape {g.shape}, parameter has "
-                    f"{p.shape}"
-                )
-            if not self.allow_nonfinite and not np.all(np.isfinite(g)):
-                raise ValueError(
-                    f"SGD.step: gradient of '{key}' contains NaN/inf — see "
-                    "bookcode.diagnostics (or pass allow_nonfinite=True to watch the "
-                    "divergence)"
-                )
-            if key in keys:
-                raise ValueError(
-                    f"SGD.step: duplicate parameter key {key!r}; momentum buffers need "
-                    "unique keys"
-                )
-            keys.append(key)
-            params.append(p)
-            grads.append(g)
-        return keys, params, grads
 
-    def step(self, model):
-        """Do one update of every parameter of ``model`` in place; see the class
-        docstring.
+def __getattr__(name):
+    """``optim.Adam`` and ``optim.AdamW`` live in :mod:`bookcode.adam`."""
+    if name in ("Adam", "AdamW"):
+        from . import adam
 
-        Implements eq. (gd-update) in chapters/01_gradient_descent.
-        """
-        keys, params, grads = self._gradients(model)  # (1)
-        with np.errstate(
-            over="ignore", invalid="ignore"
-        ):  # non-finite results are checked below
-            for i, (key, p) in enumerate(zip(keys, params)):  # (2) penalties
-                if _decayed(key, self.decay):
-                    if self.l2:
-                        grads[i] = grads[i] + self.l2 * p
-                    if self.l1:
-                        grads[i] = grads[i] + self.l1 * np.sign(p)
-            norm, clipped = _norm(grads), False  # (3) clipping
-            if self.clip_value is not None:
-                c = self.clip_value
-                clipped = any(bool(np.any(np.abs(g) > c)) for g in grads)
-                grads = [np.clip(g, -c, c) for g in grads]
-            if self.clip_norm is not None:
-                grads, _, did = _scale_to_norm(grads, self.clip_norm)
-                clipped = clipped or did
-            new_params, velocity, ratios = [], {}, {}
-            for key, p, g in zip(
-                keys, params, grads
-            ):  # (4) momentum, then the new values
-                d = g
-                if self.momentum:
-                    v = self.velocity.get(key)
-                    if v is not None and v.shape != p.shape:
-                        raise ValueError(
-                            f"SGD.step: momentum buffer of {key!r} has shape {v.shape} "
-                            f"but the parameter has {p.shape}; call reset() for a new "
-                            "model"
-                        )
-                    v = g.copy() if v is None else self.momentum * v + g
-                    velocity[key] = v
-                    d = g + self.momentum * v if self.nesterov else v
-                delta = np.asarray(self.lr * d, dtype=p.dtype)
-                new = p - delta
-                if not self.allow_nonfinite and not np.all(np.isfinite(new)):
-                    raise ValueError(
-                        f"SGD.step: the update of '{key}' overflowed to NaN/inf "
-                        f"(lr={self.lr:g}, gradient norm {norm:.3g}); lower lr or clip "
-                        "— see bookcode.diagnostics"
-                    )
-                new_params.append(new)
-                ratios[key] = _ratio(delta, p)
-        for p, new in zip(
-            params, new_params
-        ):  # (5) in place, only after every check has passed
-            p[...] = new
-        self.velocity.update(velocity)
-        self.last_grad_norm, self.last_clipped, self.last_update_ratios = (
-            norm,
-            clipped,
-            ratios,
-        )
-
-    def __repr__(self):
-        defaults = dict(
-            momentum=0.0,
-            nesterov=False,
-            clip_value=None,
-            clip_norm=None,
-            l2=0.0,
-            l1=0.0,
-            decay=("W",),
-            allow_nonfinite=False,
-        )
-        extra = "".join(
-            f", {k}={getattr(self, k)!r}"
-            for k, d in defaults.items()
-            if getattr(self, k) != d
-        )
-        return f"SGD(lr={self.lr!r}{extra})"
+        return getattr(adam, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
