@@ -32,6 +32,8 @@ END = "% END GENERATED"
 EXERCISES = {
     "ex-gd-level-set": ("conceptual", 10),
     "ex-gd-angle": ("derivation", 30),
+    "ex-gd-momentum": ("derivation", 30),
+    "ex-gd-nesterov": ("derivation", 15),
     "ex-gd-steps": ("derivation", 15),
     "ex-gd-saddle": ("derivation", 20),
     "ex-gd-implement": ("coding", 15),
@@ -174,6 +176,7 @@ ASSIGNMENTS = {
         "longer derivations for strong students",
         [
             "ex-gd-angle",
+            "ex-gd-momentum",
             "ex-pd-criterion",
             "ex-bp-softmax",
             "ex-vg-critical",

@@ -1,3 +1,4 @@
+import math
 import warnings
 
 import numpy as np
@@ -17,6 +18,9 @@ ELEMENTWISE = [
     ("elu", {}),
     ("elu", {"alpha": 0.5}),
     ("softplus", {}),
+    ("gelu", {}),
+    ("gelu_tanh", {}),
+    ("silu", {}),
 ]
 EXTREME = np.array(
     [-1e4, -1e3, -745.0, -740.0, -40.0, -1e-310, 0.0, 1e-310, 40.0, 740.0, 1e3, 1e4]
@@ -100,6 +104,71 @@ def test_softplus_against_naive_formula_and_identities():
     assert_allclose(
         A.softplus(-40.0), np.exp(-40.0), rtol=1e-15
     )  # naive log(1 + e^x) gives 0 here
+
+
+def test_gelu_and_silu_known_values_and_definitions():
+    assert_allclose(A.gelu(1.0), 0.8413447460685429, rtol=1e-15)
+    assert_allclose(A.silu(1.0), 0.7310585786300049, rtol=1e-15)
+    assert A.gelu(0.0) == 0.0 and A.silu(0.0) == 0.0 and A.gelu_tanh(0.0) == 0.0
+    x = np.linspace(-6, 6, 121)
+    Phi = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
+    assert_allclose(A.gelu(x), x * Phi, rtol=1e-14, atol=1e-300)
+    assert_allclose(A.silu(x), x * naive_sigmoid(x), rtol=1e-14)
+    u = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
+    assert_allclose(A.gelu_tanh(x), 0.5 * x * (1 + np.tanh(u)), rtol=1e-12, atol=1e-15)
+    # GELU(x) - ReLU(x) = -|x| Φ(-|x|): GELU is a smooth ReLU
+    assert_allclose(
+        A.gelu(x) - A.relu(x),
+        -np.abs(x) * np.array([0.5 * math.erfc(abs(v) / math.sqrt(2)) for v in x]),
+        atol=1e-14,  # x Φ(x) - x cancels for x > 0
+    )
+    # the tanh form approximates GELU to within 5e-4 (Hendrycks & Gimpel 2016)
+    xs = np.linspace(-10, 10, 20001)
+    assert np.max(np.abs(A.gelu_tanh(xs) - A.gelu(xs))) < 5e-4
+
+
+def test_gelu_and_silu_tails_keep_relative_accuracy():
+    # x Φ(x) for x = -10 is -7.6e-23; (1 + erf(x/√2))/2 would round it to 0
+    assert_allclose(A.gelu(-10.0), -10 * 0.5 * math.erfc(10 / math.sqrt(2)), rtol=1e-13)
+    assert_allclose(A.silu(-700.0), -700.0 * math.exp(-700.0), rtol=1e-13)
+    assert_allclose(A.silu_derivative(40.0), 1.0 + 40 * math.exp(-40.0), rtol=1e-15)
+    assert_allclose(
+        A.gelu_tanh(-10.0), -10.0 * naive_sigmoid(-2 * np.sqrt(2 / np.pi) * 54.715)
+    )
+    assert A.gelu_tanh(-10.0) < 0  # 0.5 x (1 + tanh u) rounds to 0 here
+
+
+def test_derivative_closed_forms():
+    x = np.linspace(-6, 6, 121)
+    s = naive_sigmoid(x)
+    assert_allclose(A.silu_derivative(x), s * (1 + x * (1 - s)), rtol=1e-12)
+    phi = np.exp(-(x**2) / 2) / np.sqrt(2 * np.pi)
+    Phi = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
+    assert_allclose(A.gelu_derivative(x), Phi + x * phi, rtol=1e-13, atol=1e-15)
+    # x Φ(x) and x σ(x) are x · (a CDF of a symmetric law): f'(x) + f'(-x) = 1
+    for f in (A.gelu_derivative, A.silu_derivative):
+        assert_allclose(f(x) + f(-x), 1.0, rtol=1e-14)
+    # GELU'(√2) is the largest slope: Φ(√2) + √2 φ(√2) ≈ 1.1289
+    r2 = math.sqrt(2)
+    assert_allclose(
+        A.gelu_derivative(r2),
+        0.5 * math.erfc(-1) + r2 * math.exp(-1) / math.sqrt(2 * math.pi),
+        rtol=1e-15,
+    )
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu"])
+def test_minimum_is_the_range_and_the_derivative_vanishes_there(name):
+    f = A.get(name)
+    lo = f.range[0]
+    x = np.linspace(-3, 0, 3_000_001)
+    y = f(x)
+    i = int(np.argmin(y))
+    assert 0 <= y[i] - lo < 1e-11
+    assert abs(f.derivative(x[i])) < 1e-5
+    assert f.derivative(x[i] - 0.01) < 0 < f.derivative(x[i] + 0.01)
+    if name == "silu":  # at the minimum 1 + x(1 - σ(x)) = 0, so silu(x) = x + 1
+        assert_allclose(y[i], x[i] + 1, atol=1e-6)
 
 
 def test_softmax_against_naive_formula_rows_sum_and_shift_invariance():
@@ -239,6 +308,15 @@ def test_infinite_inputs_give_limits():
     assert_array_equal(A.tanh_derivative(x), [0.0, 0.0])
 
 
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu"])
+def test_gelu_silu_infinite_inputs_give_limits_without_nan(name, strict):
+    # x · s(x) with s(-inf) = 0 is -inf · 0 = NaN if computed naively
+    f = A.get(name)
+    x = np.array([-np.inf, np.inf])
+    assert_array_equal(f(x), [0.0, np.inf])
+    assert_array_equal(f.derivative(x), [0.0, 1.0])
+
+
 def test_integers_become_float64():
     for name in A.available():
         assert A.get(name)(np.array([1, 2, 3])).dtype == np.float64
@@ -253,12 +331,14 @@ def test_integers_become_float64():
 def test_range_contains_outputs_and_is_tight(name, params):
     f = A.get(name, **params)
     lo, hi = f.range
-    x = np.linspace(-1e4, 1e4, 20001)
+    # a coarse grid to the ends and a fine one (step 1e-5) where GELU and SiLU have
+    # their minimum
+    x = np.concatenate([np.linspace(-1e4, 1e4, 20001), np.linspace(-3, 3, 600_001)])
     y = f(x)
     assert lo <= y.min() and y.max() <= hi
-    if name != "softmax":  # bounds are approached at the ends of the grid
-        assert (y[0] - lo < 1e-6) if np.isfinite(lo) else y[0] < -50
-        assert (hi - y[-1] < 1e-6) if np.isfinite(hi) else y[-1] > 50
+    if name != "softmax":  # bounds are approached on the grid
+        assert (y.min() - lo < 1e-6) if np.isfinite(lo) else y.min() < -50
+        assert (hi - y.max() < 1e-6) if np.isfinite(hi) else y.max() > 50
 
 
 @pytest.mark.parametrize("name,params", ELEMENTWISE)
@@ -287,6 +367,9 @@ def test_get_names_aliases_and_objects():
         "leaky_relu",
         "elu",
         "softplus",
+        "gelu",
+        "gelu_tanh",
+        "silu",
         "softmax",
     }
     assert A.get("linear").name == "identity" and A.get("Logistic").name == "sigmoid"
@@ -298,7 +381,7 @@ def test_get_names_aliases_and_objects():
 
 
 def test_get_errors():
-    with pytest.raises(ValueError, match="unknown activation 'swish'.*sigmoid"):
+    with pytest.raises(ValueError, match="unknown activation 'swish'.*sigmoid.*silu"):
         A.get("swish")
     with pytest.raises(TypeError, match="'sigmoid' takes no parameters; got alpha"):
         A.get("sigmoid", alpha=0.1)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from bookcode.experiments import descent
 from bookcode.experiments.descent import gradient_descent, minibatch_descent
 from bookcode.experiments.surfaces import LeastSquares, QuadraticBowl
 
@@ -112,3 +113,87 @@ def test_bad_inputs():
         minibatch_descent(lambda w, i: w, [0.0], 4, 0.1, 5, 1, rng=0)
     with pytest.raises(TypeError, match="seed"):
         minibatch_descent(lambda w, i: w, [0.0], 4, 0.1, 2, 1, rng=None)
+
+
+# ------------------------------------------------------------------- momentum_descent
+def _bowl():
+    from bookcode.experiments import surfaces
+
+    return surfaces.QuadraticBowl.from_eigenvalues([1.0, 10.0], angle=0.4)
+
+
+def test_momentum_zero_is_gradient_descent():
+    bowl = _bowl()
+    w0 = np.array([1.5, -0.7])
+    a = descent.momentum_descent(bowl.gradient, w0, 0.15, 30, 0.0)
+    b = descent.gradient_descent(bowl.gradient, w0, 0.15, 30)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_descent_is_what_sgd_does(nesterov):
+    # bookcode.optim.SGD on a one-parameter "model" whose gradient is A w
+    from bookcode import optim
+
+    bowl = _bowl()
+    w0 = np.array([1.5, -0.7])
+    path = descent.momentum_descent(bowl.gradient, w0, 0.05, 25, 0.8, nesterov=nesterov)
+
+    class Model:
+        params = {"W": w0.copy()}
+        grads = {"W": np.zeros(2)}
+
+    opt, model, out = optim.SGD(0.05, momentum=0.8, nesterov=nesterov), Model(), []
+    for _ in range(25):
+        model.grads["W"][...] = bowl.gradient(model.params["W"])
+        opt.step(model)
+        out.append(model.params["W"].copy())
+    assert_allclose(path[1:], np.array(out), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_the_momentum_matrix_reproduces_the_path(nesterov):
+    bowl = _bowl()
+    w0 = np.array([1.5, -0.7])
+    lr, mu = 0.07, 0.6
+    path = descent.momentum_descent(bowl.gradient, w0, lr, 12, mu, nesterov=nesterov)
+    z_path = path @ bowl.eigenvectors  # eigen-coordinates
+    for i, lam in enumerate(bowl.eigenvalues):
+        M = bowl.momentum_matrix(lr, mu, lam, nesterov=nesterov)
+        state = np.array([z_path[0, i], 0.0])  # (z, s) with v_0 = 0
+        for k in range(1, 13):
+            state = M @ state
+            assert_allclose(state[0], z_path[k, i], rtol=1e-10, atol=1e-14)
+
+
+def test_polyak_parameters_and_factor():
+    from bookcode.experiments import surfaces
+
+    bowl = surfaces.QuadraticBowl.from_eigenvalues([1.0, 100.0])
+    eta, mu = bowl.heavy_ball_optimum
+    assert_allclose((eta, mu), (4 / 121, (9 / 11) ** 2), rtol=1e-14)
+    assert_allclose(bowl.momentum_factor(eta, mu), 9 / 11, rtol=1e-6)  # double roots
+    assert_allclose(bowl.momentum_factor(0.01, 0.9), np.sqrt(0.9), rtol=1e-12)
+    assert bowl.momentum_factor(0.01, 0.9, nesterov=True) < np.sqrt(0.9)
+    assert (
+        bowl.momentum_factor(0.029, 0.5) < 1 < bowl.momentum_factor(0.031, 0.5)
+    )  # 3/100
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(momentum=1.0), ValueError, r"momentum must be in \[0, 1\)"),
+        (dict(momentum=-0.1), ValueError, "momentum"),
+        (dict(momentum=0.5, nesterov=1), TypeError, "nesterov must be bool"),
+        (dict(momentum=0.5, lr=0.0), ValueError, "lr"),
+    ],
+)
+def test_momentum_descent_bad_input(kwargs, error, match):
+    bowl = _bowl()
+    args = dict(lr=0.1, n_steps=3)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        descent.momentum_descent(bowl.gradient, [1.0, 1.0], **args)
+    with pytest.raises(ValueError, match="shape"):
+        descent.momentum_descent(lambda w: np.ones(3), [1.0, 1.0], 0.1, 2, 0.5)

@@ -9,10 +9,12 @@ import display, experiments or exercises; experiments return arrays and never dr
 
 The framework (``bookcode.<module>``), the code a learner rebuilds:
 
-- ``activations``: identity, sigmoid, tanh, ReLU family, softplus, softmax
+- ``activations``: identity, sigmoid, tanh, ReLU family, softplus, GELU, SiLU,
+  softmax
 - ``losses``: ½‖t−y‖², MSE, (fused) binary and softmax cross-entropy
 - ``layers``: the Layer protocol: ``Linear``, ``Activation``
 - ``batchnorm``: the Batch Normalization layer, forward and backward
+- ``layernorm``: ``LayerNorm`` and ``RMSNorm``, per-example normalization layers
 - ``residual``: the residual block ``Residual``
 - ``network``: ``Sequential`` and ``mlp``
 - ``init``: constant, normal, uniform, Xavier/Glorot, He/Kaiming
@@ -48,6 +50,7 @@ _MODULES = (
     "losses",
     "layers",
     "batchnorm",
+    "layernorm",
     "residual",
     "network",
     "init",

@@ -17,6 +17,9 @@ Conventions
   branch for ``x <= 0``. So relu'(0) = 0, leaky_relu'(0) = alpha and elu'(0) = alpha
   (which is 1 for the default alpha = 1, the one value at which ELU is differentiable at
   0).
+- GELU and SiLU (``x Φ(x)``, ``x σ(x)``) are smooth, not monotone, and have a
+  finite minimum; GELU's ``Φ`` is ``scipy.special.ndtr`` (scipy comes with
+  scikit-learn), imported on first use.
 - Exponentials only ever see arguments <= 0, so they cannot overflow. When they
   underflow to 0 (``exp(-1e4)``), 0 is the correctly rounded answer, so underflow is
   silenced even under ``np.errstate(all="raise")``.
@@ -43,6 +46,12 @@ __all__ = [
     "elu_derivative",
     "softplus",
     "softplus_derivative",
+    "gelu",
+    "gelu_derivative",
+    "gelu_tanh",
+    "gelu_tanh_derivative",
+    "silu",
+    "silu_derivative",
     "softmax",
     "softmax_vjp",
     "softmax_jacobian",
@@ -250,6 +259,135 @@ def softplus_derivative(x):
     return sigmoid(_x(x, "softplus_derivative"))
 
 
+def _no_neg_inf(x):
+    """``x`` with -inf replaced by the most negative finite number of its dtype.
+
+    ``x · s(x)`` with ``s(-inf) = 0`` (GELU, SiLU) would give ``-inf · 0 = NaN``; with
+    the most negative finite number it gives ``-0``, the limit.
+    """
+    return np.maximum(x, np.finfo(x.dtype).min)
+
+
+def _normal_cdf(x):
+    """Standard normal CDF ``Φ(x)``, accurate in both tails, in the dtype of ``x``."""
+    from scipy.special import ndtr  # scipy comes with scikit-learn
+
+    return ndtr(x).astype(x.dtype, copy=False)
+
+
+_SQRT_2PI = float(np.sqrt(2.0 * np.pi))
+_GELU_TANH_C = float(np.sqrt(2.0 / np.pi))  # √(2/π) of the tanh approximation
+
+
+@np.errstate(under="ignore")
+def gelu(x):
+    r"""Gaussian error linear unit :math:`x\,\Phi(x)`, with :math:`\Phi` the standard
+    normal CDF (the exact form; :func:`gelu_tanh` is the tanh approximation).
+
+    Range about [-0.17, inf), minimum -0.16997 at x ≈ -0.7518; not monotone and not
+    zero-centred. A smooth ReLU: it weights the input by the probability that a
+    standard normal variable is below it. ``Φ`` is ``scipy.special.ndtr``, accurate
+    in the left tail, where ``(1 + erf(x/√2)) / 2`` cancels to 0.
+
+    Implements eq. (gelu) in chapters/04_activations.
+    """
+    x = _x(x, "gelu")
+    return _no_neg_inf(x) * _normal_cdf(x)
+
+
+@np.errstate(under="ignore")
+def gelu_derivative(x):
+    r"""Derivative of GELU, :math:`\Phi(x) + x\,\varphi(x)` with :math:`\varphi(x) =
+    e^{-x^2/2}/\sqrt{2\pi}` the standard normal density.
+
+    Negative left of the minimum x ≈ -0.7518 and, since ``gelu'(x) + gelu'(-x) = 1``,
+    above 1 right of x ≈ +0.7518, largest (about 1.129) at x = √2. ``x φ(x)`` is
+    computed at ``x`` clipped to [-40, 40]: beyond, it is 0 in float64, and ``x²``
+    could overflow.
+
+    Implements eq. (gelu-derivative) in chapters/04_activations.
+    """
+    x = _x(x, "gelu_derivative")
+    xc = np.clip(x, -40, 40)
+    return (_normal_cdf(x) + xc * np.exp(-0.5 * xc * xc) / _SQRT_2PI).astype(
+        x.dtype, copy=False
+    )
+
+
+def _gelu_tanh_gate(x):
+    """``(x_c, 2u, u')`` of the tanh approximation at ``x_c``, x clipped to [-30, 30].
+
+    ``u = √(2/π) (x + 0.044715 x³)``; beyond |x| = 30, ``σ(2u)`` is exactly 0 or 1 in
+    float64 (|2u| > 1900) and the clip keeps ``x³`` finite in float16.
+    """
+    xc = np.clip(x, -30, 30)
+    x2 = xc * xc
+    two_u = 2.0 * _GELU_TANH_C * xc * (1.0 + 0.044715 * x2)
+    du = _GELU_TANH_C * (1.0 + 3 * 0.044715 * x2)
+    return xc, two_u.astype(x.dtype, copy=False), du
+
+
+@np.errstate(under="ignore")
+def gelu_tanh(x):
+    r"""Tanh approximation of GELU (Hendrycks & Gimpel 2016),
+    :math:`\tfrac12 x\,(1 + \tanh u)`, :math:`u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)`.
+
+    Within 5e-4 of :func:`gelu` everywhere. Computed as ``x σ(2u)`` (the same number,
+    since ``(1 + tanh u)/2 = σ(2u)``) with the stable sigmoid, which keeps the small
+    outputs that ``1 + tanh u`` rounds to 0 (for x < -7.19 in float64).
+
+    Implements eq. (gelu-tanh) in chapters/04_activations.
+    """
+    x = _x(x, "gelu_tanh")
+    _, two_u, _ = _gelu_tanh_gate(x)
+    return _no_neg_inf(x) * sigmoid(two_u)
+
+
+@np.errstate(under="ignore")
+def gelu_tanh_derivative(x):
+    r"""Derivative of :func:`gelu_tanh`: :math:`\sigma(2u) + 2x\,u'\,\sigma'(2u)`,
+    :math:`u' = \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,x^2)`.
+
+    Implements eq. (gelu-tanh) in chapters/04_activations.
+    """
+    x = _x(x, "gelu_tanh_derivative")
+    xc, two_u, du = _gelu_tanh_gate(x)
+    d = sigmoid(two_u) + 2.0 * xc * du * sigmoid_derivative(two_u)
+    return d.astype(x.dtype, copy=False)
+
+
+@np.errstate(under="ignore")
+def silu(x):
+    r"""Sigmoid-weighted linear unit (SiLU, "swish" with β = 1) :math:`x\,\sigma(x)`.
+
+    Range about [-0.278, inf), minimum at x ≈ -1.2785 where ``silu(x) = x + 1``; not
+    monotone and not zero-centred. Uses the stable :func:`sigmoid`, so no ``exp``
+    overflows for large ``|x|``.
+
+    Implements eq. (silu) in chapters/04_activations.
+    """
+    x = _x(x, "silu")
+    return _no_neg_inf(x) * sigmoid(x)
+
+
+@np.errstate(under="ignore")
+def silu_derivative(x):
+    r"""Derivative of SiLU, :math:`\sigma(x)\,(1 + x(1 - \sigma(x)))`.
+
+    Computed as ``σ(x) + x σ'(x)`` (the same number) with the stable
+    :func:`sigmoid_derivative`, which has no cancellation in ``1 - σ(x)`` for large x;
+    ``x σ'(x)`` is 0, not NaN, at ``x = ±inf``. As for GELU, ``silu'(x) + silu'(-x) =
+    1``: negative left of x ≈ -1.2785, above 1 right of +1.2785, largest (about 1.0998)
+    at x ≈ 2.3994.
+
+    Implements eq. (silu-derivative) in chapters/04_activations.
+    """
+    x = _x(x, "silu_derivative")
+    big = np.finfo(x.dtype).max
+    xc = np.clip(x, -big, big)
+    return (sigmoid(x) + xc * sigmoid_derivative(xc)).astype(x.dtype, copy=False)
+
+
 @np.errstate(under="ignore")
 def softmax(x):
     r"""Softmax along the last axis, :math:`s_k = e^{x_k} / \sum_j e^{x_j}` (each row of
@@ -361,6 +499,16 @@ _REGISTRY = {
     ),
     "elu": (elu, elu_derivative, {"alpha": 1.0}, lambda alpha: (-alpha, np.inf), False),
     "softplus": (softplus, softplus_derivative, {}, lambda: (0.0, np.inf), False),
+    # minima attained at x ≈ -0.75 (GELU) and -1.28 (SiLU), rounded down at 12 digits
+    "gelu": (gelu, gelu_derivative, {}, lambda: (-0.169971207480, np.inf), False),
+    "gelu_tanh": (
+        gelu_tanh,
+        gelu_tanh_derivative,
+        {},
+        lambda: (-0.170040750572, np.inf),
+        False,
+    ),
+    "silu": (silu, silu_derivative, {}, lambda: (-0.278464542762, np.inf), False),
     "softmax": (softmax, None, {}, lambda: (0.0, 1.0), False),
 }
 _ALIASES = {"linear": "identity", "logistic": "sigmoid", "leakyrelu": "leaky_relu"}
@@ -375,7 +523,8 @@ class ActivationFunction:
     params : dict
         Parameters with their values, e.g. ``{"alpha": 0.1}`` (empty for most).
     range : tuple of float
-        ``(lo, hi)``: infimum and supremum of the outputs.
+        ``(lo, hi)``: infimum and supremum of the outputs (the minima of GELU and SiLU,
+        attained at a finite x, rounded down at 12 digits).
     zero_centred : bool
         True if f is odd, ``f(-x) = -f(x)``, so zero-mean symmetric input gives
         zero-mean output (identity, tanh). ELU and leaky ReLU are closer to zero mean

@@ -1,5 +1,6 @@
-"""Gradient descent: full-batch (:func:`gradient_descent`) and mini-batch/stochastic
-(:func:`minibatch_descent`), each returning the whole path so chapters can draw it.
+"""Gradient descent: full-batch (:func:`gradient_descent`), with momentum
+(:func:`momentum_descent`) and mini-batch/stochastic (:func:`minibatch_descent`), each
+returning the whole path so chapters can draw it.
 
 The surfaces they are run on in chapter 1 live in :mod:`bookcode.experiments.surfaces`.
 """
@@ -17,7 +18,7 @@ from .._validate import (
 )
 from ..data import minibatches
 
-__all__ = ["gradient_descent", "minibatch_descent"]
+__all__ = ["gradient_descent", "momentum_descent", "minibatch_descent"]
 
 
 def gradient_descent(grad, w0, lr, n_steps, *, max_norm=1e8):
@@ -55,6 +56,61 @@ def gradient_descent(grad, w0, lr, n_steps, *, max_norm=1e8):
     path = [w]
     for _ in range(n_steps):
         w = _step(w, grad(w), lr, "gradient_descent")
+        if not _keep(w, path, max_norm):
+            break
+    return np.array(path)
+
+
+def momentum_descent(grad, w0, lr, n_steps, momentum, *, nesterov=False, max_norm=1e8):
+    """Gradient descent with momentum (heavy ball or Nesterov); returns the whole path.
+
+    Heavy ball: ``v ← μ v + ∇E(w)``, ``w ← w − η v`` with ``v = 0`` at the start, the
+    convention of :class:`bookcode.optim.SGD` (and PyTorch). Nesterov, in the same
+    form: ``w ← w − η (∇E(w) + μ v)`` with the new ``v``: the step looks one momentum
+    step ahead.
+
+    Parameters
+    ----------
+    grad : callable
+        ``grad(w)`` returns ``∇E(w)``, same shape as ``w``.
+    w0 : array-like, shape (d,)
+        Start point (copied; never modified).
+    lr : float
+        Learning rate ``η > 0``.
+    n_steps : int
+        Number of updates.
+    momentum : float in [0, 1)
+        ``μ``; 0 is plain gradient descent.
+    nesterov : bool
+        Nesterov's variant instead of the heavy ball.
+    max_norm : float
+        Divergence guard, as in :func:`gradient_descent`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (k + 1, d)
+        ``w_0, …, w_k``, as for :func:`gradient_descent`.
+
+    Implements eq. (momentum) in chapters/01_gradient_descent.
+    """
+    check_callable(grad, "grad", where="momentum_descent")
+    w = np.array(as_float_array(w0, "w0", where="momentum_descent"))
+    lr = check_positive_float(lr, "lr")
+    n_steps = check_positive_int(n_steps, "n_steps", minimum=0)
+    momentum = check_positive_float(momentum, "momentum", allow_zero=True)
+    if momentum >= 1:
+        raise ValueError(
+            f"momentum_descent: momentum must be in [0, 1), got {momentum}"
+        )
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"momentum_descent: nesterov must be bool, got {nesterov!r}")
+    max_norm = check_positive_float(max_norm, "max_norm")
+    path, v = [w], np.zeros_like(w)
+    for _ in range(n_steps):
+        g = _step(np.zeros_like(w), grad(w), -1.0, "momentum_descent")  # checked copy
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = momentum * v + g
+            w = w - lr * (g + momentum * v if nesterov else v)
         if not _keep(w, path, max_norm):
             break
     return np.array(path)

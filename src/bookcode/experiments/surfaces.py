@@ -210,6 +210,53 @@ class QuadraticBowl(_Surface):
         lr = check_positive_float(lr, "lr")
         return float(np.max(np.abs(1.0 - lr * self.eigenvalues)))
 
+    def momentum_matrix(self, lr, momentum, eigenvalue, *, nesterov=False):
+        """The 2×2 matrix ``M`` of ``(z, s)_{k+1} = M (z, s)_k`` in one eigen-direction.
+
+        ``z`` is the coordinate of ``w`` along the eigenvector of ``eigenvalue`` (λ),
+        ``s`` that of the momentum buffer ``v``. Heavy ball: ``M = [[1 − ηλ, −ημ],
+        [λ, μ]]``; Nesterov (the form of :func:`~bookcode.experiments.descent.
+        momentum_descent`): ``M = [[1 − ηλ(1 + μ), −ημ²], [λ, μ]]``.
+
+        Implements eq. (momentum-matrix) in chapters/01_gradient_descent.
+        """
+        lr = check_positive_float(lr, "lr")
+        mu = check_positive_float(momentum, "momentum", allow_zero=True)
+        lam = check_positive_float(eigenvalue, "eigenvalue")
+        if nesterov:
+            return np.array([[1 - lr * lam * (1 + mu), -lr * mu * mu], [lam, mu]])
+        return np.array([[1 - lr * lam, -lr * mu], [lam, mu]])
+
+    def momentum_factor(self, lr, momentum, *, nesterov=False):
+        """The asymptotic factor per step of momentum descent: ``max_λ ρ(M_λ)``.
+
+        ``ρ`` is the spectral radius of :meth:`momentum_matrix`, the largest ``|r|`` of
+        the roots of ``r² − (1 + μ − ηλ) r + μ = 0`` for the heavy ball.
+
+        Implements eq. (momentum-roots) in chapters/01_gradient_descent.
+        """
+        return float(
+            max(
+                np.abs(
+                    np.linalg.eigvals(
+                        self.momentum_matrix(lr, momentum, lam, nesterov=nesterov)
+                    )
+                ).max()
+                for lam in self.eigenvalues
+            )
+        )
+
+    @property
+    def heavy_ball_optimum(self):
+        """Polyak's ``(η, μ)``: ``4/(√λ_max + √λ_min)²`` and ``((√κ − 1)/(√κ + 1))²``.
+
+        With them the heavy ball's factor per step is ``√μ = (√κ − 1)/(√κ + 1)``.
+
+        Implements eq. (momentum-optimal) in chapters/01_gradient_descent.
+        """
+        a, b = np.sqrt(self.eigenvalues[0]), np.sqrt(self.eigenvalues[-1])
+        return float(4.0 / (a + b) ** 2), float(((b - a) / (b + a)) ** 2)
+
     def __repr__(self):
         lam = ", ".join(f"{v:.4g}" for v in self.eigenvalues)
         kappa = self.condition_number
