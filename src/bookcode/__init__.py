@@ -16,13 +16,16 @@ The framework (``bookcode.<module>``), the code a learner rebuilds:
 - ``batchnorm``: the Batch Normalization layer, forward and backward
 - ``layernorm``: ``LayerNorm`` and ``RMSNorm``, per-example normalization layers
 - ``residual``: the residual block ``Residual``
+- ``recurrent``: the simple recurrent layer ``RNN`` (backpropagation through time) and
+  ``LastStep``
+- ``lstm``: the ``LSTM`` layer
 - ``network``: ``Sequential`` and ``mlp``
 - ``init``: constant, normal, uniform, Xavier/Glorot, He/Kaiming
 - ``optim``: SGD with momentum, clipping, L1/L2 penalties, learning-rate warm-up
 - ``adam``: Adam and AdamW (also ``optim.Adam``, ``optim.AdamW``)
 - ``train``: the training loop and its ``History``
 - ``gradcheck``: finite-difference gradient checks
-- ``data``: seeded toy sets and the bundled digits set
+- ``data``: seeded toy sets, the adding problem and the bundled digits set
 - ``diagnostics``: per-layer statistics and the NaN/inf guard
 - ``monitor``: update:data ratios, gradient spread, ``summarize`` and ``diagnose``
 - ``seeding``: int seeds to generators (the ``BOOKCODE_SEED_OFFSET`` switch), one BLAS
@@ -52,6 +55,8 @@ _MODULES = (
     "batchnorm",
     "layernorm",
     "residual",
+    "recurrent",
+    "lstm",
     "network",
     "init",
     "optim",

@@ -36,6 +36,7 @@ __all__ = [
     "spirals",
     "linearly_separable",
     "regression_1d",
+    "adding_problem",
     "digits",
     "DigitsSplit",
     "minibatches",
@@ -196,6 +197,51 @@ def regression_1d(n=100, noise=0.1, rng=None, f=np.sin, x_range=(-np.pi, np.pi))
         )
     t = fx.reshape(n, 1).astype(np.float64) + noise * rng.standard_normal((n, 1))
     return x, t
+
+
+def adding_problem(n, T, *, rng=None):
+    """The adding problem: sum the two marked numbers of a sequence of length ``T``.
+
+    Hochreiter & Schmidhuber (1997), in the form of Le, Jaitly & Hinton (2015). Every
+    step carries two features: a value ``u_t ~ U[0, 1)`` and a marker ``m_t ∈ {0, 1}``.
+    Exactly two markers per sequence are 1: one at a step drawn uniformly from the first
+    half ``0 ≤ t < T // 2`` and one from the second half ``T // 2 ≤ t < T`` (steps
+    counted from 0; for odd ``T`` the middle step belongs to the second half). The
+    target is the sum of the two marked values, so a network must remember a value for
+    up to ``T − 1`` steps. Predicting the constant 1 (the mean target) gives a mean
+    squared error of ``Var(u + u') = 2/12 = 1/6``: the baseline to beat.
+
+    Parameters
+    ----------
+    n : int >= 1
+        Number of sequences.
+    T : int >= 2
+        Length of every sequence.
+    rng : numpy.random.Generator or int (required)
+        Draws, in this order: the values ``(n, T)``, the first-half markers ``(n,)``,
+        the second-half markers ``(n,)``.
+
+    Returns
+    -------
+    X : ndarray, shape (n, T, 2)
+        ``X[:, t, 0]`` the values, ``X[:, t, 1]`` the markers (float64).
+    y : ndarray, shape (n, 1)
+        ``Σ_t X[:, t, 0] X[:, t, 1]``, one float target per row.
+
+    Implements eq. (adding-problem) in chapters/11_recurrent.
+    """
+    n = check_positive_int(n, "adding_problem: n")
+    T = check_positive_int(T, "adding_problem: T", minimum=2)
+    rng = as_rng(rng, where="adding_problem")
+    values = rng.random((n, T))
+    first = rng.integers(0, T // 2, n)
+    second = rng.integers(T // 2, T, n)
+    markers = np.zeros((n, T))
+    markers[np.arange(n), first] = 1.0
+    markers[np.arange(n), second] = 1.0
+    X = np.stack([values, markers], axis=-1)
+    y = (values * markers).sum(axis=1, keepdims=True)
+    return X, y
 
 
 @dataclass(frozen=True, repr=False)

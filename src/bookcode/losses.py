@@ -137,7 +137,7 @@ def half_sse(y, t):
     r"""Half the sum of squared errors, :math:`E = \tfrac12 \sum_{n,k} (t_{nk} -
     y_{nk})^2`.
 
-    Summed (not averaged) over the batch, as in the source notes; :math:`\partial
+    Summed (not averaged) over the batch, as in many texts; :math:`\partial
     E/\partial y = y - t`.
 
     Implements eq. (delta-error) in chapters/02_perceptron_delta.

@@ -339,9 +339,8 @@ _TWO_LAYER_HINTS = {
     "1 - net²": "you used 1 − net² for tanh'. That form of the derivative takes the "
     "hidden *output* y = tanh(net), not its input net",
     "sign flipped": "your gradients have the right size but the opposite sign: this is "
-    "the source notes' δ = (t − y) f', which gives the *update "
-    "direction* −∂E/∂W. Return ∂E/∂W itself, the direction in which E "
-    "grows",
+    "the textbook δ = (t − y) f', which gives the *update direction* "
+    "−∂E/∂W. Return ∂E/∂W itself, the direction in which E grows",
 }
 
 

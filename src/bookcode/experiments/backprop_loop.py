@@ -1,6 +1,6 @@
 """Backpropagation for a two-layer network, one example and one weight at a time.
 
-This is the algebraic form of the derivation in source note 000 (§四.2), written as
+This is the algebraic form of the derivation in chapters/03_backprop, written as
 explicit Python loops over examples ``n``, inputs ``i``, hidden units ``j`` and outputs
 ``k``, with plain ``float`` arithmetic. It exists only to be compared with the matrix
 form (:class:`bookcode.layers.Linear`, :class:`bookcode.layers.Activation`,
@@ -8,10 +8,10 @@ form (:class:`bookcode.layers.Linear`, :class:`bookcode.layers.Activation`,
 show why nobody trains networks this way.
 
 The network is ``net¹_j = Σ_i x_i W¹_ij + b¹_j``, ``y¹_j = f₁(net¹_j)``, ``net²_k = Σ_j
-y¹_j W²_jk + b²_k``, ``y²_k = f₂(net²_k)``, with the loss of the note, ``E = Σ_n ½ Σ_k
-(t_nk − y²_nk)²`` (summed over the batch), or that sum divided by ``N`` with
-``average=True``. Gradients use the book's sign: they are ``∂E/∂W`` (the note's ``ΔW``
-is ``−η ∂E/∂W``).
+y¹_j W²_jk + b²_k``, ``y²_k = f₂(net²_k)`` with ``q`` outputs, and the loss is
+``E = Σ_n ½ Σ_k (t_nk − y²_nk)²`` (summed over the batch), or that sum divided by ``N``
+with ``average=True``. Gradients use the book's sign: they are ``∂E/∂W`` (texts that
+write the update ``ΔW`` mean ``−η ∂E/∂W``).
 """
 
 from __future__ import annotations
@@ -73,13 +73,13 @@ def forward_loop(x, W1, b1, W2, b2, hidden="sigmoid", output="sigmoid"):
     ----------
     x : array_like, shape (n,)
         One example.
-    W1, b1, W2, b2 : arrays of shapes (n, m), (m,), (m, l), (l,)
+    W1, b1, W2, b2 : arrays of shapes (n, m), (m,), (m, q), (q,)
     hidden, output : {"sigmoid", "tanh", "identity"}
 
     Returns
     -------
     net1, y1, net2, y2 : lists of float
-        Net inputs and outputs of the ``m`` hidden and the ``l`` output units.
+        Net inputs and outputs of the ``m`` hidden and the ``q`` output units.
 
     Implements eq. (bp-two-forward) in chapters/03_backprop.
     """
@@ -103,10 +103,10 @@ def forward_loop(x, W1, b1, W2, b2, hidden="sigmoid", output="sigmoid"):
 
 
 def _forward(x, W1, b1, W2, b2, f1, f2):
-    n, m, l = len(x), len(b1), len(b2)
+    n, m, q = len(x), len(b1), len(b2)
     net1 = [b1[j] + sum(x[i] * W1[i][j] for i in range(n)) for j in range(m)]
     y1 = [f1(v) for v in net1]
-    net2 = [b2[k] + sum(y1[j] * W2[j][k] for j in range(m)) for k in range(l)]
+    net2 = [b2[k] + sum(y1[j] * W2[j][k] for j in range(m)) for k in range(q)]
     y2 = [f2(v) for v in net2]
     return net1, y1, net2, y2
 
@@ -123,13 +123,13 @@ def gradients_loop(
     Parameters
     ----------
     X : array_like, shape (N, n)
-    T : array_like, shape (N, l)
+    T : array_like, shape (N, q)
         Targets.
-    W1, b1, W2, b2 : arrays of shapes (n, m), (m,), (m, l), (l,)
+    W1, b1, W2, b2 : arrays of shapes (n, m), (m,), (m, q), (q,)
     hidden, output : {"sigmoid", "tanh", "identity"}
-        Activations of the hidden and output layers (the note uses sigmoid for both).
+        Activations of the hidden and output layers (sigmoid for both, as in the classic derivation).
     average : bool, default False
-        False: ``E = Σ_n ½‖t_n − y_n‖²`` as in the note; True: that sum divided by
+        False: ``E = Σ_n ½‖t_n − y_n‖²`` as in chapter 3; True: that sum divided by
         ``N``.
 
     Returns
@@ -157,24 +157,24 @@ def gradients_loop(
     f1, df1 = SCALAR_ACTIVATIONS[hidden]
     f2, df2 = SCALAR_ACTIVATIONS[output]
     W1, b1, W2, b2 = W1.tolist(), b1.tolist(), W2.tolist(), b2.tolist()
-    n, m, l = len(W1), len(b1), len(b2)
+    n, m, q = len(W1), len(b1), len(b2)
     N = X.shape[0]
     scale = 1.0 / N if average else 1.0
     gW1 = [[0.0] * m for _ in range(n)]
-    gW2 = [[0.0] * l for _ in range(m)]
-    gb1, gb2 = [0.0] * m, [0.0] * l
+    gW2 = [[0.0] * q for _ in range(m)]
+    gb1, gb2 = [0.0] * m, [0.0] * q
     E = 0.0
     for x, t in zip(X.tolist(), T.tolist()):
         net1, y1, net2, y2 = _forward(x, W1, b1, W2, b2, f1, f2)
-        E += scale * 0.5 * sum((t[k] - y2[k]) ** 2 for k in range(l))
-        d2 = [scale * (y2[k] - t[k]) * df2(y2[k]) for k in range(l)]  # δ²_k
+        E += scale * 0.5 * sum((t[k] - y2[k]) ** 2 for k in range(q))
+        d2 = [scale * (y2[k] - t[k]) * df2(y2[k]) for k in range(q)]  # δ²_k
         d1 = [
-            sum(d2[k] * W2[j][k] for k in range(l)) * df1(y1[j]) for j in range(m)
+            sum(d2[k] * W2[j][k] for k in range(q)) * df1(y1[j]) for j in range(m)
         ]  # δ¹_j
         for j in range(m):
-            for k in range(l):
+            for k in range(q):
                 gW2[j][k] += d2[k] * y1[j]
-        for k in range(l):
+        for k in range(q):
             gb2[k] += d2[k]
         for i in range(n):
             for j in range(m):
