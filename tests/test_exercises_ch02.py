@@ -18,7 +18,7 @@ def reference(W, b, X, T, lr, f, f_prime):
 
 def note_convention(
     W, b, X, T, lr, f, f_prime
-):  # also correct: the source note's sign, δ = (t − y) f′
+):  # also correct: the textbook sign, δ = (t − y) f′
     net = X @ W + b
     d = (T - f(net)) * f_prime(net)
     N = len(X)

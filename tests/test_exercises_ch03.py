@@ -126,7 +126,7 @@ def lb_db_sign(X, W, dY):
     return dY @ W.T, X.T @ dY, -dY.sum(axis=0)
 
 
-def lb_all_sign(X, W, dY):  # the source notes' δ = (t − y) f': every gradient negated
+def lb_all_sign(X, W, dY):  # the textbook δ = (t − y) f': every gradient negated
     return lb_reference(X, W, -dY)
 
 
