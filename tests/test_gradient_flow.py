@@ -1,4 +1,5 @@
-"""Tests of bookcode.experiments.gradient_flow against backprop, finite differences and closed forms."""
+"""Tests of bookcode.experiments.gradient_flow against backprop, finite differences and
+closed forms."""
 
 import math
 
@@ -12,7 +13,7 @@ from bookcode.layers import Activation, Linear
 from bookcode.network import Sequential, mlp
 
 
-# ------------------------------------------------------------------------------ gaussian_mlp
+# ------------------------------------------------------------------------- gaussian_mlp
 def test_gaussian_mlp_structure_and_scales():
     net = gf.gaussian_mlp(
         [400, 300, 300, 5], activation="tanh", weight_gain=2.0, bias_std=1.0, rng=0
@@ -57,7 +58,7 @@ def test_gaussian_mlp_bad_input(kwargs, error, match):
         gf.gaussian_mlp(**kwargs)
 
 
-# -------------------------------------------------------------------- SigmoidCrossEntropySum
+# --------------------------------------------------------------- SigmoidCrossEntropySum
 def test_sigmoid_cross_entropy_sum_value_and_gradient():
     rng = np.random.default_rng(0)
     Z = rng.normal(size=(6, 4)) * 3
@@ -88,7 +89,7 @@ def test_sigmoid_cross_entropy_sum_bad_input():
         loss.grad(np.zeros((2, 2)), np.full((2, 2), 2.0))
 
 
-# --------------------------------------------------------------------- gradient_norms_at_init
+# --------------------------------------------------------------- gradient_norms_at_init
 def test_gradient_norms_at_init_matches_a_manual_pass():
     rng = np.random.default_rng(1)
     X, T = rng.normal(size=(20, 5)), (rng.random((20, 3)) > 0.5).astype(float)
@@ -118,7 +119,7 @@ def test_gradient_norms_at_init_bad_input():
         gf.gradient_norms_at_init([3, 2], np.zeros((4, 5)), T, "mse", seeds=[0])
 
 
-# ----------------------------------------------------------------------- Jacobian products
+# -------------------------------------------------------------------- Jacobian products
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 def test_deltas_from_jacobians_equal_backprop(activation):
     rng = np.random.default_rng(2)
@@ -178,7 +179,7 @@ def test_jacobians_bad_input():
         gf.deltas_from_jacobians(J, np.zeros((1, 2)))
 
 
-# ------------------------------------------------------------------ random matrix products
+# --------------------------------------------------------------- random matrix products
 def test_log_product_norms_matches_the_plain_product():
     out = gf.log_product_norms(3, 12, rng=4, std=1.5, n_runs=2)
     gen = np.random.default_rng(4)
@@ -247,7 +248,7 @@ def test_lyapunov_exponent_bad_input():
         gf.gaussian_lyapunov_exponent(3, std=-1.0)
 
 
-# ------------------------------------------------------------------------------ full_batch_runs
+# ---------------------------------------------------------------------- full_batch_runs
 def test_full_batch_runs_equal_train():
     from bookcode import optim, train
 

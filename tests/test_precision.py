@@ -1,4 +1,5 @@
-"""Tests of bookcode.experiments.precision against the IEEE 754 formulas and independent rounding."""
+"""Tests of bookcode.experiments.precision against the IEEE 754 formulas and independent
+rounding."""
 
 import numpy as np
 import pytest
@@ -39,9 +40,10 @@ def test_float_format_bad_name():
         precision.float_format("float8")
 
 
-# ------------------------------------------------------------------------------ bfloat16
+# ----------------------------------------------------------------------------- bfloat16
 def _bf16_reference(x):
-    """Round float32 values to 8 significant bits, ties to even, with float64 arithmetic (np.round is half-even)."""
+    """Round float32 values to 8 significant bits, ties to even, with float64 arithmetic
+    (np.round is half-even)."""
     x = np.asarray(x, dtype=np.float64)
     out = np.empty_like(x)
     for i, v in enumerate(x):
@@ -118,7 +120,7 @@ def test_round_to_format():
         precision.round_to_format(1.0, "half")
 
 
-# ------------------------------------------------------------------------ mixed precision
+# ---------------------------------------------------------------------- mixed precision
 def _deep_sigmoid(seed=0):
     rng = np.random.default_rng(seed)
     X, y = rng.normal(size=(64, 8)), rng.integers(0, 3, 64)
@@ -134,7 +136,7 @@ def _reference(net, X, y, loss):
 def test_cast_network_copies_and_casts():
     net, X, _ = _deep_sigmoid()
     half = precision.cast_network(net, np.float16)
-    for (k, p, g), (_, p16, g16) in zip(net.parameters(), half.parameters()):
+    for (_, p, _), (_, p16, g16) in zip(net.parameters(), half.parameters()):
         assert (
             p.dtype == np.float64
             and p16.dtype == np.float16
@@ -218,7 +220,8 @@ def test_underflow_fraction():
 # ------------------------------------------------------------------------- NaN and inf
 def test_nonfinite_table_follows_ieee_754():
     rows = {r["cause"]: r for r in precision.nonfinite_table()}
-    expect = {  # IEEE 754: invalid operation -> NaN; division by zero -> ±inf; overflow -> ±inf
+    # IEEE 754: invalid operation -> NaN; division by zero -> ±inf; overflow -> ±inf
+    expect = {
         "0 / 0": ("nan", ["invalid value"]),
         "x / 0 for x ≠ 0": ("inf", ["divide by zero"]),
         "inf − inf": ("nan", ["invalid value"]),

@@ -1,4 +1,5 @@
-"""Tests of bookcode.experiments.pretraining: greedy layer-wise autoencoder pretraining."""
+"""Tests of bookcode.experiments.pretraining: greedy layer-wise autoencoder
+pretraining."""
 
 import numpy as np
 import pytest
@@ -73,8 +74,9 @@ def test_pretrain_autoencoders_standardised_codes():
 
 
 def test_standardised_layer_sees_zero_mean_unit_variance_inputs():
-    # With standardize=True the kept encoder is W / s (eq. tg-fold): multiplying its rows by the features'
-    # standard deviations recovers the weights the autoencoder trained, which are on the xavier scale.
+    # With standardize=True the kept encoder is W / s (eq. tg-fold): multiplying its
+    # rows by the features' standard deviations recovers the weights the autoencoder
+    # trained, which are on the xavier scale.
     X = _data(80, 6) * np.array([1, 10, 100, 1, 1, 0.1])
     pre = pretraining.pretrain_autoencoders([6, 4], X, epochs=1, lr=0.1, rng=0)
     enc = pre.encoders[0]

@@ -1,4 +1,5 @@
-"""Tests of bookcode.experiments.regularization_study: the step logger, weight statistics, the L1 proximal step."""
+"""Tests of bookcode.experiments.regularization_study: the step logger, weight
+statistics, the L1 proximal step."""
 
 import numpy as np
 import pytest
@@ -124,7 +125,7 @@ def test_bad_inputs():
         rs.ProximalL1(optim.SGD(lr=0.1, l1=0.01), 0.1)
 
 
-# ------------------------------------------------------------------------------ run_steps_many
+# ----------------------------------------------------------------------- run_steps_many
 def _one_run(sizes, X, y, cfg, steps, batch_size, gain):
     from bookcode.experiments.gradient_flow import gaussian_mlp
 

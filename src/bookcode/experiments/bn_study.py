@@ -1,11 +1,14 @@
-"""Experiment helpers for chapters/08_batchnorm: plain and batch-normalized MLPs, and a vectorised trainer.
+"""Experiment helpers for chapters/08_batchnorm: plain and batch-normalized MLPs, and a
+vectorised trainer.
 
-:func:`bn_mlp` builds the networks from the Layer protocol (``Linear``, ``BatchNorm``, ``Activation``).
-:func:`train_stack` trains ``K`` such networks of the same shape *at once* — one learning rate each —
-by stacking their weights into ``(K, n_in, n_out)`` arrays: every product is a batched ``matmul`` and
-the BN math is :func:`bookcode.batchnorm.batchnorm_forward` / ``batchnorm_backward`` applied to the
-stack. With tiny matrices much of the cost of a step is Python overhead, so K networks cost far less
-than K separate runs; the chapter's grid of runs (learning rates × seeds) fits in seconds. It computes exactly what ``Sequential`` + SGD would
+:func:`bn_mlp` builds the networks from the Layer protocol (``Linear``, ``BatchNorm``,
+``Activation``). :func:`train_stack` trains ``K`` such networks of the same shape *at
+once* — one learning rate each — by stacking their weights into ``(K, n_in, n_out)``
+arrays: every product is a batched ``matmul`` and the BN math is
+:func:`bookcode.batchnorm.batchnorm_forward` / ``batchnorm_backward`` applied to the
+stack. With tiny matrices much of the cost of a step is Python overhead, so K networks
+cost far less than K separate runs; the chapter's grid of runs (learning rates × seeds)
+fits in seconds. It computes exactly what ``Sequential`` + SGD would
 (tests/test_bn_study.py checks that to rounding error).
 """
 
@@ -16,10 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import as_batch, as_float_array, as_rng, check_positive_int
-from ..batchnorm import BatchNorm, batchnorm_backward, batchnorm_forward
+from ..batchnorm import BatchNorm
 from ..data import sgd_batches
 from ..layers import Activation, Linear
 from ..network import Sequential
+from .stacked import stack_backward, stack_forward, stack_layers, write_back
 
 __all__ = ["bn_mlp", "StackRun", "train_stack"]
 
@@ -27,22 +31,24 @@ __all__ = ["bn_mlp", "StackRun", "train_stack"]
 def bn_mlp(
     sizes, activation="sigmoid", *, batchnorm=False, init="xavier_normal", rng=None
 ):
-    """Build ``Linear → [BatchNorm →] f → … → Linear`` (logits out), with or without batch norm.
+    """Build ``Linear → [BatchNorm →] f → … → Linear`` (logits out), with or without
+    batch norm.
 
     Parameters
     ----------
     sizes : sequence of int
-        ``[n_0, n_1, …, n_L]``; at least two entries. With ``batchnorm`` every hidden layer gets a
-        ``BatchNorm`` between its ``Linear`` and its activation, as in the paper (the output layer
-        does not); those ``Linear`` layers have no bias, since BN's ``β`` replaces it.
+        ``[n_0, n_1, …, n_L]``; at least two entries. With ``batchnorm`` every hidden
+        layer gets a ``BatchNorm`` between its ``Linear`` and its activation, as in the
+        paper (the output layer does not); those ``Linear`` layers have no bias, since
+        BN's ``β`` replaces it.
     activation : str
         Hidden activation name (:func:`bookcode.activations.get`).
     batchnorm : bool
     init : str or callable
         Initializer of every ``Linear``.
     rng : Generator or int
-        Seed (required for random initializers). With the same seed the plain and the BN network
-        start from the same weight matrices.
+        Seed (required for random initializers). With the same seed the plain and the BN
+        network start from the same weight matrices.
 
     Returns
     -------
@@ -86,12 +92,12 @@ class StackRun:
     test_loss, test_accuracy : array (K, R)
         On the test set, in inference mode (BN with its running averages).
     percentiles : array (K, R, 3)
-        15th, 50th and 85th percentiles over the test set of the probed unit's input to its
-        activation; BN layers normalise the test set with its own batch statistics here (what a
-        training step sees, without the lag of the running averages).
+        15th, 50th and 85th percentiles over the test set of the probed unit's input to
+        its activation; BN layers normalise the test set with its own batch statistics
+        here (what a training step sees, without the lag of the running averages).
     diverged_at : array (K,)
-        Step at which a network's loss or gradient became NaN/inf (it is frozen from then on,
-        its records are NaN); -1 if it never did.
+        Step at which a network's loss or gradient became NaN/inf (it is frozen from
+        then on, its records are NaN); -1 if it never did.
     """
 
     lrs: np.ndarray
@@ -103,125 +109,8 @@ class StackRun:
     diverged_at: np.ndarray
 
     def __repr__(self):
-        return f"StackRun({len(self.lrs)} networks, {int(self.step[-1])} steps, lrs {self.lrs.tolist()})"
-
-
-def _stack_params(nets):
-    """Stack the weights of identically shaped ``bn_mlp`` networks: a list of per-layer dicts."""
-    stacked = []
-    for layers in zip(*(net.layers for net in nets)):
-        if (
-            len(
-                {
-                    (type(l), tuple((k, v.shape) for k, v in l.params.items()))
-                    for l in layers
-                }
-            )
-            != 1
-        ):
-            raise ValueError("train_stack: the networks must have the same layers")
-        first = layers[0]
-        if isinstance(first, Linear):
-            entry = {"kind": "linear", "W": np.stack([l.params["W"] for l in layers])}
-            if "b" in first.params:
-                entry["b"] = np.stack([l.params["b"] for l in layers])
-        elif isinstance(first, BatchNorm):
-            entry = {
-                "kind": "bn",
-                "gamma": np.stack([l.params["gamma"] for l in layers]),
-                "beta": np.stack([l.params["beta"] for l in layers]),
-                "eps": first.eps,
-                "momentum": first.momentum,
-                "rmean": np.stack([l.running_mean for l in layers]),
-                "rvar": np.stack([l.running_var for l in layers]),
-            }
-        elif isinstance(first, Activation):
-            entry = {"kind": "act", "f": first.f}
-        else:
-            raise TypeError(f"train_stack: unsupported layer {type(first).__name__}")
-        entry["layers"] = layers
-        stacked.append(entry)
-    return stacked
-
-
-def _write_back(stack):
-    for e in stack:
-        for k, layer in enumerate(e["layers"]):
-            for name in layer.params:
-                layer.params[name][...] = e[name][k]
-            if e["kind"] == "bn":
-                layer.running_mean, layer.running_var = (
-                    e["rmean"][k].copy(),
-                    e["rvar"][k].copy(),
-                )
-
-
-def _sigmoid(x):
-    # σ(x) = 1 / (1 + exp(−x)): the same function as activations.sigmoid (to rounding), one exp per
-    # entry (numpy's exp is about twice as fast as its tanh), computed in place. For x < −709 exp
-    # overflows to inf and σ is exactly 0, as it should be (the callers ignore the overflow warning).
-    y = np.negative(x)
-    np.exp(y, out=y)
-    y += 1.0
-    return np.reciprocal(y, out=y)
-
-
-def _forward(stack, X, mode):
-    """Forward pass of the stack ``(K, N, n)``; returns the logits and the per-layer caches.
-
-    ``mode``: "train" (batch statistics, update the running averages), "batch" (batch statistics,
-    no update: the distribution a training step sees) or "eval" (running averages).
-    """
-    caches, Y = [], X
-    for e in stack:
-        if e["kind"] == "linear":
-            caches.append(Y)
-            Y = Y @ e["W"] + (e["b"][:, None, :] if "b" in e else 0.0)
-        elif e["kind"] == "bn" and mode != "eval":
-            X_in = Y
-            Y, cache = batchnorm_forward(X_in, e["gamma"], e["beta"], e["eps"])
-            caches.append(cache)
-            if (
-                mode == "train"
-            ):  # running averages of the mean and of the unbiased variance
-                m, n = e["momentum"], X_in.shape[-2]
-                batch_var = (
-                    1.0 / cache[1][..., 0, :] ** 2 - e["eps"]
-                )  # σ² from 1/sqrt(σ² + ε)
-                e["rmean"] = (1 - m) * e["rmean"] + m * (
-                    np.full((1, n), 1.0 / n) @ X_in
-                )[..., 0, :]
-                e["rvar"] = (1 - m) * e["rvar"] + m * batch_var * (n / (n - 1))
-        elif e["kind"] == "bn":
-            inv = 1.0 / np.sqrt(e["rvar"][:, None, :] + e["eps"])
-            Y = (Y - e["rmean"][:, None, :]) * inv * e["gamma"][:, None, :] + e["beta"][
-                :, None, :
-            ]
-            caches.append(None)
-        else:
-            X_in = Y
-            Y = _sigmoid(Y) if e["f"].name == "sigmoid" else e["f"](Y)
-            caches.append((X_in, Y))
-    return Y, caches
-
-
-def _backward(stack, caches, dY):
-    """Backward pass; returns ``[(entry, name, grad), …]`` for every parameter."""
-    grads = []
-    for e, cache in zip(reversed(stack), reversed(caches)):
-        if e["kind"] == "linear":
-            grads.append((e, "W", np.swapaxes(cache, -1, -2) @ dY))
-            if "b" in e:
-                grads.append((e, "b", (np.ones((1, dY.shape[-2])) @ dY)[..., 0, :]))
-            dY = dY @ np.swapaxes(e["W"], -1, -2)
-        elif e["kind"] == "bn":
-            dY, dgamma, dbeta = batchnorm_backward(dY, cache)
-            grads += [(e, "gamma", dgamma), (e, "beta", dbeta)]
-        elif e["f"].name == "sigmoid":
-            dY = dY * cache[1] * (1.0 - cache[1])  # σ' = σ(1 − σ)
-        else:
-            dY = e["f"].vjp(cache[0], cache[1], dY)
-    return grads
+        n, steps, lrs = len(self.lrs), int(self.step[-1]), self.lrs.tolist()
+        return f"StackRun({n} networks, {steps} steps, lrs {lrs})"
 
 
 def _softmax_ce(Z, y):
@@ -253,20 +142,22 @@ def train_stack(
     probe=None,
     test_every=None,
 ):
-    """Train ``K`` identically shaped networks at once with plain SGD, one learning rate each.
+    """Train ``K`` identically shaped networks at once with plain SGD, one learning rate
+    each.
 
-    Every network sees the same mini-batches (drawn without replacement within each pass over the
-    data; with one ``rng`` per network, each its own) and takes the step ``p ← p − η_k ∂E/∂p`` on
-    every parameter (W, b, γ, β) for the mean softmax cross-entropy ``E``. BatchNorm layers
-    normalise with batch statistics during training and with their running averages (unbiased
-    variance) for the test records.
+    Every network sees the same mini-batches (drawn without replacement within each pass
+    over the data; with one ``rng`` per network, each its own) and takes the step ``p ←
+    p − η_k ∂E/∂p`` on every parameter (W, b, γ, β) for the mean softmax cross-entropy
+    ``E``. BatchNorm layers normalise with batch statistics during training and with
+    their running averages (unbiased variance) for the test records.
 
     Parameters
     ----------
     nets : sequence of Sequential
-        Networks from :func:`bn_mlp` with the same sizes (e.g. the same seed, ``K`` times). The
-        trainer works on stacked copies of their parameters and writes the final values (and
-        BN's running averages) back, so the networks end in their trained state.
+        Networks from :func:`bn_mlp` with the same sizes (e.g. the same seed, ``K``
+        times). The trainer works on stacked copies of their parameters and writes the
+        final values (and BN's running averages) back, so the networks end in their
+        trained state.
     lrs : sequence of float
         One learning rate per network.
     X, y, X_test, y_test : arrays
@@ -275,24 +166,27 @@ def train_stack(
     batch_size : int
         At least 2 (training-mode BatchNorm needs two rows).
     rng : Generator or int, or a sequence of them
-        Seeds the order of the examples. One generator or seed: every network sees the same
-        mini-batches. A sequence of ``K`` (one per network): each network draws its own order,
-        so a stack can hold independent repetitions of an experiment (seeds × learning rates).
+        Seeds the order of the examples. One generator or seed: every network sees the
+        same mini-batches. A sequence of ``K`` (one per network): each network draws its
+        own order, so a stack can hold independent repetitions of an experiment (seeds ×
+        learning rates).
     record_every : int
         Record at step 0 and every this many steps.
     probe : (int, int), optional
-        ``(index, unit)``: record percentiles of column ``unit`` of the input of activation layer
-        ``net[index]`` (the paper's "input to a sigmoid").
+        ``(index, unit)``: record percentiles of column ``unit`` of the input of
+        activation layer ``net[index]`` (the paper's "input to a sigmoid").
     test_every : int, optional
-        Evaluate the test set (test loss, accuracy, percentiles) only at the records whose step is
-        a multiple of this, and at the last one; the others are NaN. Default: at every record.
-        The training loss is recorded at every record either way.
+        Evaluate the test set (test loss, accuracy, percentiles) only at the records
+        whose step is a multiple of this, and at the last one; the others are NaN.
+        Default: at every record. The training loss is recorded at every record either
+        way.
 
     Returns
     -------
     StackRun
 
-    Implements eq. (gd-update) of chapters/01_gradient_descent for the networks of chapters/08_batchnorm.
+    Implements eq. (gd-update) of chapters/01_gradient_descent for the networks of
+    chapters/08_batchnorm.
     """
     nets = list(nets)
     if not nets:
@@ -300,7 +194,8 @@ def train_stack(
     lrs = as_float_array(lrs, "lrs", where="train_stack").reshape(-1)
     if lrs.shape != (len(nets),) or np.any(lrs <= 0):
         raise ValueError(
-            f"train_stack: expected one positive learning rate per network ({len(nets)}), got {lrs}"
+            "train_stack: expected one positive learning rate per network "
+            f"({len(nets)}), got {lrs}"
         )
     X = as_batch(X, None, where="train_stack")
     X_test = as_batch(X_test, X.shape[1], name="X_test", where="train_stack")
@@ -311,8 +206,8 @@ def train_stack(
         or y.dtype.kind not in "iu"
     ):
         raise ValueError(
-            f"train_stack: expected one integer label per row, got y {y.shape} ({y.dtype}), "
-            f"y_test {y_test.shape}"
+            f"train_stack: expected one integer label per row, got y {y.shape} "
+            f"({y.dtype}), y_test {y_test.shape}"
         )
     steps = check_positive_int(steps, "train_stack: steps")
     batch_size = check_positive_int(batch_size, "train_stack: batch_size", minimum=2)
@@ -324,14 +219,16 @@ def train_stack(
     )
     if batch_size > len(X):
         raise ValueError(
-            f"train_stack: batch_size {batch_size} exceeds the training set ({len(X)} rows)"
+            f"train_stack: batch_size {batch_size} exceeds the training set ({len(X)} "
+            "rows)"
         )
-    stack = _stack_params(nets)
+    stack = stack_layers(nets, "train_stack")
     if probe is not None:
         idx, unit = probe
         if not (0 <= idx < len(stack) and stack[idx]["kind"] == "act"):
             raise ValueError(
-                f"train_stack: probe index {idx} is not an activation layer of the networks"
+                f"train_stack: probe index {idx} is not an activation layer of the "
+                "networks"
             )
     K = len(nets)
     if isinstance(rng, (list, tuple)):
@@ -365,11 +262,11 @@ def train_stack(
                 rec["pct"].append(np.full((K, 3), np.nan))
         else:
             with np.errstate(all="ignore"):
-                Z, caches = _forward(stack, Xt, "eval")
+                Z, caches = stack_forward(stack, Xt, "eval")
                 loss, _ = _softmax_ce(Z, y_test)
                 acc = np.mean(np.argmax(Z, axis=-1) == y_test, axis=-1)
                 if probe is not None and any(e["kind"] == "bn" for e in stack):
-                    caches = _forward(stack, Xt, "batch")[1]
+                    caches = stack_forward(stack, Xt, "batch")[1]
             bad = ~alive | ~np.isfinite(loss)
             rec["loss"].append(np.where(bad, np.nan, loss))
             rec["acc"].append(np.where(bad, np.nan, acc))
@@ -390,11 +287,12 @@ def train_stack(
                 if idx.ndim == 2
                 else np.broadcast_to(X[idx], (K, len(idx), X.shape[1]))
             )
-            Z, caches = _forward(stack, Xb, "train")
+            Z, caches = stack_forward(stack, Xb, "train")
             loss, dZ = _softmax_ce(Z, y[idx])
-            grads = _backward(stack, caches, dZ)
+            grads = stack_backward(stack, caches, dZ)
         ok = np.isfinite(loss) & np.all(
-            [np.all(np.isfinite(g.reshape(K, -1)), axis=1) for _, _, g in grads], axis=0
+            [np.all(np.isfinite(g.reshape(K, -1)), axis=1) for g in grads.values()],
+            axis=0,
         )
         newly = alive & ~ok
         diverged[newly] = step
@@ -403,7 +301,8 @@ def train_stack(
             np.where(alive, 1.0, 0.0)[:, None, None] * eta
         )  # frozen networks take no step
         all_alive = bool(alive.all())
-        for e, name, g in grads:
+        for (i, name), g in grads.items():
+            e = stack[i]
             s = scale if g.ndim == 3 else scale[:, 0]
             e[name] = e[name] - s * (
                 g if all_alive else np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
@@ -411,7 +310,7 @@ def train_stack(
         window.append(np.where(alive, loss, np.nan))
         if step % record_every == 0:
             record(step)
-    _write_back(stack)
+    write_back(stack)
     pct = np.array(rec["pct"]).transpose(1, 0, 2) if rec["pct"] else np.empty((K, 0, 3))
     return StackRun(
         lrs,

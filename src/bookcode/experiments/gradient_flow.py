@@ -1,14 +1,16 @@
-"""How the learning signal travels backwards: products of Jacobians, per-layer learning speeds.
+"""How the learning signal travels backwards: products of Jacobians, per-layer learning
+speeds.
 
-Backpropagation multiplies the output's learning signal by one Jacobian per layer,
-``δ^l = δ^{l+1} (W^{l+1})ᵀ diag(f'(net^l))``, so ``δ^l`` is ``δ^L`` times a product of ``L - l``
-matrices. This module makes that product explicit (:func:`backward_jacobians`,
-:func:`deltas_from_jacobians`), measures the per-layer "speed of learning" ‖∂E/∂b^l‖ of freshly
-initialised networks (:func:`gaussian_mlp`, :func:`gradient_norms_at_init`) with the cost that
-Nielsen used (:class:`SigmoidCrossEntropySum`), and gives the growth rate of a product of random
-Gaussian matrices (:func:`log_product_norms`, :func:`gaussian_lyapunov_exponent`).
-:func:`full_batch_runs` trains one architecture from several seeds at once (one stacked matrix
-product per layer), so that a chapter can state its training claims over seeds.
+Backpropagation multiplies the output's learning signal by one Jacobian per layer, ``δ^l
+= δ^{l+1} (W^{l+1})ᵀ diag(f'(net^l))``, so ``δ^l`` is ``δ^L`` times a product of ``L -
+l`` matrices. This module makes that product explicit (:func:`backward_jacobians`,
+:func:`deltas_from_jacobians`), measures the per-layer "speed of learning" ‖∂E/∂b^l‖ of
+freshly initialised networks (:func:`gaussian_mlp`, :func:`gradient_norms_at_init`) with
+the cost that Nielsen used (:class:`SigmoidCrossEntropySum`), and gives the growth rate
+of a product of random Gaussian matrices (:func:`log_product_norms`,
+:func:`gaussian_lyapunov_exponent`). :func:`full_batch_runs` trains one architecture
+from several seeds at once (one stacked matrix product per layer), so that a chapter can
+state its training claims over seeds.
 
 All of it is taught in chapters/05_vanishing_exploding.
 """
@@ -49,25 +51,28 @@ _EULER_GAMMA = 0.5772156649015329
 
 
 def gaussian_mlp(sizes, activation="sigmoid", weight_gain=1.0, bias_std=0.0, rng=None):
-    """A fully connected network with ``W^l ~ N(0, gain² / n_{l-1})`` and ``b^l ~ N(0, bias_std²)``.
+    """A fully connected network with ``W^l ~ N(0, gain² / n_{l-1})`` and ``b^l ~ N(0,
+    bias_std²)``.
 
     Parameters
     ----------
     sizes : sequence of int
         ``[n_0, n_1, …, n_L]``, input width first.
     activation : str
-        Hidden activation (see :func:`bookcode.activations.get`); the output layer is linear
-        (logits for the fused losses).
+        Hidden activation (see :func:`bookcode.activations.get`); the output layer is
+        linear (logits for the fused losses).
     weight_gain : float, default 1.0
         ``g`` in ``std(W^l) = g / √n_{l-1}``. Nielsen's ``network2`` uses g = 1 with
-        ``bias_std = 1``; ``g = √2`` is He's choice for ReLU (chapters/07_initialization).
+        ``bias_std = 1``; ``g = √2`` is He's choice for ReLU
+        (chapters/07_initialization).
     bias_std : float, default 0.0
         Standard deviation of the biases (0: zero biases).
     rng : Generator or int
-        Required; one generator draws all layers in order (weights, then biases, per layer).
+        Required; one generator draws all layers in order (weights, then biases, per
+        layer).
 
-    Implements the Gaussian initialisation of the learning-speed experiments of eq. (vg-speed)
-    in chapters/05_vanishing_exploding.
+    Implements the Gaussian initialisation of the learning-speed experiments of eq.
+    (vg-speed) in chapters/05_vanishing_exploding.
     """
     sizes = list(sizes)
     if len(sizes) < 2:
@@ -81,7 +86,8 @@ def gaussian_mlp(sizes, activation="sigmoid", weight_gain=1.0, bias_std=0.0, rng
     bias_std = check_positive_float(bias_std, "bias_std", allow_zero=True)
     if rng is None:
         raise TypeError(
-            "gaussian_mlp: the weights are random; pass rng=<int seed or numpy Generator>"
+            "gaussian_mlp: the weights are random; pass rng=<int seed or numpy "
+            "Generator>"
         )
     gen = as_rng(rng, where="gaussian_mlp")
     _act.get(activation)  # fail early on an unknown name
@@ -101,14 +107,17 @@ def gaussian_mlp(sizes, activation="sigmoid", weight_gain=1.0, bias_std=0.0, rng
 
 
 class SigmoidCrossEntropySum(_losses.Loss):
-    """Sigmoid outputs with cross-entropy summed over the K outputs and averaged over the N rows.
+    """Sigmoid outputs with cross-entropy summed over the K outputs and averaged over
+    the N rows.
 
     ``E = (1/N) Σ_n Σ_k [softplus(z_nk) − t_nk z_nk]``, i.e. ``K`` times
     :func:`bookcode.losses.binary_cross_entropy` (which averages over all N·K entries);
-    ``∂E/∂z = (σ(z) − t) / N``. This is the cost of Nielsen's ``network2`` (cross-entropy of
-    sigmoid output neurons), so gradient norms are on the scale of his published numbers.
+    ``∂E/∂z = (σ(z) − t) / N``. This is the cost of Nielsen's ``network2``
+    (cross-entropy of sigmoid output neurons), so gradient norms are on the scale of his
+    published numbers.
 
-    Implements the output signal δ^L of eq. (vg-speed) in chapters/05_vanishing_exploding.
+    Implements the output signal δ^L of eq. (vg-speed) in
+    chapters/05_vanishing_exploding.
     """
 
     name = "sigmoid_cross_entropy_sum"
@@ -125,7 +134,8 @@ class SigmoidCrossEntropySum(_losses.Loss):
         Y = as_float_array(Y, "Y (logits)", where=f"{self.name}.grad")
         if Y.ndim != 2:
             raise ValueError(
-                f"{self.name}.grad: expected logits of shape (N, K), got shape {Y.shape}"
+                f"{self.name}.grad: expected logits of shape (N, K), got shape "
+                f"{Y.shape}"
             )
         return (_losses.BinaryCrossEntropy().grad(Y, T) * Y.shape[1]).astype(
             Y.dtype, copy=False
@@ -135,9 +145,10 @@ class SigmoidCrossEntropySum(_losses.Loss):
 def gradient_norms_at_init(sizes, X, T, loss, seeds, which="b", **mlp_kwargs):
     """Per-layer gradient norms of freshly initialised networks, one row per seed.
 
-    For each seed, builds ``gaussian_mlp(sizes, rng=seed, **mlp_kwargs)``, runs one full-batch
-    forward and backward pass on ``(X, T)`` and records ``‖∂E/∂θ^l‖`` for the parameters named
-    ``which`` (``"b"``: Nielsen's speed of learning ``‖δ^l‖`` summed over the batch; ``"W"``).
+    For each seed, builds ``gaussian_mlp(sizes, rng=seed, **mlp_kwargs)``, runs one
+    full-batch forward and backward pass on ``(X, T)`` and records ``‖∂E/∂θ^l‖`` for the
+    parameters named ``which`` (``"b"``: Nielsen's speed of learning ``‖δ^l‖`` summed
+    over the batch; ``"W"``).
 
     Returns
     -------
@@ -176,21 +187,25 @@ def _linear_activation_pairs(net):
     )
     if not ok:
         raise ValueError(
-            "expected a network Linear, Activation, Linear, …, Linear with element-wise "
-            f"activations and a linear output (e.g. from gaussian_mlp), got {net!r}"
+            "expected a network Linear, Activation, Linear, …, Linear with "
+            "element-wise activations and a linear output (e.g. from gaussian_mlp), "
+            f"got {net!r}"
         )
     return layers[0::2], layers[1::2]
 
 
 def backward_jacobians(net, x):
-    """The matrices ``J^l = (W^{l+1})ᵀ diag(f'(net^l))`` that backprop multiplies, for one example.
+    """The matrices ``J^l = (W^{l+1})ᵀ diag(f'(net^l))`` that backprop multiplies, for
+    one example.
 
-    With them the learning signal of layer ``l`` (a row vector) is ``δ^l = δ^{l+1} J^l``.
+    With them the learning signal of layer ``l`` (a row vector) is ``δ^l = δ^{l+1}
+    J^l``.
 
     Parameters
     ----------
     net : Sequential
-        ``Linear, Activation, …, Linear`` with element-wise activations and a linear output.
+        ``Linear, Activation, …, Linear`` with element-wise activations and a linear
+        output.
     x : array, shape (n_0,)
         One example.
 
@@ -205,11 +220,13 @@ def backward_jacobians(net, x):
     x = as_float_array(x, "x", where="backward_jacobians")
     if x.ndim != 1:
         raise ValueError(
-            f"backward_jacobians: expected one example x of shape (n_0,), got shape {x.shape}"
+            "backward_jacobians: expected one example x of shape (n_0,), got shape "
+            f"{x.shape}"
         )
     if x.size != linears[0].n_in:
         raise ValueError(
-            f"backward_jacobians: expected x with {linears[0].n_in} entries, got {x.size}"
+            f"backward_jacobians: expected x with {linears[0].n_in} entries, got "
+            f"{x.size}"
         )
     y, jacobians = x, []
     for lin, act, nxt in zip(linears[:-1], acts, linears[1:]):
@@ -245,7 +262,8 @@ def deltas_from_jacobians(jacobians, delta_out):
     )
     if delta.ndim != 1:
         raise ValueError(
-            f"deltas_from_jacobians: expected delta_out of shape (n_L,), got shape {delta.shape}"
+            "deltas_from_jacobians: expected delta_out of shape (n_L,), got shape "
+            f"{delta.shape}"
         )
     out = [delta]
     for J in reversed(list(jacobians)):
@@ -254,19 +272,21 @@ def deltas_from_jacobians(jacobians, delta_out):
         )
         if J.ndim != 2 or J.shape[0] != out[0].size:
             raise ValueError(
-                f"deltas_from_jacobians: a Jacobian of shape {J.shape} cannot multiply a signal of "
-                f"size {out[0].size}; expected shape ({out[0].size}, n_l)"
+                f"deltas_from_jacobians: a Jacobian of shape {J.shape} cannot multiply "
+                f"a signal of size {out[0].size}; expected shape ({out[0].size}, n_l)"
             )
         out.insert(0, out[0] @ J)
     return out
 
 
 def log_product_norms(n, n_factors, rng, std=1.0, n_runs=1):
-    """``ln ‖M_k ⋯ M_2 M_1‖_F`` for k = 0 … n_factors, with i.i.d. ``N(0, std²)`` entries in each n × n M.
+    """``ln ‖M_k ⋯ M_2 M_1‖_F`` for k = 0 … n_factors, with i.i.d. ``N(0, std²)``
+    entries in each n × n M.
 
-    The running product is renormalised after every factor and the logarithms of the scale factors
-    are accumulated, so the result is exact to rounding however far the norm grows or shrinks
-    (a plain product of 100 standard 4 × 4 matrices is near 10²⁴; of 2000, beyond float64).
+    The running product is renormalised after every factor and the logarithms of the
+    scale factors are accumulated, so the result is exact to rounding however far the
+    norm grows or shrinks (a plain product of 100 standard 4 × 4 matrices is near 10²⁴;
+    of 2000, beyond float64).
 
     Returns
     -------
@@ -294,7 +314,8 @@ def log_product_norms(n, n_factors, rng, std=1.0, n_runs=1):
 
 
 def _digamma_half_integer(n):
-    """ψ(n/2) for a positive integer n, from ψ(1) = −γ, ψ(½) = −γ − 2 ln 2 and ψ(x + 1) = ψ(x) + 1/x."""
+    """ψ(n/2) for a positive integer n, from ψ(1) = −γ, ψ(½) = −γ − 2 ln 2 and ψ(x + 1)
+    = ψ(x) + 1/x."""
     if n % 2 == 0:
         m = n // 2
         return -_EULER_GAMMA + sum(1.0 / k for k in range(1, m))
@@ -307,11 +328,13 @@ def _digamma_half_integer(n):
 
 
 def gaussian_lyapunov_exponent(n, std=1.0):
-    """Growth rate per factor of a product of n × n matrices with i.i.d. ``N(0, std²)`` entries.
+    """Growth rate per factor of a product of n × n matrices with i.i.d. ``N(0, std²)``
+    entries.
 
-    ``γ = ln std + ½ [ln 2 + ψ(n/2)]`` (ψ: digamma). For a fixed unit vector v,
-    ``‖M v‖² / std²`` is χ² with n degrees of freedom and independent of the direction of ``M v``,
-    so ``ln ‖M_k ⋯ M_1 v‖`` is a sum of k i.i.d. terms with mean γ, and ``ln ‖M_k ⋯ M_1‖ / k → γ``.
+    ``γ = ln std + ½ [ln 2 + ψ(n/2)]`` (ψ: digamma). For a fixed unit vector v, ``‖M v‖²
+    / std²`` is χ² with n degrees of freedom and independent of the direction of ``M
+    v``, so ``ln ‖M_k ⋯ M_1 v‖`` is a sum of k i.i.d. terms with mean γ, and ``ln ‖M_k ⋯
+    M_1‖ / k → γ``.
 
     Implements eq. (vg-lyapunov) in chapters/05_vanishing_exploding.
     """
@@ -328,12 +351,15 @@ class SeedRuns:
     ----------
     seeds : list of int
     loss : ndarray, shape (n_seeds, steps + 1)
-        Training loss (data term) after 0, 1, …, ``steps`` updates; NaN from a run's divergence on.
+        Training loss (data term) after 0, 1, …, ``steps`` updates; NaN from a run's
+        divergence on.
     bias_grad_norms : ndarray, shape (n_seeds, steps + 1, L)
-        ``‖∂E/∂b^l‖`` of the full-batch gradient at the same weights (the speed of learning).
+        ``‖∂E/∂b^l‖`` of the full-batch gradient at the same weights (the speed of
+        learning).
     W, b : lists of ndarray
-        The final parameters, stacked over seeds: ``W[l]`` has shape ``(n_seeds, n_l, n_{l+1})``.
-        A run that diverged keeps the parameters that gave its first non-finite loss.
+        The final parameters, stacked over seeds: ``W[l]`` has shape ``(n_seeds, n_l,
+        n_{l+1})``. A run that diverged keeps the parameters that gave its first
+        non-finite loss.
     activation : str
     """
 
@@ -346,12 +372,14 @@ class SeedRuns:
 
     @property
     def diverged_at(self):
-        """Per seed, the first step count whose loss is not finite, or -1 for a run that stayed finite."""
+        """Per seed, the first step count whose loss is not finite, or -1 for a run that
+        stayed finite."""
         bad = ~np.isfinite(self.loss)
         return np.where(bad.any(axis=1), bad.argmax(axis=1), -1)
 
     def net(self, i):
-        """The final network of the ``i``-th seed as a :class:`~bookcode.network.Sequential`."""
+        """The final network of the ``i``-th seed as a
+        :class:`~bookcode.network.Sequential`."""
         layers = []
         for l, (W, b) in enumerate(zip(self.W, self.b)):
             lin = Linear(W.shape[1], W.shape[2], init=W[i])
@@ -385,13 +413,14 @@ def full_batch_runs(
     bias_std=0.0,
     dtype=np.float64,
 ):
-    """Train ``gaussian_mlp(sizes, …, rng=seed)`` for every seed with full-batch gradient descent.
+    """Train ``gaussian_mlp(sizes, …, rng=seed)`` for every seed with full-batch
+    gradient descent.
 
-    All seeds advance together: every layer is one stacked matrix product over the seeds, so
-    eight seeds cost little more than one. The update is ``SGD(lr, l2=l2)`` of
-    :mod:`bookcode.optim` (``W ← W − η(∂E/∂W + λW)``, biases not penalised), and the records
-    follow :func:`bookcode.train.train` with ``batch_size=len(X)``. A seed whose loss or gradient
-    becomes NaN/inf stops there; the others go on.
+    All seeds advance together: every layer is one stacked matrix product over the
+    seeds, so eight seeds cost little more than one. The update is ``SGD(lr, l2=l2)`` of
+    :mod:`bookcode.optim` (``W ← W − η(∂E/∂W + λW)``, biases not penalised), and the
+    records follow :func:`bookcode.train.train` with ``batch_size=len(X)``. A seed whose
+    loss or gradient becomes NaN/inf stops there; the others go on.
 
     Parameters
     ----------
@@ -416,12 +445,14 @@ def full_batch_runs(
     -------
     SeedRuns
 
-    Implements eq. (vg-speed) during training, over seeds, in chapters/05_vanishing_exploding.
+    Implements eq. (vg-speed) during training, over seeds, in
+    chapters/05_vanishing_exploding.
     """
     loss = _losses.get(loss) if isinstance(loss, str) else loss
     if not (hasattr(loss, "value") and hasattr(loss, "grad")):
         raise TypeError(
-            f"full_batch_runs: loss must be a loss object or name, got {type(loss).__name__}"
+            "full_batch_runs: loss must be a loss object or name, got "
+            f"{type(loss).__name__}"
         )
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
@@ -440,7 +471,8 @@ def full_batch_runs(
     X = as_batch(X, nets[0][0].n_in, where="full_batch_runs").astype(dtype)
     if len(T) != len(X):
         raise ValueError(
-            f"full_batch_runs: X has {len(X)} rows but T has {len(T)}; expected one target per row"
+            f"full_batch_runs: X has {len(X)} rows but T has {len(T)}; expected one "
+            "target per row"
         )
     f = _act.get(activation)
     W = [

@@ -1,14 +1,17 @@
-"""Floating-point formats and what they do to gradients: range, rounding, underflow, loss scaling.
+"""Floating-point formats and what they do to gradients: range, rounding, underflow,
+loss scaling.
 
-- :func:`float_formats` / :func:`float_format`: the numbers that matter for training (largest
-  value, smallest normal and subnormal, machine epsilon) of float16, bfloat16, float32 and float64.
-  The numpy types come from ``np.finfo``; bfloat16, which numpy lacks, is emulated.
-- :func:`to_bfloat16`: round float32 values to bfloat16 (8 exponent, 7 mantissa bits) with
-  round-to-nearest-even, by integer operations on the bit patterns.
-- :func:`mixed_precision_gradients` and :func:`underflow_fraction`: gradients of a network
-  computed in float16, with loss scaling, and how many of them were flushed to zero.
-- :func:`nonfinite_table`: one-line reproducers of every common source of NaN and inf, evaluated
-  with the IEEE 754 exception each one raises.
+- :func:`float_formats` / :func:`float_format`: the numbers that matter for training
+  (largest value, smallest normal and subnormal, machine epsilon) of float16, bfloat16,
+  float32 and float64. The numpy types come from ``np.finfo``; bfloat16, which numpy
+  lacks, is emulated.
+- :func:`to_bfloat16`: round float32 values to bfloat16 (8 exponent, 7 mantissa bits)
+  with round-to-nearest-even, by integer operations on the bit patterns.
+- :func:`mixed_precision_gradients` and :func:`underflow_fraction`: gradients of a
+  network computed in float16, with loss scaling, and how many of them were flushed to
+  zero.
+- :func:`nonfinite_table`: one-line reproducers of every common source of NaN and inf,
+  evaluated with the IEEE 754 exception each one raises.
 
 Taught in chapters/05_vanishing_exploding.
 """
@@ -49,9 +52,11 @@ class FloatFormat:
     ----------
     name : str
     bits, exponent_bits, mantissa_bits : int
-        Total width; width of the exponent field; stored fraction bits (precision is one more).
+        Total width; width of the exponent field; stored fraction bits (precision is one
+        more).
     eps : float
-        Machine epsilon, the gap between 1 and the next representable number (``2^-mantissa_bits``).
+        Machine epsilon, the gap between 1 and the next representable number
+        (``2^-mantissa_bits``).
     max : float
         Largest finite value; anything that rounds above it becomes ``inf``.
     smallest_normal : float
@@ -71,23 +76,26 @@ class FloatFormat:
 
     def __repr__(self):
         return (
-            f"FloatFormat({self.name}: {self.bits} bits = 1 + {self.exponent_bits} + {self.mantissa_bits}, "
-            f"max {self.max:.5g}, normal from {self.smallest_normal:.3g}, subnormal from "
+            f"FloatFormat({self.name}: {self.bits} bits = 1 + {self.exponent_bits} + "
+            f"{self.mantissa_bits}, max {self.max:.5g}, normal from "
+            f"{self.smallest_normal:.3g}, subnormal from "
             f"{self.smallest_subnormal:.3g}, eps {self.eps:.3g})"
         )
 
 
 def _bfloat16_from_bits(bits):
-    """float32 value of the bfloat16 bit pattern ``bits`` (its upper 16 bits of a float32)."""
+    """float32 value of the bfloat16 bit pattern ``bits`` (its upper 16 bits of a
+    float32)."""
     return float(np.array([bits << 16], dtype=np.uint32).view(np.float32)[0])
 
 
 def float_format(name):
     """The :class:`FloatFormat` called ``name`` (one of ``FORMATS``).
 
-    float16/32/64 from ``np.finfo``. bfloat16 is the upper half of a float32 (1 sign, 8 exponent,
-    7 fraction bits), so its limits are read off bit patterns: largest finite 0x7F7F, smallest
-    normal 0x0080, smallest subnormal 0x0001, and the number after 1.0 (0x3F80) is 0x3F81.
+    float16/32/64 from ``np.finfo``. bfloat16 is the upper half of a float32 (1 sign, 8
+    exponent, 7 fraction bits), so its limits are read off bit patterns: largest finite
+    0x7F7F, smallest normal 0x0080, smallest subnormal 0x0001, and the number after 1.0
+    (0x3F80) is 0x3F81.
 
     Implements the formats table of chapters/05_vanishing_exploding.
     """
@@ -125,12 +133,14 @@ def float_formats():
 
 
 def to_bfloat16(x):
-    """Round to bfloat16 with round-to-nearest-even; returns float32 values whose low 16 bits are 0.
+    """Round to bfloat16 with round-to-nearest-even; returns float32 values whose low 16
+    bits are 0.
 
-    bfloat16 keeps the sign, the 8 exponent bits and the top 7 fraction bits of a float32. Adding
-    ``0x7FFF + (bit 16)`` to the 32-bit pattern and clearing the low 16 bits rounds to nearest,
-    ties to even (a carry into the exponent is the correct rounding up, and past the largest
-    finite value it gives ``inf``). NaN stays NaN. Float64 input is first rounded to float32.
+    bfloat16 keeps the sign, the 8 exponent bits and the top 7 fraction bits of a
+    float32. Adding ``0x7FFF + (bit 16)`` to the 32-bit pattern and clearing the low 16
+    bits rounds to nearest, ties to even (a carry into the exponent is the correct
+    rounding up, and past the largest finite value it gives ``inf``). NaN stays NaN.
+    Float64 input is first rounded to float32.
 
     Implements the emulated bfloat16 of chapters/05_vanishing_exploding.
     """
@@ -145,7 +155,8 @@ def to_bfloat16(x):
 
 
 def round_to_format(x, name):
-    """The values of ``x`` after rounding to format ``name``, returned as float64 (inf on overflow).
+    """The values of ``x`` after rounding to format ``name``, returned as float64 (inf
+    on overflow).
 
     Implements the rounding experiments of chapters/05_vanishing_exploding.
     """
@@ -160,14 +171,16 @@ def round_to_format(x, name):
 def cast_network(net, dtype):
     """A deep copy of ``net`` whose parameters (and gradients) have dtype ``dtype``.
 
-    Implements the low-precision copy of the weights in mixed precision, chapters/05_vanishing_exploding.
+    Implements the low-precision copy of the weights in mixed precision,
+    chapters/05_vanishing_exploding.
     """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"cast_network: expected a floating dtype, got {dtype}")
     if not hasattr(net, "layers"):
         raise TypeError(
-            f"cast_network: expected a network with .layers (a Sequential), got {type(net).__name__}"
+            "cast_network: expected a network with .layers (a Sequential), got "
+            f"{type(net).__name__}"
         )
     out = copy.deepcopy(net)
 
@@ -186,20 +199,23 @@ def cast_network(net, dtype):
 
 
 def mixed_precision_gradients(net, X, T, loss, scale=1.0, dtype=np.float16):
-    """Gradients of ``net`` on ``(X, T)`` computed in ``dtype`` with loss scaling, returned in float32.
+    """Gradients of ``net`` on ``(X, T)`` computed in ``dtype`` with loss scaling,
+    returned in float32.
 
-    The recipe of mixed-precision training: (1) copy the master weights to ``dtype``; (2) forward
-    pass in ``dtype``; (3) loss gradient in float32, multiplied by the loss scale ``S``, rounded to
-    ``dtype``; (4) backward pass in ``dtype`` — every gradient is ``S`` times too large, which lifts
-    small values out of the underflow range; (5) convert to float32 and divide by ``S``.
+    The recipe of mixed-precision training: (1) copy the master weights to ``dtype``;
+    (2) forward pass in ``dtype``; (3) loss gradient in float32, multiplied by the loss
+    scale ``S``, rounded to ``dtype``; (4) backward pass in ``dtype`` — every gradient
+    is ``S`` times too large, which lifts small values out of the underflow range; (5)
+    convert to float32 and divide by ``S``.
 
     Returns
     -------
     grads : dict
-        ``key -> float32 array`` (keys of ``net.parameters()``), already divided by ``S``.
+        ``key -> float32 array`` (keys of ``net.parameters()``), already divided by
+        ``S``.
     finite : bool
-        False if anything overflowed to inf/NaN (then ``S`` is too large: a dynamic loss scaler
-        skips the step and halves ``S``).
+        False if anything overflowed to inf/NaN (then ``S`` is too large: a dynamic loss
+        scaler skips the step and halves ``S``).
 
     Implements eq. (vg-loss-scaling) in chapters/05_vanishing_exploding.
     """
@@ -230,7 +246,8 @@ def mixed_precision_gradients(net, X, T, loss, scale=1.0, dtype=np.float16):
 
 
 def underflow_fraction(grads, reference):
-    """Fraction of gradient entries that are exactly 0 in ``grads`` but not in ``reference``.
+    """Fraction of gradient entries that are exactly 0 in ``grads`` but not in
+    ``reference``.
 
     Both are dicts ``key -> array`` with the same keys and shapes (e.g. from
     :func:`mixed_precision_gradients` and a float64 backward pass).
@@ -250,7 +267,8 @@ def underflow_fraction(grads, reference):
         g, ref = np.asarray(grads[k]), np.asarray(ref)
         if g.shape != ref.shape:
             raise ValueError(
-                f"underflow_fraction: {k!r} has shape {g.shape} but the reference has {ref.shape}"
+                f"underflow_fraction: {k!r} has shape {g.shape} but the reference has "
+                f"{ref.shape}"
             )
         nonzero = ref != 0
         lost += int(np.count_nonzero((g == 0) & nonzero))
@@ -258,7 +276,8 @@ def underflow_fraction(grads, reference):
     return lost / total if total else 0.0
 
 
-#: (cause, expression) pairs evaluated by :func:`nonfinite_table`; each expression uses numpy only.
+#: (cause, expression) pairs evaluated by :func:`nonfinite_table`; each expression uses
+#: numpy only.
 NONFINITE_EXAMPLES = [
     ("0 / 0", "np.float64(0.0) / 0.0"),
     ("x / 0 for x ≠ 0", "np.float64(1.0) / 0.0"),
@@ -285,20 +304,22 @@ NONFINITE_EXAMPLES = [
 
 
 def nonfinite_table(examples=None):
-    """Evaluate one-line reproducers of NaN and inf and report the IEEE 754 exception of each.
+    """Evaluate one-line reproducers of NaN and inf and report the IEEE 754 exception of
+    each.
 
     Parameters
     ----------
     examples : list of (str, str), optional
-        ``(cause, expression)`` pairs; the expression is evaluated with only ``np`` in scope.
-        Default :data:`NONFINITE_EXAMPLES`.
+        ``(cause, expression)`` pairs; the expression is evaluated with only ``np`` in
+        scope. Default :data:`NONFINITE_EXAMPLES`.
 
     Returns
     -------
     list of dict
-        ``cause``, ``expression``, ``result`` (the first element if an array), ``flags``: the
-        floating-point exceptions numpy reported ("invalid value", "divide by zero", "overflow"),
-        in order, without duplicates; empty if none (NaN propagates without raising any).
+        ``cause``, ``expression``, ``result`` (the first element if an array),
+        ``flags``: the floating-point exceptions numpy reported ("invalid value",
+        "divide by zero", "overflow"), in order, without duplicates; empty if none (NaN
+        propagates without raising any).
 
     Implements the NaN/inf table of chapters/05_vanishing_exploding.
     """
@@ -311,7 +332,8 @@ def nonfinite_table(examples=None):
             and all(isinstance(s, str) for s in item)
         ):
             raise TypeError(
-                f"nonfinite_table: expected (cause, expression) string pairs, got {item!r}"
+                "nonfinite_table: expected (cause, expression) string pairs, got "
+                f"{item!r}"
             )
         cause, expr = item
         flags = []
@@ -321,7 +343,8 @@ def nonfinite_table(examples=None):
                 flags.append(kind)
 
         with np.errstate(all="call", call=record):
-            value = eval(expr, {"np": np})  # noqa: S307 - the book's own one-line numpy expressions
+            # noqa: S307 - the book's own one-line numpy expressions
+            value = eval(expr, {"np": np})
         value = np.asarray(value).flat[0]
         if not isinstance(value, (numbers.Real, np.floating, np.integer)):
             raise TypeError(f"nonfinite_table: {expr!r} did not give a number")

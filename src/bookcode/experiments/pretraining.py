@@ -1,13 +1,18 @@
 """Greedy layer-wise pretraining with autoencoders, on the Layer protocol.
 
-The recipe of Bengio et al. (2007), with autoencoders in place of the RBMs of Hinton & Salakhutdinov (2006):
+The recipe of Bengio et al. (2007), with autoencoders in place of the RBMs of Hinton &
+Salakhutdinov (2006):
 
-1. train an autoencoder ``x → h = f(x W¹ + b¹) → h V¹ + c¹ ≈ x`` on the inputs; keep its encoder;
-2. feed the inputs through the trained encoder and train the next autoencoder on the codes; repeat;
-3. stack the encoders, put a fresh output layer on top, and fine-tune the whole network with backprop.
+1. train an autoencoder ``x → h = f(x W¹ + b¹) → h V¹ + c¹ ≈ x`` on the inputs; keep its
+   encoder;
+2. feed the inputs through the trained encoder and train the next autoencoder on the
+   codes; repeat;
+3. stack the encoders, put a fresh output layer on top, and fine-tune the whole network
+   with backprop.
 
-Every autoencoder is a :class:`bookcode.network.Sequential` ``[Linear, Activation, Linear]`` with a
-linear decoder, trained on the mean squared reconstruction error with :class:`bookcode.optim.SGD`.
+Every autoencoder is a :class:`bookcode.network.Sequential` ``[Linear, Activation,
+Linear]`` with a linear decoder, trained on the mean squared reconstruction error with
+:class:`bookcode.optim.SGD`.
 """
 
 from __future__ import annotations
@@ -54,9 +59,11 @@ def _check_sizes(sizes, where, minimum=2):
 
 
 def autoencoder(n_in, n_hidden, *, activation="sigmoid", rng, init="xavier_normal"):
-    """Return the autoencoder ``Sequential([Linear(n_in, n_hidden), Activation, Linear(n_hidden, n_in)])``.
+    """Return the autoencoder ``Sequential([Linear(n_in, n_hidden), Activation,
+    Linear(n_hidden, n_in)])``.
 
-    Layer 0 is the encoder kept by :func:`pretrain_autoencoders`; layer 2 is a linear decoder.
+    Layer 0 is the encoder kept by :func:`pretrain_autoencoders`; layer 2 is a linear
+    decoder.
 
     Implements eq. (tg-autoencoder) in chapters/06_taming_gradients.
     """
@@ -75,7 +82,8 @@ def autoencoder(n_in, n_hidden, *, activation="sigmoid", rng, init="xavier_norma
 
 
 def train_autoencoder(ae, X, *, epochs, lr, rng, batch_size=32, momentum=0.9):
-    """Train ``ae`` to reconstruct ``X`` (mean squared error, mini-batch SGD); return the loss per epoch.
+    """Train ``ae`` to reconstruct ``X`` (mean squared error, mini-batch SGD); return
+    the loss per epoch.
 
     Returns
     -------
@@ -90,7 +98,8 @@ def train_autoencoder(ae, X, *, epochs, lr, rng, batch_size=32, momentum=0.9):
         and callable(getattr(ae, "parameters", None))
     ):
         raise TypeError(
-            f"train_autoencoder: expected a Sequential autoencoder, got {type(ae).__name__}"
+            "train_autoencoder: expected a Sequential autoencoder, got "
+            f"{type(ae).__name__}"
         )
     X = as_batch(X, None, where="train_autoencoder")
     epochs = check_positive_int(epochs, "epochs", minimum=0)
@@ -117,7 +126,8 @@ class Pretrained:
     encoders : list of Linear
         The trained encoder of every autoencoder, input side first.
     recon_loss : list of ndarray
-        The reconstruction error of every autoencoder, before training and after each epoch.
+        The reconstruction error of every autoencoder, before training and after each
+        epoch.
     activation : str
         The hidden activation the encoders were trained with.
     """
@@ -133,7 +143,10 @@ class Pretrained:
             else []
         )
         final = ", ".join(f"{r[-1]:.3g}" for r in self.recon_loss)
-        return f"Pretrained(sizes={sizes}, activation={self.activation!r}, final reconstruction errors [{final}])"
+        return (
+            f"Pretrained(sizes={sizes}, activation={self.activation!r}, final "
+            f"reconstruction errors [{final}])"
+        )
 
 
 def pretrain_autoencoders(
@@ -149,12 +162,14 @@ def pretrain_autoencoders(
     init="xavier_normal",
     standardize=True,
 ):
-    """Greedy layer-wise pretraining: one autoencoder per hidden layer, each on the codes of the last.
+    """Greedy layer-wise pretraining: one autoencoder per hidden layer, each on the
+    codes of the last.
 
     Parameters
     ----------
     sizes : sequence of int
-        ``[n_0, n_1, …, n_K]``: input width, then the widths of the ``K`` hidden layers to pretrain.
+        ``[n_0, n_1, …, n_K]``: input width, then the widths of the ``K`` hidden layers
+        to pretrain.
     X : array (N, n_0)
         Unlabelled training inputs.
     epochs, lr, batch_size, momentum
@@ -162,25 +177,29 @@ def pretrain_autoencoders(
     rng : Generator or int
         Seeds the initialisation and the shuffling of every autoencoder.
     activation : str
-        Hidden activation of the encoders (and of the network built by :func:`stack_encoders`).
+        Hidden activation of the encoders (and of the network built by
+        :func:`stack_encoders`).
     standardize : bool, default True
-        Train every autoencoder on its inputs standardised per feature, ``z = (h − m) / s``, and
-        fold the standardisation into the kept encoder (:func:`fold_standardization`), so that the
-        encoders apply to the raw codes. Without it, sigmoid codes lose variance from layer to layer
-        and the deeper autoencoders have almost nothing to reconstruct.
+        Train every autoencoder on its inputs standardised per feature, ``z = (h − m) /
+        s``, and fold the standardisation into the kept encoder
+        (:func:`fold_standardization`), so that the encoders apply to the raw codes.
+        Without it, sigmoid codes lose variance from layer to layer and the deeper
+        autoencoders have almost nothing to reconstruct.
 
     Returns
     -------
     Pretrained
 
-    Implements eq. (tg-autoencoder) and the greedy procedure of chapters/06_taming_gradients.
+    Implements eq. (tg-autoencoder) and the greedy procedure of
+    chapters/06_taming_gradients.
     """
     sizes = _check_sizes(sizes, "pretrain_autoencoders")
     X = as_batch(X, sizes[0], where="pretrain_autoencoders")
     gen = as_rng(rng, where="pretrain_autoencoders")
     if not isinstance(standardize, bool):
         raise TypeError(
-            f"pretrain_autoencoders: standardize must be True or False, got {standardize!r}"
+            "pretrain_autoencoders: standardize must be True or False, got "
+            f"{standardize!r}"
         )
     encoders, recon, codes = [], [], X
     for n_in, n_hidden in zip(sizes[:-1], sizes[1:]):
@@ -212,16 +231,18 @@ def pretrain_autoencoders(
 
 
 def fold_standardization(linear, mean, std):
-    """Return a new ``Linear`` that computes ``((x − mean) / std) W + b`` as ``x W' + b'``.
+    """Return a new ``Linear`` that computes ``((x − mean) / std) W + b`` as ``x W' +
+    b'``.
 
-    ``W' = W / std[:, None]`` and ``b' = b − (mean / std) W``: the same function of ``x``, without
-    a separate standardisation step.
+    ``W' = W / std[:, None]`` and ``b' = b − (mean / std) W``: the same function of
+    ``x``, without a separate standardisation step.
 
     Implements eq. (tg-fold) in chapters/06_taming_gradients.
     """
     if not isinstance(linear, Linear):
         raise TypeError(
-            f"fold_standardization: expected a Linear layer, got {type(linear).__name__}"
+            "fold_standardization: expected a Linear layer, got "
+            f"{type(linear).__name__}"
         )
     mean = as_float_array(mean, "mean", where="fold_standardization")
     std = as_float_array(std, "std", where="fold_standardization")
@@ -240,10 +261,12 @@ def fold_standardization(linear, mean, std):
 
 
 def stack_encoders(pretrained, n_out, *, rng, init="xavier_normal"):
-    """Build ``Linear → f → … → Linear → f → Linear(n_K, n_out)`` from copies of the pretrained encoders.
+    """Build ``Linear → f → … → Linear → f → Linear(n_K, n_out)`` from copies of the
+    pretrained encoders.
 
-    The encoders' weights and biases are copied (fine-tuning does not change ``pretrained``); the
-    output layer is new, initialised with ``init``. The output is linear (logits).
+    The encoders' weights and biases are copied (fine-tuning does not change
+    ``pretrained``); the output layer is new, initialised with ``init``. The output is
+    linear (logits).
 
     Implements the fine-tuning network of chapters/06_taming_gradients.
     """

@@ -1,13 +1,15 @@
 """Small tools for clipping and weight-penalty experiments (chapters 6 and 10).
 
-- :func:`run_steps`: a lean training loop that records, for every step, the mini-batch loss and
-  the global norm of the loss gradient *before* penalties and clipping, and stops at the first
-  non-finite value; :func:`run_steps_many` runs many such loops (seeds, thresholds, penalties) of
-  one MLP side by side, one stacked matrix product per layer;
-- :func:`weights_of` / :func:`fraction_near_zero`: all weights of a network as one vector, and
-  the fraction of them that are (nearly) zero;
-- :func:`soft_threshold` and :class:`ProximalL1`: the proximal step of the L1 penalty, which
-  produces exact zeros (plain subgradient steps only make weights hover around zero).
+- :func:`run_steps`: a lean training loop that records, for every step, the mini-batch
+  loss and the global norm of the loss gradient *before* penalties and clipping, and
+  stops at the first non-finite value; :func:`run_steps_many` runs many such loops
+  (seeds, thresholds, penalties) of one MLP side by side, one stacked matrix product per
+  layer;
+- :func:`weights_of` / :func:`fraction_near_zero`: all weights of a network as one
+  vector, and the fraction of them that are (nearly) zero;
+- :func:`soft_threshold` and :class:`ProximalL1`: the proximal step of the L1 penalty,
+  which produces exact zeros (plain subgradient steps only make weights hover around
+  zero).
 """
 
 from __future__ import annotations
@@ -41,16 +43,19 @@ __all__ = [
 
 @dataclass
 class StepLog:
-    """Per-step record of :func:`run_steps` (arrays of length ``steps``; NaN after a divergence).
+    """Per-step record of :func:`run_steps` (arrays of length ``steps``; NaN after a
+    divergence).
 
     Attributes
     ----------
     loss : ndarray
         Mini-batch loss at each step, before the update.
     grad_norm : ndarray
-        Global norm ``‖g‖`` of the loss gradient over all parameters, before penalties and clipping.
+        Global norm ``‖g‖`` of the loss gradient over all parameters, before penalties
+        and clipping.
     grad_max : ndarray
-        Largest ``|g_i|`` over all parameters (what clipping by value compares with its threshold).
+        Largest ``|g_i|`` over all parameters (what clipping by value compares with its
+        threshold).
     weight_norm : ndarray
         ``√(Σ_l ‖W^l‖²)`` over the weights (not the biases) after the step.
     clipped : ndarray of bool
@@ -77,24 +82,27 @@ class StepLog:
 
 
 def run_steps(net, loss, X, T, optimizer, steps, *, batch_size, rng):
-    """Run ``steps`` mini-batch updates of ``net`` with ``optimizer`` and return a :class:`StepLog`.
+    """Run ``steps`` mini-batch updates of ``net`` with ``optimizer`` and return a
+    :class:`StepLog`.
 
-    Batches are drawn epoch by epoch from seeded permutations of the rows of ``X``. The run stops
-    (and records ``diverged_at``) at the first non-finite loss or gradient, or when the optimizer
-    refuses a non-finite update.
+    Batches are drawn epoch by epoch from seeded permutations of the rows of ``X``. The
+    run stops (and records ``diverged_at``) at the first non-finite loss or gradient, or
+    when the optimizer refuses a non-finite update.
 
-    Implements the experiments on eqs. (tg-clip-value), (tg-clip-norm) and (tg-weight-decay) in
-    chapters/06_taming_gradients.
+    Implements the experiments on eqs. (tg-clip-value), (tg-clip-norm) and
+    (tg-weight-decay) in chapters/06_taming_gradients.
     """
     loss = _losses.get(loss) if isinstance(loss, str) else loss
     if not hasattr(optimizer, "step"):
         raise TypeError(
-            f"run_steps: optimizer must have a step(net) method, got {type(optimizer).__name__}"
+            "run_steps: optimizer must have a step(net) method, got "
+            f"{type(optimizer).__name__}"
         )
     X = as_batch(X, None, where="run_steps")
     if len(T) != len(X):
         raise ValueError(
-            f"run_steps: X has {len(X)} rows but T has {len(T)}; expected one target per row"
+            f"run_steps: X has {len(X)} rows but T has {len(T)}; expected one target "
+            "per row"
         )
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -139,7 +147,8 @@ _CONFIG_KEYS = {"seed", "batch_seed", "lr", "clip_norm", "clip_value", "l2"}
 
 
 def _batch_plan(N, batch_size, steps, rng):
-    """The index arrays of ``steps`` mini-batches, drawn epoch by epoch as in :func:`run_steps`."""
+    """The index arrays of ``steps`` mini-batches, drawn epoch by epoch as in
+    :func:`run_steps`."""
     gen, plan, batches = as_rng(rng, where="run_steps_many"), [], iter(())
     for _ in range(steps):
         idx = next(batches, None)
@@ -151,7 +160,8 @@ def _batch_plan(N, batch_size, steps, rng):
 
 
 def _row_norms(M):
-    """Per row of ``M``, ``√(Σ m²)``, rescaled by the largest |entry| where the squares overflow or underflow."""
+    """Per row of ``M``, ``√(Σ m²)``, rescaled by the largest |entry| where the squares
+    overflow or underflow."""
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         total = np.einsum("ij,ij->i", M, M)
         out = np.sqrt(total)
@@ -168,15 +178,17 @@ def _row_norms(M):
 def run_steps_many(
     sizes, X, y, configs, steps, *, batch_size, activation="relu", weight_gain=1.0
 ):
-    """:func:`run_steps` for many runs of one MLP at once; returns one :class:`StepLog` per config.
+    """:func:`run_steps` for many runs of one MLP at once; returns one :class:`StepLog`
+    per config.
 
-    Run ``i`` trains ``gaussian_mlp(sizes, activation, weight_gain, rng=configs[i]["seed"])`` with
-    the softmax cross-entropy on the integer labels ``y`` and the update of
-    ``SGD(lr, clip_value=…, clip_norm=…, l2=…)`` (penalty, then clipping by value, then by global
-    norm), on mini-batches drawn with ``rng=configs[i]["batch_seed"]``: the same run as
-    ``run_steps(net, "softmax_cross_entropy", X, y, SGD(...), steps, batch_size=…, rng=batch_seed)``,
-    up to rounding. All runs advance together, one stacked matrix product per layer, so a sweep
-    over seeds and thresholds costs little more than one run.
+    Run ``i`` trains ``gaussian_mlp(sizes, activation, weight_gain,
+    rng=configs[i]["seed"])`` with the softmax cross-entropy on the integer labels ``y``
+    and the update of ``SGD(lr, clip_value=…, clip_norm=…, l2=…)`` (penalty, then
+    clipping by value, then by global norm), on mini-batches drawn with
+    ``rng=configs[i]["batch_seed"]``: the same run as ``run_steps(net,
+    "softmax_cross_entropy", X, y, SGD(...), steps, batch_size=…, rng=batch_seed)``, up
+    to rounding. All runs advance together, one stacked matrix product per layer, so a
+    sweep over seeds and thresholds costs little more than one run.
 
     Parameters
     ----------
@@ -186,22 +198,22 @@ def run_steps_many(
     y : array of int, shape (N,)
         Class labels ``0 … n_L − 1``.
     configs : list of dict
-        Keys ``seed``, ``batch_seed``, ``lr`` (required) and ``clip_norm``, ``clip_value``, ``l2``
-        (optional; None or 0 for none).
+        Keys ``seed``, ``batch_seed``, ``lr`` (required) and ``clip_norm``,
+        ``clip_value``, ``l2`` (optional; None or 0 for none).
     steps, batch_size : int
     activation : str, default "relu"
     weight_gain : float, default 1.0
         As for :func:`bookcode.experiments.gradient_flow.gaussian_mlp`.
 
-    Implements the experiments on eqs. (tg-clip-value), (tg-clip-norm) and (tg-weight-decay),
-    over seeds, in chapters/06_taming_gradients.
+    Implements the experiments on eqs. (tg-clip-value), (tg-clip-norm) and
+    (tg-weight-decay), over seeds, in chapters/06_taming_gradients.
     """
     X = as_batch(X, None, where="run_steps_many")
     y = np.asarray(y)
     if y.shape != (len(X),) or y.dtype.kind not in "iu":
         raise ValueError(
-            f"run_steps_many: expected y as {len(X)} integer labels, got shape {y.shape}, "
-            f"dtype {y.dtype}"
+            f"run_steps_many: expected y as {len(X)} integer labels, got shape "
+            f"{y.shape}, dtype {y.dtype}"
         )
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -214,8 +226,8 @@ def run_steps_many(
             or set(c) - _CONFIG_KEYS
         ):
             raise ValueError(
-                f"run_steps_many: a config needs seed, batch_seed, lr and may have clip_norm, "
-                f"clip_value, l2; got {c!r}"
+                "run_steps_many: a config needs seed, batch_seed, lr and may have "
+                f"clip_norm, clip_value, l2; got {c!r}"
             )
     get = lambda key, default: np.array(
         [
@@ -233,11 +245,12 @@ def run_steps_many(
     linears = nets[0].layers[0::2]
     if linears[0].n_in != X.shape[1] or y.max() >= linears[-1].n_out:
         raise ValueError(
-            f"run_steps_many: sizes {list(sizes)} do not fit X with {X.shape[1]} columns and "
-            f"labels up to {y.max()}"
+            f"run_steps_many: sizes {list(sizes)} do not fit X with {X.shape[1]} "
+            f"columns and labels up to {y.max()}"
         )
     f = nets[0][1].f if len(nets[0].layers) > 1 else None
-    # all parameters of a run as one row: W^1, b^1, W^2, b^2, …; the layers see views into it
+    # all parameters of a run as one row: W^1, b^1, W^2, b^2, …; the layers see views
+    # into it
     shapes = [s_ for lin in linears for s_ in (lin.W.shape, lin.b.shape)]
     ends = np.cumsum([int(np.prod(s_)) for s_ in shapes])
     cuts = list(zip(np.r_[0, ends[:-1]], ends, shapes))
@@ -336,15 +349,18 @@ def run_steps_many(
 
 
 def weights_of(net, names=("W",)):
-    """All parameters of ``net`` whose name is in ``names`` (default: the weights), as one flat vector.
+    """All parameters of ``net`` whose name is in ``names`` (default: the weights), as
+    one flat vector.
 
-    Implements the weight histograms of eq. (tg-l1-update) in chapters/06_taming_gradients.
+    Implements the weight histograms of eq. (tg-l1-update) in
+    chapters/06_taming_gradients.
     """
     if isinstance(names, str):
         names = (names,)
     if not callable(getattr(net, "parameters", None)):
         raise TypeError(
-            f"weights_of: expected a network with parameters(), got {type(net).__name__}"
+            "weights_of: expected a network with parameters(), got "
+            f"{type(net).__name__}"
         )
     parts = [
         np.ravel(p) for k, p, _ in net.parameters() if k.rsplit(".", 1)[-1] in names
@@ -357,9 +373,11 @@ def weights_of(net, names=("W",)):
 
 
 def fraction_near_zero(weights, tol):
-    """The fraction of entries with ``|w| ≤ tol`` (``weights``: an array or a network's weights).
+    """The fraction of entries with ``|w| ≤ tol`` (``weights``: an array or a network's
+    weights).
 
-    Implements the sparsity measure of eq. (tg-l1-update) in chapters/06_taming_gradients.
+    Implements the sparsity measure of eq. (tg-l1-update) in
+    chapters/06_taming_gradients.
     """
     if callable(getattr(weights, "parameters", None)):
         weights = weights_of(weights)
@@ -375,7 +393,8 @@ def fraction_near_zero(weights, tol):
 def soft_threshold(w, t):
     """Return ``sign(w) · max(|w| − t, 0)``, the proximal step of the penalty ``t‖w‖₁``.
 
-    Entries with ``|w| ≤ t`` become exactly 0; the others move ``t`` towards 0. A new array.
+    Entries with ``|w| ≤ t`` become exactly 0; the others move ``t`` towards 0. A new
+    array.
 
     Implements eq. (tg-soft-threshold) in chapters/06_taming_gradients.
     """
@@ -385,10 +404,11 @@ def soft_threshold(w, t):
 
 
 class ProximalL1:
-    """An optimizer wrapper: ``inner.step(net)``, then ``W ← soft_threshold(W, η λ)`` for the weights.
+    """An optimizer wrapper: ``inner.step(net)``, then ``W ← soft_threshold(W, η λ)``
+    for the weights.
 
-    With ``inner = SGD(lr=η)`` (no ``l1``) this is proximal gradient descent on ``E + λ‖W‖₁``
-    (ISTA): the gradient step on ``E`` followed by the exact minimiser of
+    With ``inner = SGD(lr=η)`` (no ``l1``) this is proximal gradient descent on ``E +
+    λ‖W‖₁`` (ISTA): the gradient step on ``E`` followed by the exact minimiser of
     ``λ‖W‖₁ + ‖W − V‖² / (2η)``.
 
     Parameters
@@ -405,18 +425,20 @@ class ProximalL1:
     def __init__(self, inner, lam, decay=("W",)):
         if not (hasattr(inner, "step") and hasattr(inner, "lr")):
             raise TypeError(
-                f"ProximalL1: inner must be an optimizer with lr and step(net), got {inner!r}"
+                "ProximalL1: inner must be an optimizer with lr and step(net), got "
+                f"{inner!r}"
             )
         if getattr(inner, "l1", 0):
             raise ValueError(
-                "ProximalL1: the inner optimizer already adds an L1 subgradient (l1 > 0); use l1=0"
+                "ProximalL1: the inner optimizer already adds an L1 subgradient (l1 > "
+                "0); use l1=0"
             )
         self.inner, self.lam = inner, check_positive_float(lam, "lam", allow_zero=True)
         self.decay = (decay,) if isinstance(decay, str) else tuple(decay)
         self.last_clipped = False
 
     def step(self, net):
-        """One inner step, then the soft-threshold of every decayed parameter, in place."""
+        """One inner step, then the soft-threshold of every decayed parameter."""
         self.inner.step(net)
         self.last_clipped = bool(getattr(self.inner, "last_clipped", False))
         t = self.inner.lr * self.lam

@@ -15,8 +15,13 @@ from .._validate import check_positive_float
 __all__ = ["train_seeds"]
 
 
-def _stack_layers(nets):
-    """The layers of identically built networks, with their parameters stacked along a first axis."""
+def stack_layers(nets, where="train_seeds"):
+    """The layers of identically built networks, their parameters stacked on a first axis.
+
+    One entry per layer: ``{"kind": "linear" | "bn" | "act", parameters..., "layers":
+    the original layers}`` (for :func:`write_back`). Shared by :func:`train_seeds` and
+    :func:`bookcode.experiments.bn_study.train_stack`.
+    """
     from ..batchnorm import BatchNorm
     from ..layers import Activation, Linear
 
@@ -33,7 +38,8 @@ def _stack_layers(nets):
         }
         if len(sig) != 1 or any(len(n.layers) != len(nets[0].layers) for n in nets):
             raise ValueError(
-                "train_seeds: the networks must have the same layers (same builder, other seeds)"
+                f"{where}: the networks must have the same layers (same builder, other "
+                "seeds)"
             )
         if isinstance(first, Linear):
             e = {
@@ -56,15 +62,32 @@ def _stack_layers(nets):
             e = {"kind": "act", "f": first.f}
         else:
             raise TypeError(
-                f"train_seeds: unsupported layer {type(first).__name__} (Linear, BatchNorm, Activation)"
+                f"{where}: unsupported layer {type(first).__name__} (Linear, BatchNorm, "
+                "Activation)"
             )
+        e["layers"] = layers
         stack.append(e)
     return stack
 
 
-def _stack_forward(stack, X, mode, alive=None):
-    """Logits ``(M, N, K)`` and caches; ``mode``: "train" (batch statistics, running averages of the
-    ``alive`` networks updated), "batch" (batch statistics only) or "eval" (running averages)."""
+def write_back(stack):
+    """Copy the stacked parameters (and BN's running averages) back into the layers."""
+    for e in stack:
+        for k, layer in enumerate(e["layers"]):
+            for name in layer.params:
+                layer.params[name][...] = e[name][k]
+            if e["kind"] == "bn":
+                layer.running_mean = e["rmean"][k].copy()
+                layer.running_var = e["rvar"][k].copy()
+
+
+def stack_forward(stack, X, mode, alive=None):
+    """Logits ``(M, N, K)`` and the per-layer caches of a stack.
+
+    ``mode``: "train" (batch statistics; the running averages of the ``alive`` networks,
+    all by default, are updated), "batch" (batch statistics only) or "eval" (running
+    averages). ``X`` is ``(N, n)`` (the same batch for every network) or ``(M, N, n)``.
+    """
     from ..batchnorm import batchnorm_forward
 
     caches, Y = [], X
@@ -74,7 +97,8 @@ def _stack_forward(stack, X, mode, alive=None):
             Y = Y @ e["W"] + (e["b"][:, None, :] if "b" in e else 0.0)
         elif e["kind"] == "bn" and mode != "eval":
             if mode == "train":
-                m, keep = e["momentum"], alive[:, None]
+                m = e["momentum"]
+                keep = True if alive is None else alive[:, None]
                 e["rmean"] = np.where(
                     keep, (1 - m) * e["rmean"] + m * Y.mean(axis=-2), e["rmean"]
                 )
@@ -104,7 +128,7 @@ def _stack_forward(stack, X, mode, alive=None):
     return Y, caches
 
 
-def _stack_backward(stack, caches, dY):
+def stack_backward(stack, caches, dY):
     """Gradients ``{(layer index, name): (M, …) array}`` of every parameter."""
     from ..batchnorm import batchnorm_backward
 
@@ -219,7 +243,7 @@ def train_seeds(
         raise TypeError(
             f"train_seeds: expected a non-empty list of Sequential networks, got {nets!r:.60}"
         )
-    stack = _stack_layers(nets)
+    stack = stack_layers(nets)
     lin = [i for i, e in enumerate(stack) if e["kind"] == "linear"]
     if not lin or lin[0] != 0 or lin[-1] != len(stack) - 1:
         raise ValueError(
@@ -284,10 +308,10 @@ def train_seeds(
                 else []
             )
             evals = [
-                (a, b) + _stack_loss(_stack_forward(stack, Xs, "eval")[0], Ts)[:2]
+                (a, b) + _stack_loss(stack_forward(stack, Xs, "eval")[0], Ts)[:2]
                 for Xs, Ts, a, b in sets
             ]
-            _, caches = _stack_forward(stack, X_mon, "batch")
+            _, caches = stack_forward(stack, X_mon, "batch")
         acts = [
             (stack[i]["f"], caches[i])
             for i in range(len(stack))
@@ -329,8 +353,8 @@ def train_seeds(
     with np.errstate(
         all="ignore"
     ):  # epoch 0: the full-batch gradient at initialisation
-        Z, caches = _stack_forward(stack, X, "train", alive)
-        grads = _stack_backward(stack, caches, _stack_loss(Z, T)[2])
+        Z, caches = stack_forward(stack, X, "train", alive)
+        grads = stack_backward(stack, caches, _stack_loss(Z, T)[2])
     record(
         0,
         alive,
@@ -346,10 +370,10 @@ def train_seeds(
             if not alive.any():
                 break
             with np.errstate(all="ignore"):
-                Z, caches = _stack_forward(stack, X[idx], "train", alive)
+                Z, caches = stack_forward(stack, X[idx], "train", alive)
                 value, _, dZ = _stack_loss(Z, T[idx])
                 ok = alive & np.isfinite(value)
-                grads = _stack_backward(
+                grads = stack_backward(
                     stack, caches, np.where(ok[:, None, None], dZ, 0.0)
                 )
                 gw, gb = norms(grads, wkeys), norms(grads, bkeys)
