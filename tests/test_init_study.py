@@ -1,4 +1,5 @@
-"""Tests for bookcode.experiments.init_study: closed forms, independent re-implementations, and bad inputs."""
+"""Tests for bookcode.experiments.init_study: closed forms, independent
+re-implementations, and bad inputs."""
 
 import math
 
@@ -17,7 +18,8 @@ FINE_PHI = np.exp(-0.5 * FINE_Z**2) / math.sqrt(2 * math.pi)
 
 
 def herm(h, var):
-    """E[h(√var z)] by the trapezoid rule with step 7e-5 (error ~1e-10 for the smooth h used here)."""
+    """E[h(√var z)] by the trapezoid rule with step 7e-5 (error ~1e-10 for the smooth h
+    used here)."""
     return float(np.trapezoid(h(math.sqrt(var) * FINE_Z) * FINE_PHI, FINE_Z))
 
 
@@ -66,7 +68,7 @@ def test_weight_std_bad_sizes():
         init_study.weight_std("he", 3, 2.5)
 
 
-# ------------------------------------------------------------------ Gaussian moments and gains
+# ----------------------------------------------------------- Gaussian moments and gains
 @pytest.mark.parametrize("var", [0.3, 1.0, 7.0])
 def test_gauss_expectation_closed_forms(var):
     relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
@@ -141,9 +143,10 @@ def test_fixed_point_variance():
         init_study.fixed_point_variance("tanh", 0.0)
 
 
-# ------------------------------------------------------------------ deep nets: measured and predicted
+# ---------------------------------------------------- deep nets: measured and predicted
 def manual_stats(scheme, activation, depth, width, n, seed):
-    """An independent forward/backward pass (numpy's tanh, explicit derivatives), drawing in the same order."""
+    """An independent forward/backward pass (numpy's tanh, explicit derivatives),
+    drawing in the same order."""
     f = {
         "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
         "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
@@ -202,7 +205,7 @@ def test_predicted_closed_forms():
     "scheme, activation", [("xavier", "tanh"), ("he", "relu"), ("xavier", "sigmoid")]
 )
 def test_prediction_matches_a_wide_net(scheme, activation):
-    """At width 400 the finite-width fluctuations are a few per cent over five layers."""
+    """At width 400 the finite-width fluctuations are a few per cent over 5 layers."""
     got = init_study.deep_stats(
         scheme, activation, depth=5, width=400, n_examples=400, rng=0
     )
@@ -239,7 +242,7 @@ def test_predicted_bad_inputs():
         init_study.predicted_stats("he", "relu", input_var=0.0)
 
 
-# ------------------------------------------------------------------ the matrix-product check
+# ------------------------------------------------------------- the matrix-product check
 def test_matmul_chain():
     big = init_study.matmul_chain_std(1.0, n_layers=50, width=100)
     assert np.isnan(big[-1]) and np.all(np.isfinite(big[:20]))

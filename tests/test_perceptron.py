@@ -157,9 +157,7 @@ def test_delta_rule_gradient_formula_and_loss_value():
     net = X @ W + b
     Y = sigmoid(net)
     dW, db, E = P.delta_rule_gradient(W, b, X, T, "sigmoid")
-    note_delta = (
-        (T - Y) * Y * (1 - Y)
-    )  # the textbook learning signal, sign folded in
+    note_delta = (T - Y) * Y * (1 - Y)  # the textbook learning signal, sign folded in
     assert_allclose(dW, -X.T @ note_delta / 6, rtol=1e-12)
     assert_allclose(db, -note_delta.sum(axis=0) / 6, rtol=1e-12)
     assert_allclose(E, 0.5 * np.sum((T - Y) ** 2) / 6, rtol=1e-12)

@@ -1,4 +1,5 @@
-"""Tests of bookcode.experiments.residual_batch: the batched sweeps agree with the Layer-protocol path of residual_study."""
+"""Tests of bookcode.experiments.residual_batch: the batched sweeps agree with the
+Layer-protocol path of residual_study."""
 
 import numpy as np
 import pytest
@@ -112,7 +113,8 @@ def test_bad_inputs():
 
 @pytest.mark.slow
 def test_plain_is_worse_than_residual_at_every_learning_rate():
-    # the degradation of chapters/09_residual is not a learning-rate artefact (its exercise ex-res-lr)
+    # the degradation of chapters/09_residual is not a learning-rate artefact (its
+    # exercise ex-res-lr)
     from bookcode import data
 
     Xtr, ytr, _, _ = data.digits()

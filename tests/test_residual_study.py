@@ -1,4 +1,5 @@
-"""Tests of bookcode.experiments.residual_study (deep plain/residual MLPs, fixed-budget training, per-unit monitors)."""
+"""Tests of bookcode.experiments.residual_study (deep plain/residual MLPs, fixed-budget
+training, per-unit monitors)."""
 
 import numpy as np
 import pytest
@@ -72,7 +73,8 @@ def test_bn_units_and_gradcheck():
 
 
 def test_variance_doubles_per_unnormalised_block():
-    # eq. (res-variance): with He-initialised ReLU branches and s = 1 the second moment doubles per block
+    # eq. (res-variance): with He-initialised ReLU branches and s = 1 the second moment
+    # doubles per block
     rng = np.random.default_rng(7)
     X = rng.standard_normal((2000, 64))
     net = deep_mlp(64, 192, 2, 6, residual=True, rng=8)

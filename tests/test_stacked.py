@@ -1,4 +1,5 @@
-"""Tests of bookcode.experiments.stacked: train_seeds records what train.train records, network by network."""
+"""Tests of bookcode.experiments.stacked: train_seeds records what train.train records,
+network by network."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from bookcode import data, monitor, network, optim, train
 from bookcode.experiments import stacked
 from bookcode.experiments.bn_study import bn_mlp
 
-# ----------------------------------------------------------------------------- train_seeds
+# -------------------------------------------------------------------------- train_seeds
 _SERIES = (
     "loss",
     "accuracy",

@@ -127,7 +127,8 @@ def gradients_loop(
         Targets.
     W1, b1, W2, b2 : arrays of shapes (n, m), (m,), (m, q), (q,)
     hidden, output : {"sigmoid", "tanh", "identity"}
-        Activations of the hidden and output layers (sigmoid for both, as in the classic derivation).
+        Activations of the hidden and output layers (the classic derivation: sigmoid for
+        both).
     average : bool, default False
         False: ``E = Σ_n ½‖t_n − y_n‖²`` as in chapter 3; True: that sum divided by
         ``N``.

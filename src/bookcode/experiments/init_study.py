@@ -1,12 +1,15 @@
-"""Initialisation studies: signals through deep nets, their prediction, symmetry, deep-net training.
+"""Initialisation studies: signals through deep nets, their prediction, symmetry,
+deep-net training.
 
-- :func:`deep_stats` measures the spread of the pre-activations, activations and learning signals
-  of every layer of a deep square network at initialisation, for a weight scheme and an activation;
-- :func:`predicted_stats` predicts the same numbers layer by layer from the second-moment recursions
-  (:func:`gauss_expectation` does the Gaussian integrals), :func:`moment_gain` and
-  :func:`fixed_point_variance` give the gains that keep them level;
-- :func:`matmul_chain_std` is the 50-matrix-product check, :func:`hidden_unit_spread` measures
-  how different the hidden units of a layer are (zero after a symmetric start);
+- :func:`deep_stats` measures the spread of the pre-activations, activations and
+  learning signals of every layer of a deep square network at initialisation, for a
+  weight scheme and an activation;
+- :func:`predicted_stats` predicts the same numbers layer by layer from the
+  second-moment recursions (:func:`gauss_expectation` does the Gaussian integrals),
+  :func:`moment_gain` and :func:`fixed_point_variance` give the gains that keep them
+  level;
+- :func:`matmul_chain_std` is the 50-matrix-product check, :func:`hidden_unit_spread`
+  measures how different the hidden units of a layer are (zero after a symmetric start);
 - :func:`train_deep_mlps` trains several deep ReLU networks at once (Xavier against He).
 
 All of it is taught in chapters/07_initialization.
@@ -44,7 +47,8 @@ __all__ = [
     "train_deep_mlps",
 ]
 
-#: Weight schemes by name: ``W_ij ~ N(0, std²)`` with the std given by :func:`weight_std`.
+#: Weight schemes by name: ``W_ij ~ N(0, std²)`` with the std given by
+#: :func:`weight_std`.
 SCHEMES = ("zeros", "small", "normal", "lecun", "xavier", "he")
 
 _Z = np.linspace(
@@ -61,10 +65,11 @@ def weight_std(scheme, n_in, n_out):
     """Standard deviation of the weights of a ``n_in × n_out`` layer under ``scheme``.
 
     ``"zeros"``: 0; ``"small"``: 0.01; ``"normal"``: 1; ``"lecun"``: ``1/√n_in``;
-    ``"xavier"``: ``√(2/(n_in + n_out))``; ``"he"``: ``√(2/n_in)``. A positive number ``g`` is
-    read as the gain of ``g/√n_in``.
+    ``"xavier"``: ``√(2/(n_in + n_out))``; ``"he"``: ``√(2/n_in)``. A positive number
+    ``g`` is read as the gain of ``g/√n_in``.
 
-    Implements eqs. (init-xavier-variance) and (init-he-variance) in chapters/07_initialization.
+    Implements eqs. (init-xavier-variance) and (init-he-variance) in
+    chapters/07_initialization.
     """
     n_in, n_out = check_positive_int(n_in, "n_in"), check_positive_int(n_out, "n_out")
     if isinstance(scheme, numbers.Real) and not isinstance(scheme, bool):
@@ -85,9 +90,11 @@ def weight_std(scheme, n_in, n_out):
 
 
 def draw_weights(scheme, n_in, n_out, rng):
-    """A ``(n_in, n_out)`` weight matrix under ``scheme``, drawn with :mod:`bookcode.init`.
+    """A ``(n_in, n_out)`` weight matrix under ``scheme``, drawn with
+    :mod:`bookcode.init`.
 
-    Implements eqs. (init-xavier-variance) and (init-he-variance) in chapters/07_initialization.
+    Implements eqs. (init-xavier-variance) and (init-he-variance) in
+    chapters/07_initialization.
     """
     std = weight_std(scheme, n_in, n_out)
     if scheme == "xavier":
@@ -100,10 +107,12 @@ def draw_weights(scheme, n_in, n_out, rng):
 
 
 def gauss_expectation(h, var):
-    """``E[h(√var · z)]`` for ``z ~ N(0, 1)``, by Simpson's rule on [−12, 12] (``h`` vectorised).
+    """``E[h(√var · z)]`` for ``z ~ N(0, 1)``, by Simpson's rule on [−12, 12] (``h``
+    vectorised).
 
-    Used for the second moments ``E[f(net)²]`` and ``E[f'(net)²]`` of a Gaussian ``net``.
-    Implements the expectations of eq. (init-moment-recursion) in chapters/07_initialization.
+    Used for the second moments ``E[f(net)²]`` and ``E[f'(net)²]`` of a Gaussian
+    ``net``. Implements the expectations of eq. (init-moment-recursion) in
+    chapters/07_initialization.
     """
     var = check_positive_float(var, "var", allow_zero=True)
     s = math.sqrt(var)
@@ -124,11 +133,12 @@ def _f(activation, params):
 def moment_gain(activation, moment="second", var=1.0, **params):
     """The gain ``g`` with ``g² · M[f(net)] = Var[net]`` for ``net ~ N(0, var)``.
 
-    ``moment="second"``: ``M = E[f²]`` (right: the next layer's variance needs the second moment,
-    so ``Var W = g²/n_in`` keeps it level); ``moment="variance"``: ``M = Var[f]`` (the common
-    mistake). For ReLU: √2 and ``1/√(1/2 − 1/(2π)) ≈ 1.71``.
+    ``moment="second"``: ``M = E[f²]`` (right: the next layer's variance needs the
+    second moment, so ``Var W = g²/n_in`` keeps it level); ``moment="variance"``: ``M =
+    Var[f]`` (the common mistake). For ReLU: √2 and ``1/√(1/2 − 1/(2π)) ≈ 1.71``.
 
-    Implements eqs. (init-he-variance) and (init-leaky-gain) in chapters/07_initialization.
+    Implements eqs. (init-he-variance) and (init-leaky-gain) in
+    chapters/07_initialization.
     """
     check_choice(moment, ("second", "variance"), "moment")
     var = check_positive_float(var, "var")
@@ -142,8 +152,8 @@ def moment_gain(activation, moment="second", var=1.0, **params):
 def fixed_point_variance(activation, gain, var0=1.0, n_iter=2000, **params):
     """The variance ``q*`` that ``q ← g² E[f(√q z)²]`` settles at, from ``q = var0``.
 
-    Returns 0.0 when the iteration decays (e.g. tanh with ``g ≤ 1``: the decay is only like 1/l).
-    Implements eq. (init-moment-recursion) in chapters/07_initialization.
+    Returns 0.0 when the iteration decays (e.g. tanh with ``g ≤ 1``: the decay is only
+    like 1/l). Implements eq. (init-moment-recursion) in chapters/07_initialization.
     """
     g2 = check_positive_float(gain, "gain") ** 2
     q = check_positive_float(var0, "var0")
@@ -153,7 +163,8 @@ def fixed_point_variance(activation, gain, var0=1.0, n_iter=2000, **params):
         q_new = g2 * gauss_expectation(lambda x: f(x) ** 2, q)
         if not math.isfinite(q_new) or q_new > 1e12:
             raise ValueError(
-                f"fixed_point_variance: the variance grows without bound for gain {gain}"
+                "fixed_point_variance: the variance grows without bound for gain "
+                f"{gain}"
             )
         if abs(q_new - q) <= 1e-13 * max(q, 1e-300):
             return q_new
@@ -172,18 +183,21 @@ def _check_sizes(depth, width, n_examples):
 def deep_stats(
     scheme, activation, depth=50, width=100, n_examples=256, rng=0, **params
 ):
-    """Per-layer spread of a deep ``width × width`` network at initialisation (no biases).
+    """Per-layer spread of a deep ``width × width`` network at initialisation (no
+    biases).
 
-    The input ``X`` and the output signal ``∂E/∂Y^L`` are independent standard normal batches
-    (drawn first, then ``W^1 … W^L``), so the forward and backward passes can be compared with
-    :func:`predicted_stats`. Plain matrix code (``net = Y W``, ``δ = G ∘ f'(net)``, ``G = δ Wᵀ``):
-    the same arithmetic as ``Linear``/``Activation``, without their per-call checks.
+    The input ``X`` and the output signal ``∂E/∂Y^L`` are independent standard normal
+    batches (drawn first, then ``W^1 … W^L``), so the forward and backward passes can be
+    compared with :func:`predicted_stats`. Plain matrix code (``net = Y W``, ``δ = G ∘
+    f'(net)``, ``G = δ Wᵀ``): the same arithmetic as ``Linear``/``Activation``, without
+    their per-call checks.
 
     Returns
     -------
     dict of ndarray, shape (depth,), layer 1 first
         ``net_std``: std of ``net^l = Y^{l-1} W^l``; ``act_std``: of ``Y^l = f(net^l)``;
-        ``grad_std``: of the learning signal ``δ^l = ∂E/∂net^l`` (inf/NaN when it overflowed).
+        ``grad_std``: of the learning signal ``δ^l = ∂E/∂net^l`` (inf/NaN when it
+        overflowed).
 
     Implements eqs. (init-forward) and (init-backward) in chapters/07_initialization.
     """
@@ -204,7 +218,8 @@ def deep_stats(
             out["net_std"].append(np.std(nets[-1]))
             out["act_std"].append(np.std(Y))
         for l in range(depth - 1, -1, -1):
-            # tanh' = 1 − tanh²: the same numbers as f.derivative, without a second tanh per entry
+            # tanh' = 1 − tanh²: the same numbers as f.derivative, without a second tanh
+            # per entry
             slope = (
                 1.0 - outs[l] * outs[l] if f.name == "tanh" else f.derivative(nets[l])
             )
@@ -219,10 +234,11 @@ def predicted_stats(
 ):
     """The spreads of :func:`deep_stats` predicted by the second-moment recursions.
 
-    Forward: ``q^l = n Var W · E[(y^{l-1})²]`` with ``E[(y^l)²] = E[f(√q^l z)²]`` (``y^0 = x``);
-    backward: ``d^l = n Var W · d^{l+1} · E[f'(√q^l z)²]``, starting from
-    ``d^L = grad_var · E[f'(√q^L z)²]``. Assumes Gaussian pre-activations, independent of the
-    weights and of the backward signal (exact as the width grows; an estimate at finite width).
+    Forward: ``q^l = n Var W · E[(y^{l-1})²]`` with ``E[(y^l)²] = E[f(√q^l z)²]`` (``y^0
+    = x``); backward: ``d^l = n Var W · d^{l+1} · E[f'(√q^l z)²]``, starting from ``d^L
+    = grad_var · E[f'(√q^L z)²]``. Assumes Gaussian pre-activations, independent of the
+    weights and of the backward signal (exact as the width grows; an estimate at finite
+    width).
 
     Returns
     -------
@@ -263,17 +279,21 @@ def predicted_stats(
 
 
 def matmul_chain_std(scale, n_layers=50, width=100, dtype=np.float32, rng=0):
-    """Std of ``x`` after each of ``x ← x A_k`` with ``A_k = scale · N(0, 1)^{width × width}``.
+    """Std of ``x`` after each of ``x ← x A_k`` with ``A_k = scale · N(0, 1)^{width ×
+    width}``.
 
-    No activation: the pure effect of the weight scale. In float32, ``scale = 1`` overflows to
-    inf and then NaN, ``scale = 0.01`` underflows to exact zeros, ``scale = 1/√width`` stays O(1).
+    No activation: the pure effect of the weight scale. In float32, ``scale = 1``
+    overflows to inf and then NaN, ``scale = 0.01`` underflows to exact zeros, ``scale =
+    1/√width`` stays O(1).
 
     Returns
     -------
     ndarray, shape (n_layers,)
-        The std after layer k (computed in float64 from the ``dtype`` vector; NaN once x is not finite).
+        The std after layer k (computed in float64 from the ``dtype`` vector; NaN once x
+        is not finite).
 
-    Implements eq. (init-forward) with a linear activation in chapters/07_initialization.
+    Implements eq. (init-forward) with a linear activation in
+    chapters/07_initialization.
     """
     scale = check_positive_float(scale, "scale")
     n_layers, width, _ = _check_sizes(n_layers, width, 1)
@@ -293,15 +313,18 @@ def matmul_chain_std(scale, n_layers=50, width=100, dtype=np.float32, rng=0):
 
 
 def hidden_unit_spread(net):
-    """For every hidden Linear layer: ``max_{i,j} |W_ij − W_i0|``, how different its units' weights are.
+    """For every hidden Linear layer: ``max_{i,j} |W_ij − W_i0|``, how different its
+    units' weights are.
 
-    Zero means every hidden unit has the same incoming weights (the columns of ``W`` are equal).
-    Implements the symmetry check of eq. (init-symmetry) in chapters/07_initialization.
+    Zero means every hidden unit has the same incoming weights (the columns of ``W`` are
+    equal). Implements the symmetry check of eq. (init-symmetry) in
+    chapters/07_initialization.
     """
     layers = getattr(net, "layers", None)
     if layers is None:
         raise TypeError(
-            f"hidden_unit_spread: expected a Sequential network, got {type(net).__name__}"
+            "hidden_unit_spread: expected a Sequential network, got "
+            f"{type(net).__name__}"
         )
     linears = [layer for layer in layers if isinstance(layer, Linear)]
     if len(linears) < 2:
@@ -324,17 +347,20 @@ def train_deep_mlps(
     batch_size=128,
     rng=0,
 ):
-    """Train one ReLU MLP per (init, seed) at once, stacked along a leading axis; softmax cross-entropy.
+    """Train one ReLU MLP per (init, seed) at once, stacked along a leading axis;
+    softmax cross-entropy.
 
-    Every network is ``mlp([n_in] + [width] * (depth - 1) + [n_classes], "relu", init=init,
-    rng=seed)`` (same weights as :func:`bookcode.network.mlp`), zero biases, trained by SGD with
-    heavy-ball momentum on the same mini-batches (order from ``rng``).
+    Every network is ``mlp([n_in] + [width] * (depth - 1) + [n_classes], "relu",
+    init=init, rng=seed)`` (same weights as :func:`bookcode.network.mlp`), zero biases,
+    trained by SGD with heavy-ball momentum on the same mini-batches (order from
+    ``rng``).
 
     Returns
     -------
     dict
-        ``loss``, ``accuracy``: arrays ``(len(inits) * len(seeds), epochs + 1)`` on ``(X, y)``
-        (column 0: at initialisation), runs ordered init-major; ``runs``: the ``(init, seed)`` pairs.
+        ``loss``, ``accuracy``: arrays ``(len(inits) * len(seeds), epochs + 1)`` on
+        ``(X, y)`` (column 0: at initialisation), runs ordered init-major; ``runs``: the
+        ``(init, seed)`` pairs.
 
     Implements the experiment of eq. (init-he-variance) in chapters/07_initialization.
     """
@@ -344,7 +370,8 @@ def train_deep_mlps(
     y = np.asarray(y)
     if y.shape != (len(X),) or y.dtype.kind not in "iu" or y.min() < 0:
         raise ValueError(
-            f"train_deep_mlps: expected integer labels of shape ({len(X)},), got {y.shape} {y.dtype}"
+            f"train_deep_mlps: expected integer labels of shape ({len(X)},), got "
+            f"{y.shape} {y.dtype}"
         )
     depth = check_positive_int(depth, "depth", minimum=2)
     width, epochs, batch_size = (

@@ -1,11 +1,12 @@
-"""Many deep MLPs of one shape trained at once: the fast path of the sweeps in chapters/09_residual.
+"""Many deep MLPs of one shape trained at once: the fast path of the sweeps in
+chapters/09_residual.
 
-:func:`batched_runs` trains a list of networks built by :func:`bookcode.experiments.residual_study.deep_mlp`
-(plain and residual, several seeds) with the *same arithmetic* as
-:func:`bookcode.experiments.residual_study.train_steps`, but with the parameters of all networks stacked along a
-leading axis, so one numpy call serves every network. ``tests/test_residual_batch.py`` checks that
-both give the same losses and gradient norms to rounding error. The networks themselves are not
-modified.
+:func:`batched_runs` trains a list of networks built by
+:func:`bookcode.experiments.residual_study.deep_mlp` (plain and residual, several seeds)
+with the *same arithmetic* as :func:`bookcode.experiments.residual_study.train_steps`,
+but with the parameters of all networks stacked along a leading axis, so one numpy call
+serves every network. ``tests/test_residual_batch.py`` checks that both give the same
+losses and gradient norms to rounding error. The networks themselves are not modified.
 """
 
 from __future__ import annotations
@@ -22,17 +23,19 @@ __all__ = ["batched_runs", "BatchedResult"]
 
 
 class BatchedResult:
-    """What :func:`batched_runs` measured, one row per network (in the order given); see chapters/09_residual.
+    """What :func:`batched_runs` measured, one row per network (in the order given); see
+    chapters/09_residual.
 
     Attributes
     ----------
     steps : numpy.ndarray
         The step numbers at which the loss was recorded (0 = at initialisation).
     loss : numpy.ndarray, shape (networks, recorded steps)
-        Loss on the monitored training rows in inference mode; ``inf`` from the first non-finite step on.
+        Loss on the monitored training rows in inference mode; ``inf`` from the first
+        non-finite step on.
     grad_x, grad_W : numpy.ndarray, shape (networks, units)
-        ``‖∂E/∂x_l‖`` at the input of unit ``l`` and ``‖∂E/∂W_l‖`` of its Linear, at initialisation
-        (training mode) on the monitored rows.
+        ``‖∂E/∂x_l‖`` at the input of unit ``l`` and ``‖∂E/∂W_l‖`` of its Linear, at
+        initialisation (training mode) on the monitored rows.
     """
 
     def __init__(self, steps, loss, grad_x, grad_W):
@@ -44,7 +47,8 @@ class BatchedResult:
         )
 
 
-class _FastReLU:  # the same function as activations.get("relu"), without per-call checks
+# the same function as activations.get("relu"), without per-call checks
+class _FastReLU:
     def __call__(self, x):
         return np.maximum(x, 0.0)
 
@@ -57,7 +61,8 @@ def _unit_layers(net):
 
 
 class _Stack:
-    """The parameters of M same-shaped networks stacked: ``P[name]`` has shape ``(M, …)``."""
+    """The parameters of M same-shaped networks stacked: ``P[name]`` has shape ``(M,
+    …)``."""
 
     def __init__(self, nets):
         units = [_unit_layers(n) for n in nets]
@@ -187,13 +192,14 @@ def batched_runs(
     record_every=None,
     monitor=None,
 ):
-    """Train many :func:`~bookcode.experiments.residual_study.deep_mlp` networks of one shape at once.
+    """Train many :func:`~bookcode.experiments.residual_study.deep_mlp` networks of one
+    shape at once.
 
-    Same arithmetic as :func:`~bookcode.experiments.residual_study.train_steps` (softmax cross-entropy on class
-    labels, SGD with momentum, inference-mode loss on the whole training set): network ``i``
-    sees the mini-batches that ``train_steps(..., rng=rng + i)`` would draw. The networks may
-    differ in ``residual``, ``branch_scale`` and initial weights, not in width, depth, activation
-    or ``norm``; they are not modified.
+    Same arithmetic as :func:`~bookcode.experiments.residual_study.train_steps` (softmax
+    cross-entropy on class labels, SGD with momentum, inference-mode loss on the whole
+    training set): network ``i`` sees the mini-batches that ``train_steps(..., rng=rng +
+    i)`` would draw. The networks may differ in ``residual``, ``branch_scale`` and
+    initial weights, not in width, depth, activation or ``norm``; they are not modified.
 
     Parameters
     ----------
@@ -209,15 +215,16 @@ def batched_runs(
     record_every : int or None
         Record the loss every this many steps (``None``: at the start and the end only).
     monitor : int or None
-        Measure the recorded losses and the initial gradient norms on the first ``monitor`` rows of
-        ``X`` only (cheaper); ``None``: on all of ``X``. Training always uses all of ``X``.
+        Measure the recorded losses and the initial gradient norms on the first
+        ``monitor`` rows of ``X`` only (cheaper); ``None``: on all of ``X``. Training
+        always uses all of ``X``.
 
     Returns
     -------
     BatchedResult
 
-    Implements eqs. (res-block) and (res-block-backward) with the SGD of eq. (gd-update), for the
-    sweeps of chapters/09_residual.
+    Implements eqs. (res-block) and (res-block-backward) with the SGD of eq.
+    (gd-update), for the sweeps of chapters/09_residual.
     """
     if (
         not isinstance(nets, (list, tuple))
@@ -225,7 +232,8 @@ def batched_runs(
         or not all(isinstance(n, Sequential) for n in nets)
     ):
         raise TypeError(
-            f"batched_runs: expected a non-empty list of networks built by deep_mlp, got {nets!r:.60}"
+            "batched_runs: expected a non-empty list of networks built by deep_mlp, "
+            f"got {nets!r:.60}"
         )
     try:
         stack = _Stack(nets)
@@ -237,7 +245,8 @@ def batched_runs(
     T = np.asarray(T)
     if T.shape != (len(X),) or T.dtype.kind not in "iu":
         raise ValueError(
-            f"batched_runs: expected T as {len(X)} integer class labels, got {T.dtype} of shape {T.shape}"
+            f"batched_runs: expected T as {len(X)} integer class labels, got {T.dtype} "
+            f"of shape {T.shape}"
         )
     steps = check_positive_int(steps, "batched_runs: steps")
     every = (

@@ -2,10 +2,11 @@
 
 - :func:`deep_mlp` builds the two architectures with the same layers — a plain stack of
   ``[BatchNorm →] f → Linear`` units, or the same units as residual branches;
-- :func:`train_steps` trains a network for a fixed budget of SGD steps (the degradation runs);
-  (:func:`bookcode.experiments.residual_batch.batched_runs` does the same for many networks at once);
-- :func:`block_grad_norms` and :func:`block_variances` measure ``‖∂E/∂x_l‖`` and ``Var(x_l)`` at the
-  input of every unit, input side first.
+- :func:`train_steps` trains a network for a fixed budget of SGD steps (the degradation
+  runs); (:func:`bookcode.experiments.residual_batch.batched_runs` does the same for
+  many networks at once);
+- :func:`block_grad_norms` and :func:`block_variances` measure ``‖∂E/∂x_l‖`` and
+  ``Var(x_l)`` at the input of every unit, input side first.
 """
 
 from __future__ import annotations
@@ -46,18 +47,19 @@ def deep_mlp(
 ):
     """A deep MLP of ``depth`` identical units, plain or residual.
 
-    The network is ``Linear(n_in, width)``, then ``depth`` units ``u(x) = Linear(f(norm(x)))``
-    (the "pre-activation" order of He et al. 2016b), then ``f → Linear(width, n_out)``. With
-    ``residual=True`` each unit is a branch: ``x ← x + s · u(x)``; with ``residual=False`` the same
-    layers are stacked directly: ``x ← u(x)``. Both have exactly the same parameters.
+    The network is ``Linear(n_in, width)``, then ``depth`` units ``u(x) =
+    Linear(f(norm(x)))`` (the "pre-activation" order of He et al. 2016b), then ``f →
+    Linear(width, n_out)``. With ``residual=True`` each unit is a branch: ``x ← x + s ·
+    u(x)``; with ``residual=False`` the same layers are stacked directly: ``x ← u(x)``.
+    Both have exactly the same parameters.
 
     Parameters
     ----------
     n_in, width, n_out, depth : int
     residual : bool
     norm : {None, "bn"}
-        ``"bn"`` puts a :class:`bookcode.batchnorm.BatchNorm` first in every unit (and then the
-        unit's Linear has no bias, which BN would cancel).
+        ``"bn"`` puts a :class:`bookcode.batchnorm.BatchNorm` first in every unit (and
+        then the unit's Linear has no bias, which BN would cancel).
     activation : str
     branch_scale : float or "1/sqrt(L)"
         The constant ``s`` of every residual block; ``"1/sqrt(L)"`` means ``1/√depth``.
@@ -68,8 +70,8 @@ def deep_mlp(
     Returns
     -------
     Sequential
-        Layer 0 is the input Linear; layers ``1 … depth`` are the units (``Residual`` blocks, or
-        for a plain net ``Sequential`` units); then the head.
+        Layer 0 is the input Linear; layers ``1 … depth`` are the units (``Residual``
+        blocks, or for a plain net ``Sequential`` units); then the head.
 
     Implements eq. (res-block) in chapters/09_residual.
     """
@@ -122,7 +124,8 @@ def train_steps(
     record_every=None,
     monitor=None,
 ):
-    """Train ``net`` for a fixed budget of ``steps`` mini-batch SGD steps; return the training losses.
+    """Train ``net`` for a fixed budget of ``steps`` mini-batch SGD steps; return the
+    training losses.
 
     Parameters
     ----------
@@ -130,7 +133,8 @@ def train_steps(
     X, T : arrays
         Training inputs ``(N, n_in)`` and targets (class labels for the default loss).
     steps : int
-        Number of SGD steps (mini-batches drawn without replacement, reshuffled every epoch).
+        Number of SGD steps (mini-batches drawn without replacement, reshuffled every
+        epoch).
     lr, momentum : float
         Of :class:`bookcode.optim.SGD`.
     batch_size : int
@@ -138,26 +142,29 @@ def train_steps(
     rng : Generator or int
         Seeds the batches.
     record_every : int or None
-        Also record the full-training-set loss every this many steps (``None``: only at the start
-        and the end).
+        Also record the full-training-set loss every this many steps (``None``: only at
+        the start and the end).
     monitor : int or None
-        Measure the recorded losses on the first ``monitor`` rows of ``X`` only; ``None``: all rows.
+        Measure the recorded losses on the first ``monitor`` rows of ``X`` only;
+        ``None``: all rows.
 
     Returns
     -------
     steps_done, losses : numpy.ndarray
-        The step numbers at which the loss on the whole training set was measured (inference
-        mode) and the losses; ``inf`` once a step has produced a non-finite loss (training stops).
+        The step numbers at which the loss on the whole training set was measured
+        (inference mode) and the losses; ``inf`` once a step has produced a non-finite
+        loss (training stops).
 
-    Implements eq. (gd-update) of chapters/01_gradient_descent for the degradation runs of
-    chapters/09_residual.
+    Implements eq. (gd-update) of chapters/01_gradient_descent for the degradation runs
+    of chapters/09_residual.
     """
     loss = _losses.get(loss) if isinstance(loss, str) else loss
     X = as_batch(X, None, where="train_steps")
     T = np.asarray(T)
     if len(T) != len(X):
         raise ValueError(
-            f"train_steps: X has {len(X)} rows but T has {len(T)}; expected one target per row"
+            f"train_steps: X has {len(X)} rows but T has {len(T)}; expected one target "
+            "per row"
         )
     steps = check_positive_int(steps, "train_steps: steps")
     batch_size = check_positive_int(batch_size, "train_steps: batch_size")
@@ -207,10 +214,12 @@ def train_steps(
 
 
 def block_grad_norms(net):
-    """``‖∂E/∂x_l‖`` (Frobenius norm over the batch) at the input of every layer after the first.
+    """``‖∂E/∂x_l‖`` (Frobenius norm over the batch) at the input of every layer after
+    the first.
 
-    Call after ``net.forward`` and ``net.backward``. For a network from :func:`deep_mlp` entry
-    ``l − 1`` is the gradient at the input of unit ``l`` (``l = 1 … depth``), then the head.
+    Call after ``net.forward`` and ``net.backward``. For a network from :func:`deep_mlp`
+    entry ``l − 1`` is the gradient at the input of unit ``l`` (``l = 1 … depth``), then
+    the head.
 
     Implements eq. (res-grad-identity) in chapters/09_residual.
     """
@@ -221,16 +230,18 @@ def block_grad_norms(net):
         or any(d is None for d in deltas)
     ):
         raise ValueError(
-            "block_grad_norms: expected a Sequential on which forward and backward have run"
+            "block_grad_norms: expected a Sequential on which forward and backward "
+            "have run"
         )
     return np.array([float(np.linalg.norm(d)) for d in deltas[1:]])
 
 
 def block_variances(net, X):
-    """Variance of the signal ``x_l`` entering every layer after the first (one forward pass on ``X``).
+    """Variance of the signal ``x_l`` entering every layer after the first (one forward
+    pass on ``X``).
 
-    For a network from :func:`deep_mlp`, entry ``l − 1`` is ``Var(x_l)`` over all examples and
-    features at the input of unit ``l``, then the input of the head.
+    For a network from :func:`deep_mlp`, entry ``l − 1`` is ``Var(x_l)`` over all
+    examples and features at the input of unit ``l``, then the input of the head.
 
     Implements eq. (res-variance) in chapters/09_residual.
     """

@@ -1,9 +1,10 @@
 """Several networks of one architecture, trained at once as stacked arrays (chapter 10).
 
-:func:`train_seeds` trains networks built alike (typically one builder, other seeds) with their
-parameters stacked along a leading axis, so that one numpy call serves them all, and records one
-:class:`~bookcode.train.History` per network, as :func:`bookcode.train.train` would. A claim about a
-run can then be checked as a property of the method, not of one seed.
+:func:`train_seeds` trains networks built alike (typically one builder, other seeds)
+with their parameters stacked along a leading axis, so that one numpy call serves them
+all, and records one :class:`~bookcode.train.History` per network, as
+:func:`bookcode.train.train` would. A claim about a run can then be checked as a
+property of the method, not of one seed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ __all__ = ["train_seeds"]
 
 
 def stack_layers(nets, where="train_seeds"):
-    """The layers of identically built networks, their parameters stacked on a first axis.
+    """The layers of identically built networks, their parameters stacked on a first
+    axis.
 
     One entry per layer: ``{"kind": "linear" | "bn" | "act", parameters..., "layers":
     the original layers}`` (for :func:`write_back`). Shared by :func:`train_seeds` and
@@ -62,8 +64,8 @@ def stack_layers(nets, where="train_seeds"):
             e = {"kind": "act", "f": first.f}
         else:
             raise TypeError(
-                f"{where}: unsupported layer {type(first).__name__} (Linear, BatchNorm, "
-                "Activation)"
+                f"{where}: unsupported layer {type(first).__name__} (Linear, "
+                "BatchNorm, Activation)"
             )
         e["layers"] = layers
         stack.append(e)
@@ -153,7 +155,8 @@ def stack_backward(stack, caches, dY):
 
 
 def _row_norms(A):
-    """Euclidean norm of every row of ``A``, without overflow (as optim.SGD measures its ratios)."""
+    """Euclidean norm of every row of ``A``, without overflow (as optim.SGD measures its
+    ratios)."""
     with np.errstate(all="ignore"):
         out = np.sqrt(np.einsum("ij,ij->i", A, A))
         bad = ~np.isfinite(out) | (
@@ -167,7 +170,8 @@ def _row_norms(A):
 
 
 def _stack_loss(Z, T):
-    """Mean softmax cross-entropy per network (NaN where the logits are not finite), accuracy, dE/dZ."""
+    """Mean softmax cross-entropy per network (NaN where the logits are not finite),
+    accuracy, dE/dZ."""
     with np.errstate(all="ignore"):
         Zs = Z - Z.max(axis=-1, keepdims=True)
         logp = Zs - np.log(np.exp(Zs).sum(axis=-1, keepdims=True))
@@ -193,20 +197,23 @@ def train_seeds(
     X_val=None,
     T_val=None,
 ):
-    """Train several networks of one architecture at once; one :class:`~bookcode.train.History` each.
+    """Train several networks of one architecture at once; one
+    :class:`~bookcode.train.History` each.
 
-    The result for network ``m`` is what ``train.train(nets[m], "softmax_cross_entropy", X, T,
-    optim.SGD(lr, momentum=momentum, allow_nonfinite=True), epochs, batch_size=batch_size, rng=rng,
-    X_val=X_val, T_val=T_val)`` records (to rounding error; ``tests/test_monitor.py`` checks it), with
-    the parameters of all networks stacked along a leading axis so that one numpy call serves them
-    all. Typical use: the same builder with seeds ``0 … k−1``, to check that a claim about a run is a
-    property of the method and not of one seed. The networks themselves are not modified.
+    The result for network ``m`` is what ``train.train(nets[m], "softmax_cross_entropy",
+    X, T, optim.SGD(lr, momentum=momentum, allow_nonfinite=True), epochs,
+    batch_size=batch_size, rng=rng, X_val=X_val, T_val=T_val)`` records (to rounding
+    error; ``tests/test_monitor.py`` checks it), with the parameters of all networks
+    stacked along a leading axis so that one numpy call serves them all. Typical use:
+    the same builder with seeds ``0 … k−1``, to check that a claim about a run is a
+    property of the method and not of one seed. The networks themselves are not
+    modified.
 
     Parameters
     ----------
     nets : sequence of Sequential
-        Networks of ``Linear``, ``BatchNorm`` and ``Activation`` layers, all built alike (e.g. by
-        :func:`bookcode.network.mlp` with different seeds).
+        Networks of ``Linear``, ``BatchNorm`` and ``Activation`` layers, all built alike
+        (e.g. by :func:`bookcode.network.mlp` with different seeds).
     X, T : arrays
         Training inputs ``(N, n_in)`` and integer class labels ``(N,)``.
     lr, momentum : float
@@ -220,11 +227,11 @@ def train_seeds(
     Returns
     -------
     list of bookcode.train.History
-        A network whose loss or gradient becomes NaN/inf stops there (``diverged_at`` set), as in
-        ``train.train``.
+        A network whose loss or gradient becomes NaN/inf stops there (``diverged_at``
+        set), as in ``train.train``.
 
-    Implements the monitors of eqs. (dx-update-ratio) and (dx-grad-spread), over seeds, in
-    chapters/10_diagnosis.
+    Implements the monitors of eqs. (dx-update-ratio) and (dx-grad-spread), over seeds,
+    in chapters/10_diagnosis.
     """
     import time
 
@@ -241,13 +248,15 @@ def train_seeds(
         or not all(isinstance(n, Sequential) for n in nets)
     ):
         raise TypeError(
-            f"train_seeds: expected a non-empty list of Sequential networks, got {nets!r:.60}"
+            "train_seeds: expected a non-empty list of Sequential networks, got "
+            f"{nets!r:.60}"
         )
     stack = stack_layers(nets)
     lin = [i for i, e in enumerate(stack) if e["kind"] == "linear"]
     if not lin or lin[0] != 0 or lin[-1] != len(stack) - 1:
         raise ValueError(
-            "train_seeds: the networks must start and end with a Linear layer (logits out)"
+            "train_seeds: the networks must start and end with a Linear layer (logits "
+            "out)"
         )
     X = as_batch(X, stack[0]["W"].shape[1], where="train_seeds")
     T = np.asarray(T)
@@ -258,7 +267,8 @@ def train_seeds(
         or T.max() >= stack[-1]["W"].shape[2]
     ):
         raise ValueError(
-            f"train_seeds: expected T as {len(X)} integer class labels, got {T.dtype} of shape {T.shape}"
+            f"train_seeds: expected T as {len(X)} integer class labels, got {T.dtype} "
+            f"of shape {T.shape}"
         )
     if (X_val is None) != (T_val is None):
         raise ValueError("train_seeds: give both X_val and T_val, or neither")
