@@ -404,4 +404,5 @@ def setup(app):
     app.connect(
         "builder-inited", _normalise_inline_scripts, priority=0
     )  # before extensions add inline scripts
+    app.add_css_file("book.css")  # static/book.css: the code column (88 characters)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

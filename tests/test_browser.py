@@ -78,7 +78,7 @@ return {math: math.length,
 # line, and whether 88 characters of it fit the width of its block (ruff's line length).
 CODE_JS = """
 const blocks = Array.from(document.querySelectorAll('div[class*="highlight-"] pre'))
-  .filter(p => !p.closest('.output.stream, .output.traceback'));
+  .filter(p => !p.closest('.output.stream, .output.traceback, .output.text_plain'));
 let longest = 0, where = '';
 for (const p of blocks) {
   for (const line of p.textContent.split('\\n')) {
