@@ -672,13 +672,17 @@ def _answer_body(expression):
     (``expression`` as in the chapter)."""
     import importlib
 
+    import bookcode
     from bookcode.display import show_source
     from bookcode.residual import Residual
 
     head, _, rest = expression.partition(".")
-    obj = (
-        Residual if head == "Residual" else importlib.import_module(f"bookcode.{head}")
-    )
+    if head == "Residual":
+        obj = Residual
+    elif head in bookcode._MODULES:  # the framework
+        obj = importlib.import_module(f"bookcode.{head}")
+    else:  # the chapters' experiments (descent, ...)
+        obj = importlib.import_module(f"bookcode.experiments.{head}")
     for name in rest.split("."):
         obj = getattr(obj, name)
     full = show_source(obj, docstring=False).source.splitlines()
