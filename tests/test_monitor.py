@@ -3,10 +3,10 @@ rules on hand-made histories and on real and diverged runs."""
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from _histories import diverged_run, healthy_history, small_run  # noqa: E402
 from numpy.testing import assert_allclose  # noqa: E402
 
-from bookcode import data, monitor, network, optim, train  # noqa: E402
-from bookcode.diagnostics import find_nonfinite  # noqa: E402
+from bookcode import monitor, network, optim  # noqa: E402
 from bookcode.train import History  # noqa: E402
 
 
@@ -16,24 +16,6 @@ def _net_after_backward(seed=0):
     X, T = rng.normal(size=(10, 4)), rng.normal(size=(10, 3))
     net.backward(net.forward(X) - T)
     return net
-
-
-def _hist(**kw):
-    """A two-epoch History with healthy defaults; keywords override series."""
-    h = History(
-        epoch=[0, 1],
-        loss=[2.3, 0.5],
-        accuracy=[0.1, 0.95],
-        val_loss=[2.3, 0.6],
-        val_accuracy=[0.1, 0.9],
-        grad_norms=[[0.5, 0.4, 0.3], [0.4, 0.3, 0.2]],
-        update_ratios=[[np.nan] * 3, [1e-3, 2e-3, 1e-3]],
-        act_saturated=[[0.0, 0.0], [0.01, 0.02]],
-        act_dead=[[0.0, 0.0], [0.0, 0.0]],
-    )
-    for k, v in kw.items():
-        setattr(h, k, v)
-    return h
 
 
 # ------------------------------------------------------------------------- update_ratio
@@ -114,20 +96,7 @@ def test_gradient_spread_rejects_bad_input():
 # ------------------------------------------------------------------ summarize, diagnose
 @pytest.fixture(scope="module")
 def real_run():
-    X, y, Xt, yt = data.digits(rng=0, classes=(0, 1, 2))
-    net = network.mlp([64, 16, 16, 3], activation="tanh", rng=0)
-    return train.train(
-        net,
-        "softmax_cross_entropy",
-        X,
-        y,
-        optim.SGD(0.05),
-        2,
-        batch_size=64,
-        X_val=Xt,
-        T_val=yt,
-        progress=False,
-    )
+    return small_run()
 
 
 def test_summarize_reads_the_history(real_run):
@@ -151,7 +120,7 @@ def test_summarize_reads_the_history(real_run):
 
 
 def test_a_healthy_history_has_no_findings():
-    assert monitor.diagnose(_hist()) == []
+    assert monitor.diagnose(healthy_history()) == []
 
 
 @pytest.mark.parametrize(
@@ -181,35 +150,21 @@ def test_a_healthy_history_has_no_findings():
     ],
 )
 def test_each_rule_fires_alone(kw, symptom):
-    found = monitor.diagnose(_hist(**kw))
+    found = monitor.diagnose(healthy_history(**kw))
     assert [f.symptom for f in found] == [symptom]
     assert "chapter" in found[0].chapter and symptom in str(found[0])
 
 
 def test_thresholds_are_keywords():
-    h = _hist(update_ratios=[[np.nan] * 3, [1e-3, 2e-2, 1e-3]])
+    h = healthy_history(update_ratios=[[np.nan] * 3, [1e-3, 2e-2, 1e-3]])
     assert [f.symptom for f in monitor.diagnose(h)] == ["updates too large"]
     assert monitor.diagnose(h, ratio_high=0.05) == []
 
 
 def test_a_diverged_run_is_reported_and_located():
-    X, y, _, _ = data.digits(standardize=False, rng=0)
-    net = network.mlp(
-        [64] + [32] * 10 + [10], activation="relu", init="normal", rng=0
-    )  # the chapter's example
-    h = train.train(
-        net,
-        "softmax_cross_entropy",
-        X,
-        y,
-        optim.SGD(10.0, allow_nonfinite=True),
-        3,
-        progress=False,
-        warn_nonfinite=False,
-    )
+    h, report = diverged_run()
     assert h.diverged_at is not None
     assert monitor.diagnose(h)[0].symptom == "loss is NaN/inf"
-    report = find_nonfinite(net, X, y, "softmax_cross_entropy")
     assert report is not None
 
 
@@ -219,4 +174,4 @@ def test_summarize_and_diagnose_reject_bad_input():
     with pytest.raises(ValueError, match="empty"):
         monitor.diagnose(History())
     with pytest.raises(ValueError, match="flat"):
-        monitor.diagnose(_hist(), flat=-1.0)
+        monitor.diagnose(healthy_history(), flat=-1.0)

@@ -7,66 +7,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from _histories import diverged_run, healthy_history, small_run  # noqa: E402
 from numpy.testing import assert_allclose  # noqa: E402
 
-from bookcode import data, monitor, network, optim, train  # noqa: E402
-from bookcode.diagnostics import find_nonfinite  # noqa: E402
+from bookcode import monitor  # noqa: E402
 from bookcode.display import panels  # noqa: E402
-from bookcode.train import History  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def real_run():
-    X, y, Xt, yt = data.digits(rng=0, classes=(0, 1, 2))
-    net = network.mlp([64, 16, 16, 3], activation="tanh", rng=0)
-    return train.train(
-        net,
-        "softmax_cross_entropy",
-        X,
-        y,
-        optim.SGD(0.05),
-        2,
-        batch_size=64,
-        X_val=Xt,
-        T_val=yt,
-        progress=False,
-    )
-
-
-def _hist(**kw):
-    """A two-epoch History with healthy defaults; keywords override series."""
-    h = History(
-        epoch=[0, 1],
-        loss=[2.3, 0.5],
-        accuracy=[0.1, 0.95],
-        val_loss=[2.3, 0.6],
-        val_accuracy=[0.1, 0.9],
-        grad_norms=[[0.5, 0.4, 0.3], [0.4, 0.3, 0.2]],
-        update_ratios=[[np.nan] * 3, [1e-3, 2e-3, 1e-3]],
-        act_saturated=[[0.0, 0.0], [0.01, 0.02]],
-        act_dead=[[0.0, 0.0], [0.0, 0.0]],
-    )
-    for k, v in kw.items():
-        setattr(h, k, v)
-    return h
+    return small_run()
 
 
 def test_the_panel_shows_where_a_diverged_run_overflowed():
-    X, y, _, _ = data.digits(standardize=False, rng=0)
-    net = network.mlp(
-        [64] + [32] * 10 + [10], activation="relu", init="normal", rng=0
-    )  # the chapter's example
-    h = train.train(
-        net,
-        "softmax_cross_entropy",
-        X,
-        y,
-        optim.SGD(10.0, allow_nonfinite=True),
-        3,
-        progress=False,
-        warn_nonfinite=False,
-    )
-    report = find_nonfinite(net, X, y, "softmax_cross_entropy")
+    h, report = diverged_run()
     fig = panels.monitor_panel(h, nonfinite=report)
     assert "first NaN/inf" in " ".join(t.get_text() for t in fig.axes[0].texts)
     plt.close(fig)
@@ -111,7 +65,7 @@ def test_panel_draws_an_overflowing_loss():
         2e273,
         3e292,
     ):  # finite but enormous losses: matplotlib's own ticks would reach inf
-        h = _hist(loss=[1e8, top], val_loss=[1e8, top / 2])
+        h = healthy_history(loss=[1e8, top], val_loss=[1e8, top / 2])
         fig = panels.monitor_panel(h, monitors=("loss",))
         fig.canvas.draw()
         assert fig.axes[0].get_ylim()[1] < np.inf

@@ -44,7 +44,7 @@ sliders, static frames), ``blit``, ``panels`` (the monitor panel of chapter 10).
 ``bookcode.exercises``: the checkers of the coding exercises, one module per chapter.
 """
 
-from importlib import import_module as _import_module
+from ._lazy import lazy_submodules
 
 __version__ = "0.1.0"
 
@@ -73,21 +73,7 @@ _MODULES = (
 )
 
 
-def __getattr__(name):
-    """Import submodules on first use (``bookcode.optim`` …) so ``import bookcode``
-    stays fast."""
-    if name in _MODULES:
-        module = _import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(
-        f"module 'bookcode' has no attribute {name!r}; submodules: "
-        f"{', '.join(_MODULES)}"
-    )
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_MODULES))
+__getattr__, __dir__ = lazy_submodules(__name__, _MODULES)
 
 
 # the helper every chapter uses; every generator a chapter makes: bookcode.rng(seed)

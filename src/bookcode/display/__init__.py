@@ -17,22 +17,9 @@ from .source import SourceBlock, show_source
 
 __all__ = ["show_source", "SourceBlock"]
 
-from importlib import import_module as _import_module  # noqa: E402
+from .._lazy import lazy_submodules  # noqa: E402
 
 _MODULES = ("source", "plotting", "widgets", "blit", "panels")
 
 
-def __getattr__(name):
-    """Import the display modules on first use (``bookcode.display.plotting`` …):
-    matplotlib loads only then."""
-    if name in _MODULES:
-        module = _import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(
-        f"module {__name__!r} has no attribute {name!r}; modules: {', '.join(_MODULES)}"
-    )
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_MODULES))
+__getattr__, __dir__ = lazy_submodules(__name__, _MODULES)

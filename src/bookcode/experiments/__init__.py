@@ -32,7 +32,7 @@ exercise checkers. The framework never imports them.
 Import them by name: ``from bookcode.experiments import gradient_flow``.
 """
 
-from importlib import import_module as _import_module
+from .._lazy import lazy_submodules
 
 _MODULES = (
     "descent",
@@ -52,17 +52,4 @@ _MODULES = (
 )
 
 
-def __getattr__(name):
-    """Import the experiment modules on first use
-    (``bookcode.experiments.gradient_flow`` …)."""
-    if name in _MODULES:
-        module = _import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(
-        f"module {__name__!r} has no attribute {name!r}; modules: {', '.join(_MODULES)}"
-    )
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_MODULES))
+__getattr__, __dir__ = lazy_submodules(__name__, _MODULES)
