@@ -100,9 +100,6 @@ class Adam(Optimizer):
         d, state = self._direction(key, g, t)
         return lr * d, state
 
-    def _repr_args(self):
-        return dict(betas=(0.9, 0.999), eps=1e-8, **super()._repr_args())
-
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``W ← W − η (m̂ / (√v̂ + ε) + λ W)``.
@@ -156,8 +153,3 @@ class AdamW(Adam):
         if self.weight_decay and _decayed(key, self.decay):
             d = d + self.weight_decay * p
         return lr * d, state
-
-    def _repr_args(self):
-        args = super()._repr_args()
-        del args["l2"], args["l1"]
-        return dict(weight_decay=0.01, **args)

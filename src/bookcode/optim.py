@@ -23,6 +23,7 @@ BatchNorm's ``gamma``/``beta``.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 
@@ -469,21 +470,14 @@ class Optimizer:
         self.last_grad_norm, self.last_clipped = norm, clipped
         self.last_update_ratios = ratios
 
-    def _repr_args(self):
-        return dict(
-            clip_value=None,
-            clip_norm=None,
-            l2=0.0,
-            l1=0.0,
-            decay=("W",),
-            allow_nonfinite=False,
-        )
-
     def __repr__(self):
+        # every constructor argument after lr that differs from its default, the
+        # defaults read from the subclass's own signature
+        params = list(inspect.signature(type(self).__init__).parameters.values())[2:]
         extra = "".join(
-            f", {k}={getattr(self, k)!r}"
-            for k, d in self._repr_args().items()
-            if getattr(self, k) != d
+            f", {q.name}={getattr(self, q.name)!r}"
+            for q in params
+            if getattr(self, q.name) != q.default
         )
         return f"{self._name}(lr={self.lr!r}{extra})"
 
@@ -564,9 +558,6 @@ class SGD(Optimizer):
         v = g.copy() if state is None else self.momentum * state[0] + g
         d = g + self.momentum * v if self.nesterov else v
         return lr * d, (v,)
-
-    def _repr_args(self):
-        return dict(momentum=0.0, nesterov=False, **super()._repr_args())
 
 
 def __getattr__(name):
