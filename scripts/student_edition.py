@@ -65,8 +65,10 @@ MARKERISH = re.compile(r"^\s*#+\s*(BEGIN|END)\s*SOLUTION", re.I)
 FENCE_OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*)$")
 FENCE_CLOSE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,}|:{3,})\s*$")
 DIRECTIVE = re.compile(r"^\s*\{(?P<name>[\w:.-]+)\}")
-GLUE_DEF = re.compile(r"""\bglue\(\s*["']([\w.-]+)["']""")
-GLUE_USE = re.compile(r"\{glue(?::\w+)?\}`([\w.-]+)|```\{glue(?::\w+)?\}\s+([\w.-]+)")
+# a number the prose shows: published by say("name", ...) in a code cell, shown by
+# {eval}`name` in a markdown cell or a figure's caption (bookcode.display.prose)
+SAY_DEF = re.compile(r"""\bsay\(\s*["'](\w+)["']""")
+EVAL_USE = re.compile(r"\{eval\}`(\w+)`")
 HIDING_TAGS = {"hide-input", "hide-cell", "hide-output", "remove-input", "remove-cell"}
 MAGIC = re.compile(r"^(\s*)[%!].*$", re.M)  # IPython magics and shell escapes
 CHECK_CALL = re.compile(r"^\s*(?P<call>(?:\w+\.)*check_\w+\(.*\))\s*;?\s*$", re.S)
@@ -352,13 +354,21 @@ def _names(source):
     return stored, loaded
 
 
+def _prose(cell):
+    """The text a reader sees from this cell: a markdown cell's source, or the caption
+    of the figure a code cell makes (its ``mystnb.figure`` metadata)."""
+    if cell.cell_type == "markdown":
+        return cell.source
+    figure = cell.metadata.get("mystnb", {}).get("figure", {})
+    return figure.get("caption", "") if cell.cell_type == "code" else ""
+
+
 def _drop_support_cells(nb, path, used_in_solutions, report):
-    """Remove hidden cells that only glue numbers for removed solutions, and hidden
+    """Remove hidden cells that only publish numbers for removed solutions, and hidden
     checks that need them."""
     used_elsewhere = set()
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            used_elsewhere |= {a or b for a, b in GLUE_USE.findall(cell.source)}
+        used_elsewhere |= set(EVAL_USE.findall(_prose(cell)))
     solution_only = used_in_solutions - used_elsewhere
     kept, dropped_names, defined = [], set(), set()
     for index, cell in enumerate(nb.cells):
@@ -367,12 +377,12 @@ def _drop_support_cells(nb, path, used_in_solutions, report):
             continue
         stored, loaded = _names(cell.source)
         hidden = "remove-cell" in cell.metadata.get("tags", [])
-        glued = set(GLUE_DEF.findall(cell.source))
+        said = set(SAY_DEF.findall(cell.source))
         needs_dropped = (loaded & dropped_names) - defined
         for_solutions = (
-            glued & solution_only or needs_dropped
-        )  # glues solution numbers, or checks them
-        if hidden and for_solutions and not glued & used_elsewhere:
+            said & solution_only or needs_dropped
+        )  # publishes solution numbers, or checks them
+        if hidden and for_solutions and not said & used_elsewhere:
             report.support_cells.append(f"cell {index} (id {cell.get('id', '?')})")
             report.removed_text.append(cell.source)
             dropped_names |= stored - defined
@@ -380,7 +390,7 @@ def _drop_support_cells(nb, path, used_in_solutions, report):
         if needs_dropped:
             raise StudentEditionError(
                 f"{_where(path, index, cell)}: uses {sorted(needs_dropped)}, computed "
-                "only in a hidden cell that glues numbers for the solutions (which "
+                "only in a hidden cell that publishes numbers for the solutions (which "
                 "the student edition removes)"
             )
         defined |= stored
@@ -522,7 +532,7 @@ def make_student_notebook(nb, path="notebook", *, nbgrader=False, otter=False):
             report.directives += len(removed)
             report.removed_text += removed
             used_in_solutions |= {
-                a or b for text in removed for a, b in GLUE_USE.findall(text)
+                name for text in removed for name in EVAL_USE.findall(text)
             }
         elif cell.cell_type == "code":
             cell.source, hidden = hide_answer_listings(cell.source, where, labels)

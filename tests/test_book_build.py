@@ -37,6 +37,9 @@ def test_chapter_pages_execute_and_embed_static_explorers(built):
         assert "Traceback (most recent call last)" not in text, (
             f"{page.name}: an error trace is in the page"
         )
+        assert "{eval}" not in text and "{glue" not in text, (
+            f"{page.name}: raw role syntax in the page"
+        )
         assert "&lt;Figure size" not in text and "<Figure size" not in text, (
             f"{page.name}: a figure was rendered as text (kernel without the inline "
             "backend?)"
@@ -50,6 +53,50 @@ def test_chapter_pages_execute_and_embed_static_explorers(built):
         size = page.stat().st_size
         assert size <= PAGE_LIMIT, (
             f"{page.name} weighs {size / 1e6:.2f} MB (limit 3 MB)"
+        )
+
+
+FIGURE = re.compile(
+    r'<figure[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>.*?)</figure>', re.S
+)
+
+
+def test_figures_are_the_outputs_of_their_cells_numbered_and_captioned(built):
+    """Every figure a chapter draws is the output of the cell that draws it (cell
+    metadata ``mystnb.figure``, see ``bookcode.display.prose``): in the page it is one
+    image with its number and caption, under the name ``{numref}`` links to; no figure
+    is lost and none is shown twice."""
+    html, _ = built
+    for nb_path in chapter_notebooks():
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        figures = {
+            c["metadata"]["mystnb"]["figure"]["name"]: "".join(c["source"])
+            for c in nb["cells"]
+            if c["metadata"].get("mystnb", {}).get("figure")
+        }
+        assert figures, f"{nb_path.name}: draws no figure"
+        for name, src in figures.items():
+            assert src.count("show_figure(") == 1, (
+                f"{nb_path.name}: the cell of {name} must show exactly one figure"
+            )
+        text = (html / "chapters" / (nb_path.stem + ".html")).read_text("utf-8")
+        shown = {}
+        for m in FIGURE.finditer(text):
+            shown.setdefault(m["id"], []).append(m["body"])
+        for name in figures:
+            bodies = shown.get(name, [])
+            assert len(bodies) == 1, (
+                f"{nb_path.stem}: figure {name} appears {len(bodies)} times"
+            )
+            body = bodies[0]
+            assert body.count("<img") == 1, f"{nb_path.stem}: {name} is not one image"
+            assert re.search(r'caption-number">Fig\. \d+\.\d+', body), (
+                f"{nb_path.stem}: {name} has no figure number"
+            )
+            caption = re.sub(r"<[^>]+>", "", body.split("caption-text", 1)[-1])
+            assert len(caption.split()) >= 8, f"{nb_path.stem}: {name}: no caption"
+        assert "`" not in "".join(b for v in shown.values() for b in v), (
+            f"{nb_path.stem}: a caption shows raw role syntax"
         )
 
 

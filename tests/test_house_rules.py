@@ -52,6 +52,13 @@ def test_notebook_committed_clean(path):
             )
 
 
+def _caption(cell):
+    """The caption of the figure a code cell makes (its ``mystnb.figure`` metadata)."""
+    return (
+        cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("caption", "")
+    )
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_chapter_anatomy(path):
     """STYLE.md's anatomy: objectives box, numbered equations, summary, >= 5 exercises,
@@ -87,13 +94,22 @@ def test_chapter_anatomy(path):
         f"{path.name}: no explorer (bookcode.display.widgets.explorer)"
     )
     assert "{cite" in md, f"{path.name}: no citations"
-    # every glued name used in the prose is glued by a code cell
-    used = set(re.findall(r"\{glue(?::\w+)?\}`([\w.-]+)", md)) | set(
-        re.findall(r"```\{glue(?::\w+)?\} ([\w.-]+)", md)
+    # every number the prose (text and figure captions) shows is published by a code
+    # cell with say(), once: the HTML reads the value from when say() ran, a live
+    # notebook the name's current value, so a name said twice could differ
+    prose = "\n".join(
+        "".join(c["source"]) if c["cell_type"] == "markdown" else _caption(c)
+        for c in nb["cells"]
     )
-    glued = set(re.findall(r"""glue\(\s*["']([\w.-]+)["']""", code))
-    assert used <= glued, (
-        f"{path.name}: prose uses unglued names {sorted(used - glued)}"
+    used = set(re.findall(r"\{eval\}`(\w+)`", prose))
+    said = re.findall(r"""\bsay\(\s*["'](\w+)["']""", code)
+    assert used <= set(said), (
+        f"{path.name}: prose uses unpublished names {sorted(used - set(said))}"
+    )
+    twice = sorted({n for n in said if said.count(n) > 1})
+    assert not twice, f"{path.name}: names published more than once: {twice}"
+    assert not re.search(r"\{glue(:\w+)?\}", prose), (
+        f"{path.name}: a glue role (a live notebook cannot show it); use {{eval}}"
     )
     # coding exercises: solution code is marked for the student edition and checked
     assert "### BEGIN SOLUTION" in code and "### END SOLUTION" in code, (

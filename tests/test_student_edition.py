@@ -30,8 +30,7 @@ MARKED = re.compile(
     r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*$",
     re.M | re.S,
 )
-GLUE_USE = re.compile(r"\{glue(?::\w+)?\}`([\w.-]+)")
-GLUE_DEF = re.compile(r"""glue\(\s*["']([\w.-]+)["']""")
+EVAL_USE, SAY_DEF = se.EVAL_USE, se.SAY_DEF
 NOT_ATTEMPTED = "not attempted yet"
 
 
@@ -118,17 +117,17 @@ def test_no_solution_text_is_left(path, editions):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_exercises_checkers_and_glue_survive(path, editions):
+def test_exercises_checkers_and_published_numbers_survive(path, editions):
     nb, student, _ = editions[path]
     for needle in ("```{exercise}", "check_"):
         assert _text(student).count(needle) == _text(nb).count(needle), needle
-    used = set(GLUE_USE.findall(_text(student, "markdown")))
-    glued = set(GLUE_DEF.findall(_text(student, "code")))
+    used = set(EVAL_USE.findall("\n".join(se._prose(c) for c in student.cells)))
+    glued = set(SAY_DEF.findall(_text(student, "code")))
     assert used <= glued, (
-        f"the student edition quotes unglued numbers {sorted(used - glued)}"
+        f"the student edition quotes unpublished numbers {sorted(used - glued)}"
     )
     _, directives = _solutions(nb)
-    only_in_solutions = set(GLUE_USE.findall("\n".join(directives))) - used
+    only_in_solutions = set(EVAL_USE.findall("\n".join(directives))) - used
     assert only_in_solutions, (
         f"{path.name}: the solutions quote no computed number, so this check is empty"
     )
@@ -372,11 +371,11 @@ def test_cells_that_only_serve_the_solutions_go_and_their_users_are_caught(
 ):
     hidden = {"tags": ["remove-cell"]}
     cells = [
-        _md("Shown: {glue:text}`kept`."),
-        _code("from myst_nb import glue\nglue('kept', 1, display=False)"),
-        _md("```{solution} ex-a\nThe answer is {glue:text}`answer:.2f`.\n```"),
+        _md("Shown: {eval}`kept`."),
+        _code("from bookcode.display import say\nsay('kept', 1)"),
+        _md("```{solution} ex-a\nThe answer is {eval}`answer`.\n```"),
         nbformat.v4.new_code_cell(
-            "secret = 42.0\nglue('answer', secret, display=False)", metadata=hidden
+            "secret = 42.0\nsay('answer', secret, '.2f')", metadata=hidden
         ),
         nbformat.v4.new_code_cell("assert secret > 0", metadata=hidden),
     ]
@@ -386,7 +385,7 @@ def test_cells_that_only_serve_the_solutions_go_and_their_users_are_caught(
     assert (
         len(report.support_cells) == 2
         and "secret" not in _text(student)
-        and "glue('kept'" in _text(student)
+        and "say('kept'" in _text(student)
     )
     cells.append(
         _code("print(secret)")
