@@ -21,7 +21,7 @@ help:
 	@echo "make test   run the whole test suite (unit tests, notebooks via nbval, house rules, strict build,"
 	@echo "            offline HTML, a headless-chromium browser test, a Binder simulation)"
 	@echo "make unit   run only the fast unit tests"
-	@echo "make lab    open the chapters in JupyterLab (installs JupyterLab into .venv the first time)"
+	@echo "make lab    open the chapters in JupyterLab with jupyterlab-myst, as on Binder"
 	@echo "make bench  measure execution, build, test and explorer times; writes benchmarks/results.md"
 	@echo "make student       write the student edition (no solutions) into student/; FORCE=1 replaces it"
 	@echo "make student-book  build the HTML book without solutions into _build/student-html"
@@ -72,8 +72,8 @@ $(CHROMIUM) $(CHROMEDRIVER):
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow" -p no:nbval
 
+# JupyterLab and jupyterlab-myst come with the lock (requirements.txt), as on Binder.
 lab: $(STAMP)
-	@test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install --quiet "jupyterlab>=4.0,<5"
 	cd chapters && ../$(BIN)/jupyter lab
 
 bench: $(STAMP)

@@ -128,7 +128,7 @@ def build_env(static: bool = True) -> dict:
         env.setdefault(var, "1")
     env.pop(
         "MPLBACKEND", None
-    )  # the kernels must use the inline backend, or glued figures become text
+    )  # the kernels must use the inline backend, or figures become text
     return env
 
 

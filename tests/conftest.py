@@ -78,12 +78,14 @@ _SHARED = {
     "tests/test_book_build.py": "book",
     "tests/test_browser.py": "book",
     "tests/test_student_edition.py::test_student_": "student",
+    "tests/test_lab.py": "lab",  # one JupyterLab server for its chapters
 }
 _PROFILE_TEST = "tests/test_profiles.py::test_every_chapter_holds_its_claims_under"
 _LONG_FIRST = (
     "book",
     "student",
     "tests/test_binder.py",
+    "lab",
     f"{_PROFILE_TEST}[other-cpu]",
     f"{_PROFILE_TEST}[seed-2+busy]",
 )

@@ -12,10 +12,7 @@ Screenshots and per-page weights go to _build/screenshots/ for inspection.
 import base64
 import functools
 import json
-import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,18 +20,13 @@ from pathlib import Path
 
 import pytest
 from _book import ROOT, toc_files
+from _chromium import chromium
 
 pytestmark = pytest.mark.slow
 CHAPTERS = [
     f for f in toc_files() if f.startswith("chapters/")
 ]  # the chapter pages the book has
 
-CHROMIUM = Path(
-    os.environ.get("BOOK_CHROMIUM") or "/usr/bin/chromium"
-)  # the Makefile passes its CHROMIUM, ...
-CHROMEDRIVER = Path(
-    os.environ.get("BOOK_CHROMEDRIVER") or "/usr/bin/chromedriver"
-)  # ... and CHROMEDRIVER
 SHOTS = ROOT / "_build" / "screenshots"
 SEARCH_TERM, SEARCH_HIT = "steepest", "chapters/01_gradient_descent"
 WAIT = 30  # seconds for a page to load, typeset and render its widgets
@@ -132,56 +124,12 @@ def site(built):
 
 @pytest.fixture(scope="module")
 def browser():
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        pytest.fail(
-            f"{', '.join(missing)} missing: the browser test needs Debian's chromium "
-            "and chromium-driver (`make test` installs them as root; or: apt-get "
-            "install -y chromium chromium-driver)"
-        )
-    os.environ["SE_OFFLINE"] = (
-        "true"  # Selenium must never download a browser or a driver
-    )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="book-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,1000",
-        # the page may reach this machine only: other names do not resolve, other
-        # addresses go to a dead proxy
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
-        "--proxy-server=http://127.0.0.1:9",
-        "--proxy-bypass-list=localhost;127.0.0.1",
-    ):
-        options.add_argument(flag)
-    options.set_capability(
-        "goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"}
-    )
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    driver.set_script_timeout(WAIT)
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd(
-        "Network.setCacheDisabled", {"cacheDisabled": True}
-    )  # every page weighed in full
-    try:
+    with chromium(window="1280,1000", script_timeout=WAIT) as driver:
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd(
+            "Network.setCacheDisabled", {"cacheDisabled": True}
+        )  # every page weighed in full
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _drain(driver):

@@ -30,6 +30,10 @@ def test_notebook_committed_clean(path):
         f"{path.name}: widget state committed; strip it"
     )
     for i, cell in enumerate(nb["cells"]):
+        assert "user_expressions" not in cell.get("metadata", {}), (
+            f"{path.name} cell {i}: committed with the values JupyterLab computed for "
+            "its {eval} roles (metadata user_expressions); strip them"
+        )
         if cell["cell_type"] == "code":
             assert not cell.get("outputs"), (
                 f"{path.name} cell {i}: committed with outputs"
