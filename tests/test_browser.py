@@ -89,6 +89,32 @@ if (shown) {
 }
 return {blocks: blocks.length, longest, where, fits};
 """
+# Is the page wider than the window (a horizontal scroll of the whole page)? And each
+# display equation wider than its box: does the box scroll, with a visible hint?
+WIDTH_JS = """
+const W = document.documentElement.clientWidth;
+const wide = [];
+if (document.documentElement.scrollWidth > W) {
+  for (const e of document.querySelectorAll('article *')) {
+    const r = e.getBoundingClientRect();
+    if (r.right <= W + 1 || !r.width) continue;
+    let inside = false;   // inside a box that scrolls or clips: not widening the page
+    for (let a = e.parentElement; a && !inside; a = a.parentElement)
+      inside = getComputedStyle(a).overflowX !== 'visible';
+    if (!inside) wide.push(`${e.tagName}: ${e.textContent.slice(0, 60)}`);
+  }
+}
+const eqs = Array.from(document.querySelectorAll('mjx-container[display="true"]'));
+const scrolled = eqs.filter(m => m.scrollWidth > m.clientWidth + 1);
+const silent = scrolled.filter(m => {
+  const s = getComputedStyle(m);
+  return !['auto', 'scroll'].includes(s.overflowX)
+    || !s.backgroundImage.includes('gradient');
+});
+return {window: W, page: document.documentElement.scrollWidth, wide: wide.slice(0, 3),
+        scrolled: scrolled.length, silent: silent.length};
+"""
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
 # The images an explorer shows: [width, height, pixel hash] of each visible <img>.
 SHOWN_JS = """
 const imgs = Array.from(arguments[0].querySelectorAll('img'));
@@ -205,6 +231,21 @@ def check_code_fits(driver, where):
     return r
 
 
+def check_width(driver, where):
+    """No page is wider than the window; an equation wider than the column scrolls in
+    its own box, which shows that it does (a shadow at the hidden edge)."""
+    w = driver.execute_script(WIDTH_JS)
+    assert w["page"] <= w["window"], (
+        f"{where}: the page is {w['page']} px wide in a {w['window']} px window: "
+        f"{w['wide']}"
+    )
+    assert w["silent"] == 0, (
+        f"{where}: {w['silent']} of {w['scrolled']} equations wider than the column "
+        "are cut with no hint"
+    )
+    return w["scrolled"]
+
+
 def check_explorers(driver, where, shots_prefix=None):
     """Move every slider of every explorer on the page one step; each move must change
     the figure shown."""
@@ -285,6 +326,7 @@ def test_every_page_works_offline_in_a_browser(site, browser):
         errors, offsite, received, n = visit(browser, base + where, allowed)
         problems += [f"{where}: {e}" for e in errors + offsite]
         formulas = check_math(browser, where)
+        check_width(browser, where)
         explorers = 0
         if name in CHAPTERS:
             assert formulas > 0, f"{where}: a chapter without typeset math"
@@ -307,6 +349,22 @@ def test_every_page_works_offline_in_a_browser(site, browser):
         }
     (SHOTS / "pages.json").write_text(json.dumps(report, indent=2) + "\n")
     assert not problems, "\n".join(problems)
+
+
+def test_every_page_fits_a_phone(site, browser):
+    """At 390 px (a phone), no page is wider than the screen and no equation is cut
+    silently (it scrolls in its box, with a shadow at the hidden edge)."""
+    _, base = site
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+    try:
+        scrolled = 0
+        for name in toc_files():
+            browser.get(base + name + ".html")
+            browser.execute_async_script(SETTLED_JS)
+            scrolled += check_width(browser, name + ".html")
+        assert scrolled > 0, "no equation is wider than a phone: is the check alive?"
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_search_finds_a_chapter(site, browser):

@@ -160,6 +160,11 @@ def test_static_one_and_three_sliders():
     assert len(e.stack.children) == 4 and len(e.links) == 1
     assert not any(isinstance(c, widgets.HTML) for c in e.children)
     assert_allclose(pixel(e.stack.children[2].value), colour(2.5), atol=1 / 255)
+    e = explorer(draw, {"a": [1, 2]}, static=True, note="Frames <of> runs", dpi=20)
+    notes = [c.value for c in e.children if isinstance(c, widgets.HTML)]
+    assert notes == [
+        "<small><i>Frames &lt;of&gt; runs</i></small>"
+    ]  # the text, escaped
     grid = {"a": [1, 3], "b": ["x", "y"], "c": [0.0, 1.0]}
     e = explorer(draw, grid, static=True, dpi=20)
     assert len(e.links) == 1 + 2 + 4
@@ -237,7 +242,7 @@ def test_live_ranges_are_ignored_in_static_mode():
         ),
         (dict(dpi=0), ValueError, "dpi"),
         (dict(dpi=7.5), TypeError, "dpi"),
-        (dict(note="yes"), TypeError, "note must be True or False"),
+        (dict(note=1), TypeError, "note must be True, False or a str"),
     ],
 )
 def test_bad_inputs(kwargs, exc, match):

@@ -255,6 +255,11 @@ class Explorer(widgets.VBox):
             progress.close()
         if not note:
             return [self.stack]
+        if isinstance(note, str):
+            return [
+                widgets.HTML(f"<small><i>{html.escape(note)}</i></small>"),
+                self.stack,
+            ]
         shape = " \u00d7 ".join(str(len(v)) for v in self.grid.values())
         what = (
             f"{n_frames} values"
@@ -367,9 +372,10 @@ def explorer(
         names get a ``SelectionSlider`` over the grid.
     dpi : int, default 72
         Resolution of the PNG frames.
-    note : bool, default True
+    note : bool or str, default True
         Static mode: show a line saying how many frames were precomputed and how to
-        explore live.
+        explore live; a str is shown instead of that line (for an explorer whose frames
+        are precomputed live too).
     figure : matplotlib.figure.Figure, optional
         One figure for every frame, owned by the explorer from now on: only the artists
         ``draw`` returns are redrawn, over a cached rendering of the rest
@@ -415,8 +421,8 @@ def explorer(
                 f"{list(grid)}"
             )
     dpi = check_positive_int(dpi, "dpi")
-    if not isinstance(note, bool):
-        raise TypeError(f"note must be True or False, got {note!r}")
+    if not isinstance(note, (bool, str)):
+        raise TypeError(f"note must be True, False or a str, got {note!r}")
     if figure is not None and not isinstance(figure, matplotlib.figure.Figure):
         raise TypeError(
             "figure must be a matplotlib Figure (the one draw updates) or None, got "
