@@ -114,6 +114,16 @@ const silent = scrolled.filter(m => {
 return {window: W, page: document.documentElement.scrollWidth, wide: wide.slice(0, 3),
         scrolled: scrolled.length, silent: silent.length};
 """
+# Every numbered figure: drawn size (natural width, px) and shown size.
+FIGURES_JS = """
+return Array.from(document.querySelectorAll('article figure img')).map(i => ({
+  id: i.closest('figure').id, natural: i.naturalWidth,
+  shown: i.getBoundingClientRect().width}));
+"""
+# A figure may be shown at no less than this fraction of the size it was drawn at. With
+# show_figure's floor of 9 pt at 100 dpi (12.5 px), text in a figure is then at least
+# 12 px on screen at 1280 px, the size of the page's own small print.
+SHOWN_AT_LEAST = 0.96
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
 # The images an explorer shows: [width, height, pixel hash] of each visible <img>.
 SHOWN_JS = """
@@ -231,6 +241,19 @@ def check_code_fits(driver, where):
     return r
 
 
+def check_figures(driver, where):
+    """Figures are drawn at the size they are shown at 1280 px, so their text is as
+    large as show_figure guarantees (no figure shrunk to fit the column)."""
+    figures = driver.execute_script(FIGURES_JS)
+    small = [
+        f"{f['id']} ({f['natural']} px drawn, {f['shown']:.0f} shown)"
+        for f in figures
+        if f["natural"] == 0 or f["shown"] < SHOWN_AT_LEAST * f["natural"]
+    ]
+    assert not small, f"{where}: figures shrunk below their drawn size: {small}"
+    return len(figures)
+
+
 def check_width(driver, where):
     """No page is wider than the window; an equation wider than the column scrolls in
     its own box, which shows that it does (a shadow at the hidden edge)."""
@@ -331,6 +354,7 @@ def test_every_page_works_offline_in_a_browser(site, browser):
         if name in CHAPTERS:
             assert formulas > 0, f"{where}: a chapter without typeset math"
             check_code_fits(browser, where)
+            assert check_figures(browser, where) > 0, f"{where}: no figure found"
             explorers = check_explorers(browser, where, shots_prefix=Path(name).name)
             assert explorers >= 1, f"{where}: no explorer with a slider"
             errors, offsite, _, _ = collect(

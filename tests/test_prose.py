@@ -79,3 +79,21 @@ def test_show_figure_shows_one_image_and_closes_the_figure(shell):
     assert len(published) == 1 and "image/png" in published[0][0]
     with pytest.raises(TypeError, match="expected a matplotlib Figure, got Axes"):
         prose.show_figure(ax)
+
+
+def test_show_figure_refuses_a_figure_wider_than_the_column_or_tiny_text(shell):
+    _, published = shell
+    fig = plt.figure(figsize=(9.6, 3.8))
+    with pytest.raises(ValueError, match=r"9.60 in wide.*figsize=\(6.6, h\)"):
+        prose.show_figure(fig)
+    fig, ax = plt.subplots(figsize=(6.6, 3))
+    ax.plot([0, 1], label="a long label")
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1))  # outside the canvas
+    with pytest.raises(ValueError, match=r"in wide \(with what is drawn outside"):
+        prose.show_figure(fig)
+    fig, ax = plt.subplots(figsize=(6.6, 3))
+    ax.set_title("fine")
+    ax.text(0, 0, "too small", fontsize=8)
+    with pytest.raises(ValueError, match=r"below 9 pt.*too small"):
+        prose.show_figure(fig)
+    assert not published and not plt.get_fignums()  # nothing shown, nothing left open

@@ -7,6 +7,8 @@
   frames in the HTML
 - ``blit``: fast redrawing of a figure's changing artists for the explorers
 - ``panels``: the four-monitor panel of a training run (chapter 10)
+- ``diagrams``: schematic diagrams drawn in code (the Layer protocol, batch
+  normalization's data flow, residual blocks)
 - ``prose``: ``say`` publishes a computed number for ``{eval}`name``` in the text, and
   ``show_figure`` makes a figure its cell's output (the HTML and a live notebook alike)
 
@@ -22,7 +24,7 @@ __all__ = ["show_source", "SourceBlock", "say", "show_figure"]
 
 from .._lazy import lazy_submodules  # noqa: E402
 
-_MODULES = ("source", "plotting", "widgets", "blit", "panels")
+_MODULES = ("source", "plotting", "widgets", "blit", "panels", "diagrams")
 
 
 __getattr__, __dir__ = lazy_submodules(__name__, _MODULES)

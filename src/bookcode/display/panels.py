@@ -78,10 +78,17 @@ def monitor_panel(
         )
     target_ratio = check_positive_float(target_ratio, "target_ratio")
     if axes is None:
+        n = len(monitors)  # two monitors in a row: the book's column is 6.6 in wide
+        rows, cols = -(-n // 2), min(n, 2)
         fig, axes = plt.subplots(
-            1, len(monitors), figsize=(3.3 * len(monitors) + 0.4, 3.2), squeeze=False
+            rows,
+            cols,
+            figsize=(plotting.HOUSE_WIDTH * (0.55 if n == 1 else 1), 2.9 * rows + 0.4),
+            squeeze=False,
         )
-        axes = list(axes[0])
+        for spare in axes.ravel()[n:]:  # three monitors: no empty fourth panel
+            spare.set_visible(False)
+        axes = list(axes.ravel()[:n])
     else:
         axes = list(np.ravel(np.asarray(axes, dtype=object)))
         if len(axes) != len(monitors):
@@ -158,11 +165,11 @@ def monitor_panel(
                 )
             ax.axhline(target_ratio, color="gray", ls="--", lw=1)
             ax.text(
-                0.98,
+                0.02,  # at the input end: the output layers' points are at the right
                 target_ratio,
                 f"{target_ratio:g}",
                 transform=ax.get_yaxis_transform(),
-                ha="right",
+                ha="left",
                 va="bottom",
                 fontsize="small",
                 color="gray",

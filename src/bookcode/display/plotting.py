@@ -57,6 +57,14 @@ SEQUENTIAL_CMAP = "viridis"
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
+# The page column of the built book is 660 px wide at a 1280 px window, and figures are
+# drawn at figure.dpi 100: a figure HOUSE_WIDTH inches wide is shown at its drawn size,
+# so a font of MIN_FONT points is 12.5 px on screen. bookcode.display.show_figure
+# refuses a wider figure or a smaller font; tests/test_browser.py checks the page.
+HOUSE_WIDTH = 6.6
+MIN_FONT = 9.0
+
+
 def use_style():
     """Set the book's matplotlib defaults (rcParams): sizes for a book column, Okabe–Ito
     colour cycle, light grid, constrained layout.
@@ -410,9 +418,14 @@ def plot_layer_histograms(values, bins=50, range=None, axes=None):
     L = len(arrays)
     if axes is None:
         fig, axes = plt.subplots(
-            1, L, sharex=True, figsize=(max(6.4, 1.6 * L), 2.6), squeeze=False
+            *_grid(L, per_row=4),
+            sharex=True,
+            figsize=(HOUSE_WIDTH, 2.4 * _grid(L, per_row=4)[0] + 0.2),
+            squeeze=False,
         )
-        axes = axes[0]
+        for ax in axes.ravel()[L:]:
+            ax.set_visible(False)
+        axes = axes.ravel()[:L]
     else:
         axes = np.ravel(np.asarray(axes, dtype=object))
         if len(axes) != L or not all(isinstance(a, Axes) for a in axes):
@@ -441,6 +454,12 @@ def plot_layer_histograms(values, bins=50, range=None, axes=None):
         ax.set_xlim(lims)
     axes[0].set_ylabel("count")
     return fig, axes
+
+
+def _grid(n, per_row):
+    """(rows, columns) for ``n`` panels, at most ``per_row`` in a row."""
+    rows = -(-n // per_row)
+    return rows, -(-n // rows)
 
 
 def plot_contours(
