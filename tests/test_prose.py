@@ -87,7 +87,8 @@ def test_show_figure_refuses_a_figure_wider_than_the_column_or_tiny_text(shell):
     fig = plt.figure(figsize=(9.6, 3.8))
     with pytest.raises(ValueError, match=r"9.60 in wide.*figsize=\(6.6, h\)"):
         prose.show_figure(fig)
-    fig, ax = plt.subplots(figsize=(6.6, 3))
+    # a fixed layout (constrained layout, on after plotting.use_style, would make room)
+    fig, ax = plt.subplots(figsize=(6.6, 3), layout="none")
     ax.plot([0, 1], label="a long label")
     ax.legend(loc="upper left", bbox_to_anchor=(1, 1))  # outside the canvas
     with pytest.raises(ValueError, match=r"in wide \(with what is drawn outside"):
