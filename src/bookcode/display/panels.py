@@ -60,7 +60,6 @@ def monitor_panel(
     Implements the monitor panel of chapters/10_diagnosis (eqs. dx-update-ratio and
     dx-grad-spread).
     """
-    import matplotlib.pyplot as plt
 
     from . import plotting
 
@@ -79,16 +78,13 @@ def monitor_panel(
     target_ratio = check_positive_float(target_ratio, "target_ratio")
     if axes is None:
         n = len(monitors)  # two monitors in a row: the book's column is 6.6 in wide
-        rows, cols = -(-n // 2), min(n, 2)
-        fig, axes = plt.subplots(
-            rows,
-            cols,
-            figsize=(plotting.HOUSE_WIDTH * (0.55 if n == 1 else 1), 2.9 * rows + 0.4),
-            squeeze=False,
+        fig, axes = plotting._panel_grid(
+            n,
+            per_row=2,
+            row_height=2.9,
+            width=plotting.HOUSE_WIDTH * (0.55 if n == 1 else 1),
         )
-        for spare in axes.ravel()[n:]:  # three monitors: no empty fourth panel
-            spare.set_visible(False)
-        axes = list(axes.ravel()[:n])
+        axes = list(axes)
     else:
         axes = list(np.ravel(np.asarray(axes, dtype=object)))
         if len(axes) != len(monitors):

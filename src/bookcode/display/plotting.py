@@ -417,15 +417,7 @@ def plot_layer_histograms(values, bins=50, range=None, axes=None):
         lims = (lims[0] - 0.5, lims[1] + 0.5)
     L = len(arrays)
     if axes is None:
-        fig, axes = plt.subplots(
-            *_grid(L, per_row=4),
-            sharex=True,
-            figsize=(HOUSE_WIDTH, 2.4 * _grid(L, per_row=4)[0] + 0.2),
-            squeeze=False,
-        )
-        for ax in axes.ravel()[L:]:
-            ax.set_visible(False)
-        axes = axes.ravel()[:L]
+        fig, axes = _panel_grid(L, per_row=4, row_height=2.4, sharex=True)
     else:
         axes = np.ravel(np.asarray(axes, dtype=object))
         if len(axes) != L or not all(isinstance(a, Axes) for a in axes):
@@ -456,10 +448,21 @@ def plot_layer_histograms(values, bins=50, range=None, axes=None):
     return fig, axes
 
 
-def _grid(n, per_row):
-    """(rows, columns) for ``n`` panels, at most ``per_row`` in a row."""
+def _panel_grid(n, per_row, row_height, width=HOUSE_WIDTH, **subplots_kw):
+    """A figure of ``n`` panels, at most ``per_row`` in a row, ``width`` inches wide
+    (the page column): (figure, array of the ``n`` axes). Spare cells of the last row
+    are hidden. Shared by the multi-panel plots of this package."""
     rows = -(-n // per_row)
-    return rows, -(-n // rows)
+    fig, axes = plt.subplots(
+        rows,
+        -(-n // rows),
+        figsize=(width, row_height * rows + 0.3),
+        squeeze=False,
+        **subplots_kw,
+    )
+    for spare in axes.ravel()[n:]:
+        spare.set_visible(False)
+    return fig, axes.ravel()[:n]
 
 
 def plot_contours(
