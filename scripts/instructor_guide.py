@@ -99,6 +99,13 @@ EXERCISES = {
     "ex-dx-sigmoid-gain": ("derivation", 20),
     "ex-dx-implement": ("coding", 20),
     "ex-dx-capstone": ("experiment", 60),
+    "ex-rnn-double-sum": ("derivation + experiment", 25),
+    "ex-rnn-spectrum": ("derivation", 20),
+    "ex-rnn-tanh-explode": ("derivation + experiment", 30),
+    "ex-rnn-forget-bias": ("derivation", 25),
+    "ex-rnn-truncated": ("conceptual", 15),
+    "ex-rnn-bptt": ("coding", 30),
+    "ex-rnn-lstm-step": ("coding", 20),
 }
 
 # name: (what it is for, exercise labels)
@@ -144,6 +151,10 @@ ASSIGNMENTS = {
         "residual blocks and their gradient",
         ["ex-res-backward", "ex-res-two-blocks", "ex-res-scale", "ex-res-lr"],
     ),
+    "Weekly problem set, chapter 11": (
+        "backpropagation through time and the LSTM cell",
+        ["ex-rnn-bptt", "ex-rnn-lstm-step", "ex-rnn-spectrum", "ex-rnn-forget-bias"],
+    ),
     "Computer lab (all auto-checked)": (
         "every coding exercise, in book order; learners get hints, not answers",
         [
@@ -158,6 +169,8 @@ ASSIGNMENTS = {
             "ex-init-he-normal",
             "ex-bn-backward",
             "ex-res-backward",
+            "ex-rnn-bptt",
+            "ex-rnn-lstm-step",
         ],
     ),
     "Pen-and-paper quiz": (
@@ -184,6 +197,7 @@ ASSIGNMENTS = {
             "ex-tg-equilibrium",
             "ex-init-fan-out",
             "ex-res-projection",
+            "ex-rnn-tanh-explode",
         ],
     ),
 }

@@ -463,3 +463,21 @@ def test_a_schedule_is_the_same_as_setting_lr_before_each_step():
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     opt = optim.SGD(sched)
     assert opt.lr_at(2) == 0.05 and repr(opt).startswith("SGD(lr=LinearWarmup(")
+
+
+def test_recurrent_weights_decay_by_default():
+    """W_x and W_h of a recurrent layer are weights: L2 and AdamW decay them, not b."""
+    from bookcode.adam import AdamW
+    from bookcode.optim import WEIGHTS, l2_penalty_grad
+    from bookcode.recurrent import RNN
+
+    rnn = RNN(2, 3, rng=0)
+    grads = l2_penalty_grad(rnn.params, 0.5)
+    assert set(WEIGHTS) >= {"W_x", "W_h"}
+    for key in ("W_x", "W_h"):
+        np.testing.assert_allclose(grads[key], 0.5 * rnn.params[key])
+    assert "b" not in grads or not np.any(grads["b"])
+    W_h = rnn.params["W_h"].copy()
+    rnn.zero_grad()
+    AdamW(lr=0.1, weight_decay=0.5).step(rnn)  # zero gradient: only the decay acts
+    np.testing.assert_allclose(rnn.params["W_h"], W_h * (1 - 0.1 * 0.5))

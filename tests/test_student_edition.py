@@ -520,6 +520,7 @@ ANSWER_LISTINGS = {
     "07_initialization": {"init.he_normal"},
     "08_batchnorm": {"batchnorm.batchnorm_backward"},
     "09_residual": {"Residual.backward"},
+    "11_recurrent": {"RNN.backward"},
 }
 LISTING = re.compile(r"show_source\((?P<obj>[\w.]+)(?P<rest>[^)]*)\)")
 
@@ -673,11 +674,12 @@ def _answer_body(expression):
 
     import bookcode
     from bookcode.display import show_source
+    from bookcode.recurrent import RNN
     from bookcode.residual import Residual
 
     head, _, rest = expression.partition(".")
-    if head == "Residual":
-        obj = Residual
+    if head in ("Residual", "RNN"):  # imported by name in chapters 9 and 11
+        obj = {"Residual": Residual, "RNN": RNN}[head]
     elif head in bookcode._MODULES:  # the framework
         obj = importlib.import_module(f"bookcode.{head}")
     else:  # the chapters' experiments (descent, ...)

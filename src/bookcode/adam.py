@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 
 from ._validate import check_positive_float
-from .optim import Optimizer, _check_decay, _decayed
+from .optim import WEIGHTS, Optimizer, _check_decay, _decayed
 
 __all__ = ["Adam", "AdamW"]
 
@@ -74,7 +74,7 @@ class Adam(Optimizer):
         clip_norm=None,
         l2=0.0,
         l1=0.0,
-        decay=("W",),
+        decay=WEIGHTS,
         allow_nonfinite=False,
     ):
         self.betas = _check_betas(betas, type(self).__name__)
@@ -115,7 +115,7 @@ class AdamW(Adam):
         As for :class:`Adam`.
     weight_decay : float, default 0.01
         ``λ >= 0`` (PyTorch's default), applied to the parameters named in ``decay``.
-    decay : tuple of str, default ("W",)
+    decay : tuple of str, default WEIGHTS ("W", "W_x", "W_h")
         The names that decay (weights, not biases or normalisation parameters).
     clip_value, clip_norm, allow_nonfinite
         As for :class:`Adam`. ``l2`` and ``l1`` are not offered: AdamW's point is the
@@ -130,7 +130,7 @@ class AdamW(Adam):
         betas=(0.9, 0.999),
         eps=1e-8,
         weight_decay=0.01,
-        decay=("W",),
+        decay=WEIGHTS,
         clip_value=None,
         clip_norm=None,
         allow_nonfinite=False,

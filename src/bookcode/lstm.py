@@ -28,7 +28,6 @@ import numpy as np
 
 from . import init as _init
 from ._validate import check_positive_int
-from .activations import sigmoid
 from .layers import Layer
 from .recurrent import (
     _generator,
@@ -136,15 +135,19 @@ class LSTM(Layer):
         XW = X @ self.params["W_x"] + self.params["b"]  # input part, all steps
         G = np.empty((N, T, 4 * n))  # gate activations i, f, g, o
         H, C = np.empty((N, T, n)), np.empty((N, T, n))
+        tanh_C = np.empty((N, T, n))  # tanh(c_t), kept for backward
+        i, f, g, o = _blocks(n)
         for t in range(T):
-            z_i, z_f, z_g, z_o = np.split(XW[:, t] + h @ W_h, 4, axis=1)
-            i, f, g, o = sigmoid(z_i), sigmoid(z_f), np.tanh(z_g), sigmoid(z_o)
-            c = C[:, t] = f * c + i * g
-            h = H[:, t] = o * np.tanh(c)
-            G[:, t] = np.concatenate([i, f, g, o], axis=1)
+            z = XW[:, t] + h @ W_h
+            a = G[:, t]
+            a[...] = _sigmoid(z)  # i, f, o (g is overwritten)
+            a[:, g] = np.tanh(z[:, g])
+            c = C[:, t] = a[:, f] * c + a[:, i] * a[:, g]
+            tanh_C[:, t] = np.tanh(c)
+            h = H[:, t] = a[:, o] * tanh_C[:, t]
         self.gates = dict(zip(GATES, np.split(G, 4, axis=2)))  # views of G
         self.cell_states = C
-        self._cache = (X, G, H, C, h0, c0)
+        self._cache = (X, G, H, C, tanh_C, h0, c0)
         return H
 
     def backward(self, dH):
@@ -152,29 +155,24 @@ class LSTM(Layer):
 
         Implements eq. (lstm-cell-grad) in chapters/11_recurrent.
         """
-        X, G, H, C, h0, c0 = self._need_cache()
+        X, G, H, C, tanh_C, h0, c0 = self._need_cache()
         dH = self._check_dY(dH, H.shape)
-        T = X.shape[1]
+        T, W_h = X.shape[1], self.params["W_h"]
         C_prev = np.concatenate([c0[:, None], C[:, :-1]], axis=1)  # c_{t-1}
         D = np.empty_like(G)  # ∂E/∂z_t, blocks i, f, g, o
         norms_h, norms_c = np.empty(T), np.empty(T)
         dh, dc = np.zeros_like(h0), np.zeros_like(c0)  # through step t + 1
+        i, f, g, o = _blocks(self.n_hidden)
         for t in reversed(range(T)):
-            i, f, g, o = np.split(G[:, t], 4, axis=1)
-            tanh_c = np.tanh(C[:, t])
+            a, d, tanh_c = G[:, t], D[:, t], tanh_C[:, t]
             dh = dH[:, t] + dh
-            dc = dc + dh * o * (1 - tanh_c**2)  # ∂E/∂c_t: via c_{t+1} and via h_t
+            dc = dc + dh * a[:, o] * (1 - tanh_c**2)  # via c_{t+1} and via h_t
             norms_h[t], norms_c[t] = np.linalg.norm(dh), np.linalg.norm(dc)
-            D[:, t] = np.concatenate(
-                [
-                    dc * g * i * (1 - i),
-                    dc * C_prev[:, t] * f * (1 - f),
-                    dc * i * (1 - g**2),
-                    dh * tanh_c * o * (1 - o),
-                ],
-                axis=1,
-            )
-            dh, dc = D[:, t] @ self.params["W_h"].T, dc * f  # ∂c_t/∂c_{t-1} = f_t
+            d[:, i] = dc * a[:, g] * a[:, i] * (1 - a[:, i])
+            d[:, f] = dc * C_prev[:, t] * a[:, f] * (1 - a[:, f])
+            d[:, g] = dc * a[:, i] * (1 - a[:, g] ** 2)
+            d[:, o] = dh * tanh_c * a[:, o] * (1 - a[:, o])
+            dh, dc = d @ W_h.T, dc * a[:, f]  # ∂c_t/∂c_{t-1} = diag(f_t)
         self.dh0, self.dc0 = dh, dc
         self.grad_norms_per_step, self.cell_grad_norms_per_step = norms_h, norms_c
         H_prev = np.concatenate([h0[:, None], H[:, :-1]], axis=1)  # h_{t-1}
@@ -185,3 +183,15 @@ class LSTM(Layer):
 
     def __repr__(self):
         return f"LSTM({self.n_in}, {self.n_hidden})"
+
+
+def _blocks(n):
+    """Column slices of the four blocks i, f, g, o in a stacked ``(…, 4n)`` array."""
+    return tuple(slice(k * n, (k + 1) * n) for k in range(4))
+
+
+def _sigmoid(z):
+    """The stable sigmoid of :func:`bookcode.activations.sigmoid` without its input
+    checks (the inner loop calls it on arrays it made)."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)

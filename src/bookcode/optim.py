@@ -17,7 +17,8 @@ are pure: they never modify their inputs and return new arrays. Only an optimize
 layers see the change.
 
 Penalties apply to parameters whose *name* (the part of the key after the last ``"."``)
-is in ``decay`` -- by default only the weights ``"W"``, not biases ``"b"`` nor
+is in ``decay`` -- by default only the weight matrices (:data:`WEIGHTS`: ``"W"`` of a
+linear layer, ``"W_x"`` and ``"W_h"`` of a recurrent one), not biases ``"b"`` nor
 BatchNorm's ``gamma``/``beta``.
 """
 
@@ -32,6 +33,7 @@ import numpy as np
 from ._validate import as_float_array, check_positive_float
 
 __all__ = [
+    "WEIGHTS",
     "global_norm",
     "clip_by_value",
     "clip_by_global_norm",
@@ -43,6 +45,11 @@ __all__ = [
     "SGD",
     "LinearWarmup",
 ]
+
+
+#: The parameter names that penalties and weight decay act on by default: the weight
+#: matrices of linear (``W``) and recurrent (``W_x``, ``W_h``) layers.
+WEIGHTS = ("W", "W_x", "W_h")
 
 
 # ----------------------------------------------------------- adapters and small helpers
@@ -195,7 +202,7 @@ def clip_by_global_norm(grads, max_norm):
     return clipped, norm
 
 
-def l2_penalty(params, lam, decay=("W",)):
+def l2_penalty(params, lam, decay=WEIGHTS):
     """Return ``½ λ Σ ‖W‖²`` over the parameters named in ``decay``.
 
     ``params`` is a dict ``{key: array}``, a model with ``parameters()`` or a layer.
@@ -210,7 +217,7 @@ def l2_penalty(params, lam, decay=("W",)):
     )
 
 
-def l2_penalty_grad(params, lam, decay=("W",)):
+def l2_penalty_grad(params, lam, decay=WEIGHTS):
     """Return ``{key: λW}`` (zeros for parameters not in ``decay``), the gradient of
     :func:`l2_penalty`.
 
@@ -220,7 +227,7 @@ def l2_penalty_grad(params, lam, decay=("W",)):
     return {k: lam * p if d else np.zeros_like(p) for k, p, d in items}
 
 
-def l1_penalty(params, lam, decay=("W",)):
+def l1_penalty(params, lam, decay=WEIGHTS):
     """Return ``λ Σ |W|`` over the parameters named in ``decay``.
 
     Implements eq. (tg-l1-update) in chapters/06_taming_gradients.
@@ -231,7 +238,7 @@ def l1_penalty(params, lam, decay=("W",)):
     )
 
 
-def l1_penalty_grad(params, lam, decay=("W",)):
+def l1_penalty_grad(params, lam, decay=WEIGHTS):
     """Return the subgradient ``{key: λ·sign(W)}`` of :func:`l1_penalty` (``0`` where
     ``W = 0``).
 
@@ -317,7 +324,7 @@ class Optimizer:
         clip_norm=None,
         l2=0.0,
         l1=0.0,
-        decay=("W",),
+        decay=WEIGHTS,
         allow_nonfinite=False,
     ):
         self.lr = lr
@@ -505,7 +512,7 @@ class SGD(Optimizer):
     l2, l1 : float, default 0
         Penalty strengths; add ``λ W`` (weight decay) and ``λ sign(W)`` to the gradient
         of each parameter whose name is in ``decay``.
-    decay : tuple of str, default ("W",)
+    decay : tuple of str, default WEIGHTS ("W", "W_x", "W_h")
     allow_nonfinite : bool, default False
         By default a NaN/inf gradient or update raises (naming the parameter) and
         nothing is changed; set True to let a diverging run reach NaN (chapter 05).
@@ -530,7 +537,7 @@ class SGD(Optimizer):
         clip_norm=None,
         l2=0.0,
         l1=0.0,
-        decay=("W",),
+        decay=WEIGHTS,
         allow_nonfinite=False,
     ):
         if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):

@@ -140,14 +140,14 @@ def evaluate(net, loss, X, T):
         net.training = was_training
 
 
-def _progress(total, enabled):
+def _progress(total, enabled, unit="epoch", desc="training"):
     if enabled is None:
         enabled = os.environ.get("BOOKCODE_PROGRESS", "1") != "0"
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="training", unit="epoch", delay=2.0, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, delay=2.0, leave=False)
 
 
 def _stopped(hist, epoch, net, X, T, loss, warn):

@@ -10,14 +10,16 @@ forward pass, dashed arrows for the backward pass, grey for what a layer caches.
 - :func:`batchnorm_flow`: the data flow of a batch-normalisation layer, forward and
   backward (chapter 8);
 - :func:`residual_blocks`: the original ("post-activation") and the pre-activation
-  residual block side by side (chapter 9).
+  residual block side by side (chapter 9);
+- :func:`lstm_cell`: one step of an LSTM cell, the cell state an additive highway
+  forward and backward (chapter 11).
 """
 
 from __future__ import annotations
 
 from .plotting import HOUSE_WIDTH, PALETTE
 
-__all__ = ["layer_protocol", "batchnorm_flow", "residual_blocks"]
+__all__ = ["layer_protocol", "batchnorm_flow", "residual_blocks", "lstm_cell"]
 
 FORWARD = "#222222"
 BACKWARD = PALETTE[1]
@@ -60,7 +62,8 @@ def _box(ax, x, y, text, w=3.6, h=0.8, face=OP_FACE, edge=FORWARD, size=FONT):
 
 
 def _label(ax, x, y, text, color=FORWARD, size=FONT, **kw):
-    ax.text(x, y, text, ha="center", va="center", fontsize=size, color=color, **kw)
+    kw = {"ha": "center", "va": "center", **kw}
+    ax.text(x, y, text, fontsize=size, color=color, **kw)
 
 
 def _arrow(ax, start, end, color=FORWARD, dashed=False, text=None, side=0.25, **kw):
@@ -246,4 +249,74 @@ def residual_blocks():
         else:
             _arrow(ax, (5.0, add_y - 0.3), (5.0, end - 0.2))
             _label(ax, 5.0, end - 0.5, r"$x_{l+1} = x_l + F(x_l)$")
+    return fig
+
+
+def _node(ax, x, y, text, r=0.3, color=FORWARD):
+    """A round operation node (``+``, ``⊙``) of radius ``r`` in x units at (x, y)."""
+    from matplotlib.patches import Ellipse
+
+    w, h = ax.get_position().size * ax.figure.get_size_inches()
+    ax.add_patch(
+        Ellipse((x, y), 2 * r, 2 * r * w / h, fc="white", ec=color, lw=1.2, zorder=3)
+    )
+    ax.text(x, y, text, ha="center", va="center", fontsize=FONT, zorder=4)
+    return r * w / h  # the radius in y units
+
+
+def lstm_cell():
+    """One step of an LSTM cell: the cell state ``c`` runs along the top, touched only
+    by the forget gate (``⊙ f``) and the addition of ``i ⊙ g``; the gates come from
+    ``h_{t-1}`` and ``x_t`` below; ``h_t = o ⊙ tanh(c_t)`` leaves on the right. The
+    dashed arrow is the gradient's way back along the cell state,
+    ``∂E/∂c_{t-1} = ∂E/∂c_t ∘ f_t + …``.
+
+    Used in chapters/11_recurrent (the LSTM cell, fig-lstm-cell).
+    """
+    fig, (ax,) = _canvas(4.0)
+    ax.set_title("one LSTM step: the cell state is an additive highway", fontsize=11)
+    top, gates, bus = 8.0, 4.4, 2.2
+    xf, xi, xg, xo, xt = 2.4, 3.7, 4.9, 6.2, 7.7
+    ry = _node(ax, xf, top, r"$\odot$")
+    _node(ax, xg, top, "+")
+    # the highway: c_{t-1} to c_t in a straight line
+    _label(ax, 0.55, top, r"$c_{t-1}$")
+    _label(ax, 9.45, top, r"$c_t$")
+    hw = dict(color=PALETTE[2], lw=2.2)
+    for a, b in [(1.0, xf - 0.3), (xf + 0.3, xg - 0.3), (xg + 0.3, 9.0)]:
+        ax.annotate("", (b, top), (a, top), arrowprops=dict(arrowstyle="-|>", **hw))
+    _label(ax, 6.2, top + 0.5, "cell state", color=PALETTE[2])
+    _arrow(ax, (9.0, 9.0), (1.0, 9.0), color=BACKWARD, dashed=True)
+    _label(
+        ax,
+        5.0,
+        9.6,
+        r"$\partial E/\partial c_{t-1} = \partial E/\partial c_t \circ f_t + \dots$",
+        color=BACKWARD,
+    )
+    # the inputs and the four gates
+    _label(ax, 0.55, bus, r"$h_{t-1}$")
+    _label(ax, 1.5, 0.45, r"$x_t$")
+    ax.plot([1.0, xo], [bus, bus], color=FORWARD, lw=1.3)
+    _arrow(ax, (1.5, 0.8), (1.5, bus))
+    _label(ax, 2.3, 1.2, r"$z_t = x_t W_x + h_{t-1} W_h + b$", ha="left")
+    for x, f in [(xf, r"$\sigma$"), (xi, r"$\sigma$"), (xg, "tanh"), (xo, r"$\sigma$")]:
+        _box(ax, x, gates, f, w=1.0, h=0.8)
+        _arrow(ax, (x, bus), (x, gates - 0.4))
+    mid = 6.2
+    _node(ax, xg, mid, r"$\odot$")
+    _arrow(ax, (xf, gates + 0.4), (xf, top - ry), text=r"$f_t$", side=0.12)
+    _label(ax, xf - 0.15, mid, "forget\ngate", ha="right")
+    _arrow(ax, (xi, gates + 0.4), (xg - 0.3, mid), text=r"$i_t$", side=-0.6)
+    _arrow(ax, (xg, gates + 0.4), (xg, mid - ry), text=r"$g_t$", side=0.12)
+    _arrow(ax, (xg, mid + ry), (xg, top - ry))
+    # the output h_t = o ⊙ tanh(c_t)
+    _box(ax, xt, mid, "tanh", w=1.0, h=0.8)
+    _arrow(ax, (xt, top), (xt, mid + 0.4))
+    _node(ax, xt, gates, r"$\odot$")
+    _arrow(ax, (xt, mid - 0.4), (xt, gates + ry))
+    _arrow(ax, (xo + 0.5, gates), (xt - 0.3, gates))
+    _label(ax, (xo + xt) / 2 + 0.1, gates + 0.45, r"$o_t$")
+    _arrow(ax, (xt + 0.3, gates), (9.0, gates))
+    _label(ax, 9.45, gates, r"$h_t$")
     return fig

@@ -28,6 +28,10 @@ exercise checkers. The framework never imports them.
   arrays (chapter 9)
 - ``stacked``: several networks of one architecture (other seeds) trained at once, one
   History each (chapter 10)
+- ``recurrent_study``: gradients by time lag in RNNs and LSTMs, the adding problem,
+  (chapter 11)
+- ``recurrent_blocks``: several recurrent nets (seeds) as one block-diagonal net
+  (chapter 11)
 
 Import them by name: ``from bookcode.experiments import gradient_flow``.
 """
@@ -49,6 +53,8 @@ _MODULES = (
     "residual_study",
     "residual_batch",
     "stacked",
+    "recurrent_study",
+    "recurrent_blocks",
 )
 
 

@@ -27,7 +27,7 @@ from .._validate import (
     check_positive_int,
 )
 from ..data import minibatches
-from ..optim import global_norm
+from ..optim import WEIGHTS, global_norm
 from .gradient_flow import gaussian_mlp
 
 __all__ = [
@@ -416,13 +416,13 @@ class ProximalL1:
     inner : optimizer with ``lr`` and ``step(net)``, e.g. :class:`bookcode.optim.SGD`
     lam : float
         ``λ ≥ 0``.
-    decay : tuple of str, default ("W",)
+    decay : tuple of str, default WEIGHTS
         Names of the parameters that are thresholded.
 
     Implements eq. (tg-soft-threshold) in chapters/06_taming_gradients.
     """
 
-    def __init__(self, inner, lam, decay=("W",)):
+    def __init__(self, inner, lam, decay=WEIGHTS):
         if not (hasattr(inner, "step") and hasattr(inner, "lr")):
             raise TypeError(
                 "ProximalL1: inner must be an optimizer with lr and step(net), got "
