@@ -59,10 +59,37 @@ def test_gradient_by_lag_linear_is_exactly_s_to_the_lag():
 
 
 def test_cell_gradient_by_lag_grows_with_the_forget_bias():
-    cell, hidden, mean_f = rs.cell_gradient_by_lag([-2.0, 0.0, 3.0], T=20)
-    assert cell.shape == hidden.shape == (3, 20)
-    assert_allclose(cell[:, 0], 1.0)
-    assert np.all(np.diff(cell[:, -1]) > 0) and np.all(np.diff(mean_f) > 0)
+    total, path, mean_f = rs.cell_gradient_by_lag([-2.0, 0.0, 3.0], T=20)
+    assert total.shape == path.shape == (3, 20)
+    assert_allclose(total[:, 0], 1.0)
+    assert_allclose(path[:, 0], 1.0)
+    assert np.all(np.diff(total[:, -1]) > 0) and np.all(np.diff(mean_f) > 0)
+    assert np.all(np.diff(path, axis=1) <= 1e-15)  # gates below 1: it only shrinks
+    assert np.all(path[:, 1] <= 1)
+
+
+def test_cell_path_is_the_product_of_forget_gates():
+    """With W_h = 0 the gates do not depend on h: the cell path is all there is
+    between c_T and c_{T-1} through c, so for T = 2 the whole gradient at c_1 is the
+    path plus the h route, and the path is exactly f_2 ∘ dc_2."""
+    from bookcode.lstm import LSTM
+
+    X = np.random.default_rng(0).random((4, 2, 2))
+    layer = LSTM(
+        2, 3, W_x=np.random.default_rng(1).normal(size=(2, 12)), W_h=np.zeros((3, 12))
+    )
+    H = layer.forward(X)
+    dH = np.zeros_like(H)
+    dH[:, -1] = 1.0
+    layer.backward(dH)
+    # h_1 feeds nothing (W_h = 0, no loss on h_1): the cell gradient at c_1 is f_2 dc_2
+    o, c = layer.gates["o"][:, -1], layer.cell_states[:, -1]
+    dc2 = o * (1 - np.tanh(c) ** 2)
+    assert_allclose(
+        layer.cell_grad_norms_per_step[0],
+        np.linalg.norm(dc2 * layer.gates["f"][:, -1]),
+        rtol=1e-12,
+    )
 
 
 def test_bad_input():

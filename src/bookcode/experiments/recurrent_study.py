@@ -120,10 +120,11 @@ def cell_gradient_by_lag(forget_biases, *, T=50, n_hidden=32, batch_size=64, rng
 
     Returns
     -------
-    cell : numpy.ndarray, shape (len(forget_biases), T)
-        ``‖∂E/∂c_{T−k}‖ / ‖∂E/∂c_T‖`` for ``k = 0 … T−1``.
-    hidden : numpy.ndarray, shape (len(forget_biases), T)
-        ``‖∂E/∂h_{T−k}‖ / ‖∂E/∂h_T‖``.
+    total : numpy.ndarray, shape (len(forget_biases), T)
+        ``‖∂E/∂c_{T−k}‖ / ‖∂E/∂c_T‖`` for ``k = 0 … T−1``: the whole gradient on the
+        cell state, which also re-enters the cell through ``h`` and the gates.
+    path : numpy.ndarray, shape (len(forget_biases), T)
+        The cell path alone: ``‖∂E/∂c_T ∘ f_T ∘ … ∘ f_{T−k+1}‖ / ‖∂E/∂c_T‖``.
     mean_forget : numpy.ndarray, shape (len(forget_biases),)
         The mean forget-gate activation ``f_t`` over the batch, the units and the steps.
 
@@ -137,17 +138,23 @@ def cell_gradient_by_lag(forget_biases, *, T=50, n_hidden=32, batch_size=64, rng
     X, _ = adding_problem(N, T, rng=gen)
     base = LSTM(2, n, rng=gen)
     d = _unit_direction(gen, N, n)
-    cell, hidden = np.empty((len(biases), T)), np.empty((len(biases), T))
+    total, path = np.empty((len(biases), T)), np.empty((len(biases), T))
     mean_forget = np.empty(len(biases))
     for j, b in enumerate(biases):
         layer = LSTM(
             2, n, forget_bias=b, W_x=base.params["W_x"], W_h=base.params["W_h"]
         )
         _last_step_gradient(layer, X, d)
-        c, h = layer.cell_grad_norms_per_step[::-1], layer.grad_norms_per_step[::-1]
-        cell[j], hidden[j] = c / c[0], h / h[0]
-        mean_forget[j] = layer.gates["f"].mean()
-    return cell, hidden, mean_forget
+        c = layer.cell_grad_norms_per_step[::-1]
+        total[j] = c / c[0]
+        f, o = layer.gates["f"], layer.gates["o"]
+        dc_T = d * o[:, -1] * (1 - np.tanh(layer.cell_states[:, -1]) ** 2)
+        kept = np.cumprod(f[:, ::-1], axis=1)  # f_T, f_T f_{T-1}, …
+        path[j, 0] = 1.0
+        path[j, 1:] = np.linalg.norm(dc_T[:, None] * kept[:, :-1], axis=(0, 2))
+        path[j, 1:] /= np.linalg.norm(dc_T)
+        mean_forget[j] = f.mean()
+    return total, path, mean_forget
 
 
 @dataclass(frozen=True)
