@@ -106,6 +106,15 @@ EXERCISES = {
     "ex-rnn-truncated": ("conceptual", 15),
     "ex-rnn-bptt": ("coding", 30),
     "ex-rnn-lstm-step": ("coding", 20),
+    "ex-mt-bias": ("derivation", 20),
+    "ex-mt-scale": ("derivation + experiment", 20),
+    "ex-mt-decay": ("derivation + experiment", 25),
+    "ex-mt-warmup": ("derivation + experiment", 30),
+    "ex-mt-ln-invariance": ("derivation", 20),
+    "ex-mt-rms-mean": ("derivation", 15),
+    "ex-mt-postnorm": ("derivation + experiment", 30),
+    "ex-mt-adam-step": ("coding", 20),
+    "ex-mt-ln-backward": ("coding", 25),
 }
 
 # name: (what it is for, exercise labels)
@@ -155,6 +164,10 @@ ASSIGNMENTS = {
         "backpropagation through time and the LSTM cell",
         ["ex-rnn-bptt", "ex-rnn-lstm-step", "ex-rnn-spectrum", "ex-rnn-forget-bias"],
     ),
+    "Weekly problem set, chapter 12": (
+        "Adam and layer normalization, on paper and in code",
+        ["ex-mt-adam-step", "ex-mt-ln-backward", "ex-mt-bias", "ex-mt-decay"],
+    ),
     "Computer lab (all auto-checked)": (
         "every coding exercise, in book order; learners get hints, not answers",
         [
@@ -171,6 +184,8 @@ ASSIGNMENTS = {
             "ex-res-backward",
             "ex-rnn-bptt",
             "ex-rnn-lstm-step",
+            "ex-mt-adam-step",
+            "ex-mt-ln-backward",
         ],
     ),
     "Pen-and-paper quiz": (
@@ -183,6 +198,7 @@ ASSIGNMENTS = {
             "ex-vg-scale",
             "ex-init-uniform-range",
             "ex-bn-dgamma-dbeta",
+            "ex-mt-bias",
         ],
     ),
     "Challenge set": (
@@ -198,6 +214,7 @@ ASSIGNMENTS = {
             "ex-init-fan-out",
             "ex-res-projection",
             "ex-rnn-tanh-explode",
+            "ex-mt-postnorm",
         ],
     ),
 }

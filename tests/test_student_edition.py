@@ -521,6 +521,7 @@ ANSWER_LISTINGS = {
     "08_batchnorm": {"batchnorm.batchnorm_backward"},
     "09_residual": {"Residual.backward"},
     "11_recurrent": {"RNN.backward"},
+    "12_modern_training": {"Adam._direction"},
 }
 LISTING = re.compile(r"show_source\((?P<obj>[\w.]+)(?P<rest>[^)]*)\)")
 
@@ -673,13 +674,15 @@ def _answer_body(expression):
     import importlib
 
     import bookcode
+    from bookcode.adam import Adam
     from bookcode.display import show_source
     from bookcode.recurrent import RNN
     from bookcode.residual import Residual
 
     head, _, rest = expression.partition(".")
-    if head in ("Residual", "RNN"):  # imported by name in chapters 9 and 11
-        obj = {"Residual": Residual, "RNN": RNN}[head]
+    by_name = {"Residual": Residual, "RNN": RNN, "Adam": Adam}  # chapters 9, 11, 12
+    if head in by_name:
+        obj = by_name[head]
     elif head in bookcode._MODULES:  # the framework
         obj = importlib.import_module(f"bookcode.{head}")
     else:  # the chapters' experiments (descent, ...)

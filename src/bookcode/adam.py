@@ -62,7 +62,7 @@ class Adam(Optimizer):
     ``m̂₁ = g`` and ``v̂₁ = g²``. The defaults are those of Kingma & Ba (2015).
 
     Implements eqs. (adam-moments), (adam-bias) and (adam-step) in
-    chapters/06_taming_gradients.
+    chapters/12_modern_training.
     """
 
     def __init__(
@@ -121,7 +121,7 @@ class AdamW(Adam):
         As for :class:`Adam`. ``l2`` and ``l1`` are not offered: AdamW's point is the
         decoupled decay.
 
-    Implements eq. (adamw-step) in chapters/06_taming_gradients.
+    Implements eq. (adamw-step) in chapters/12_modern_training.
     """
 
     def __init__(

@@ -67,7 +67,7 @@ def layernorm_forward(X, gamma, beta, eps=1e-5):
         ``(N, n)``, ``(N, 1)``, ``(n,)``), for :func:`layernorm_backward`.
 
     Implements eqs. (ln-stats), (ln-normalize) and (ln-scale-shift) in
-    chapters/08_batchnorm.
+    chapters/12_modern_training.
     """
     X = _batch(X, "layernorm_forward")
     gamma = _vector(gamma, X.shape[1], "gamma", "layernorm_forward")
@@ -107,7 +107,7 @@ def layernorm_backward(dY, cache):
         Shapes ``(N, n)``, ``(n,)``, ``(n,)``.
 
     Implements eqs. (ln-dgamma-dbeta) and (ln-backward-compact) in
-    chapters/08_batchnorm.
+    chapters/12_modern_training.
     """
     X_hat, inv_std, gamma = _unpack(cache, "layernorm", "X_hat, inv_std, gamma")
     dY = _like(dY, X_hat, "layernorm_backward")
@@ -137,7 +137,7 @@ def rmsnorm_forward(X, gamma, eps=1e-6):
         ``(X̂, inv_rms, gamma)`` with ``inv_rms = 1/sqrt(mean(x²) + ε)`` per row (shapes
         ``(N, n)``, ``(N, 1)``, ``(n,)``), for :func:`rmsnorm_backward`.
 
-    Implements eq. (rms-normalize) in chapters/08_batchnorm.
+    Implements eq. (rms-normalize) in chapters/12_modern_training.
     """
     X = _batch(X, "rmsnorm_forward")
     gamma = _vector(gamma, X.shape[1], "gamma", "rmsnorm_forward")
@@ -171,7 +171,7 @@ def rmsnorm_backward(dY, cache):
     dX, dgamma : numpy.ndarray
         Shapes ``(N, n)``, ``(n,)``.
 
-    Implements eq. (rms-backward-compact) in chapters/08_batchnorm.
+    Implements eq. (rms-backward-compact) in chapters/12_modern_training.
     """
     X_hat, inv_rms, gamma = _unpack(cache, "rmsnorm", "X_hat, inv_rms, gamma")
     dY = _like(dY, X_hat, "rmsnorm_backward")
@@ -200,7 +200,8 @@ class LayerNorm(Layer):
     No running statistics: training and inference compute the same function, and a
     batch of one row works (BatchNorm's training mode refuses it).
 
-    Implements eqs. (ln-normalize) and (ln-backward-compact) in chapters/08_batchnorm.
+    Implements eqs. (ln-normalize) and (ln-backward-compact) in
+    chapters/12_modern_training.
     """
 
     def __init__(self, n_features, *, eps=1e-5, dtype=np.float64):
@@ -257,7 +258,7 @@ class RMSNorm(Layer):
     works.
 
     Implements eqs. (rms-normalize) and (rms-backward-compact) in
-    chapters/08_batchnorm.
+    chapters/12_modern_training.
     """
 
     def __init__(self, n_features, *, eps=1e-6, dtype=np.float64):

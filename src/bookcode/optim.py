@@ -271,7 +271,7 @@ class LinearWarmup:
     warmup_steps : int
         Steps to reach it, ``>= 1`` (1: no warm-up).
 
-    Implements linear warm-up in chapters/06_taming_gradients.
+    Implements eq. (warmup) in chapters/12_modern_training.
     """
 
     def __init__(self, lr, warmup_steps):

@@ -32,6 +32,10 @@ exercise checkers. The framework never imports them.
   (chapter 11)
 - ``recurrent_blocks``: several recurrent nets (seeds) as one block-diagonal net
   (chapter 11)
+- ``adaptive_study``: per-layer update ratios under SGD and Adam, Adam's step trace
+  (chapter 12)
+- ``norm_study``: pre-norm and post-norm residual MLPs, their gradients at
+  initialisation, Adam with and without warm-up (chapter 12)
 
 Import them by name: ``from bookcode.experiments import gradient_flow``.
 """
@@ -55,6 +59,8 @@ _MODULES = (
     "stacked",
     "recurrent_study",
     "recurrent_blocks",
+    "adaptive_study",
+    "norm_study",
 )
 
 
