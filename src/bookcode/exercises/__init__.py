@@ -39,6 +39,8 @@ __all__ = [
     "NotAttempted",
     "call_learner",
     "learner_array",
+    "learner_tuple",
+    "inputs_unchanged",
     "run_checks",
     "relative_difference",
     "matches",
@@ -223,6 +225,39 @@ def learner_array(value, what="your function"):
     if not np.all(np.isfinite(arr)):
         raise Hint(f"{what} returned NaN or inf values")
     return arr
+
+
+def learner_tuple(out, names, convert=learner_array):
+    """The learner's tuple of arrays ``names`` (each through ``convert``), or a
+    :class:`Hint` about its form (None, not a tuple, the wrong length).
+
+    Used by the exercise checks of chapters/11_recurrent and
+    chapters/12_modern_training.
+    """
+    listing = ", ".join(names)
+    if out is None:
+        raise Hint(f"your function returned None — did you forget `return {listing}`?")
+    if not isinstance(out, (tuple, list)) or len(out) != len(names):
+        raise Hint(
+            f"return {len(names)} arrays, `return {listing}`; got "
+            f"{type(out).__name__}"
+            + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
+        )
+    return [convert(v, f"your function (its {name})") for v, name in zip(out, names)]
+
+
+def inputs_unchanged(args, originals, example):
+    """Raise a :class:`Hint` if the learner's function changed an input array in place
+    (``example``: a line that would do it).
+
+    Used by the exercise checks of chapters/11_recurrent and
+    chapters/12_modern_training.
+    """
+    if not all(np.array_equal(a, o) for a, o in zip(args, originals)):
+        raise Hint(
+            f"your function changed one of its inputs in place (e.g. `{example}`): "
+            "the caller still needs them. Build new arrays instead"
+        )
 
 
 def run_checks(exercise, learner, cases, *, quiet=False, others=()):

@@ -25,7 +25,8 @@ from ..seeding import rng as _seeded_rng
 from . import (
     Hint,
     call_learner,
-    learner_array,
+    inputs_unchanged,
+    learner_tuple,
     relative_difference,
     run_checks,
     sign_or_zero,
@@ -54,30 +55,6 @@ def _call(learner, shapes, *args):
                 "the state it replaces) and choose the products that give it"
             ) from None
         raise
-
-
-def _unchanged(args, originals, example):
-    if not all(np.array_equal(a, o) for a, o in zip(args, originals)):
-        raise Hint(
-            f"your function changed one of its inputs in place (e.g. `{example}`): "
-            "the caller still needs them. Build new arrays instead"
-        )
-
-
-def _results(out, names):
-    """The learner's tuple as float arrays, or a Hint about its form."""
-    listing = ", ".join(names)
-    if out is None:
-        raise Hint(f"your function returned None — did you forget `return {listing}`?")
-    if not isinstance(out, (tuple, list)) or len(out) != len(names):
-        raise Hint(
-            f"return {len(names)} arrays, `return {listing}`; got "
-            f"{type(out).__name__}"
-            + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
-        )
-    return [
-        learner_array(v, f"your function (its {name})") for v, name in zip(out, names)
-    ]
 
 
 # --------------------------------------------------------------------------- rnn_bptt
@@ -359,8 +336,8 @@ def _rnn_case(N, T, n_in, n, seed, *, last_only=False):
     def case(learner):
         args = tuple(a.copy() for a in originals)
         out = _call(learner, _RNN_SHAPES, *args)
-        _unchanged(args, originals, "dH[:, t] += ...")
-        _diagnose_rnn(_results(out, _RNN_NAMES), originals)
+        inputs_unchanged(args, originals, "dH[:, t] += ...")
+        _diagnose_rnn(learner_tuple(out, _RNN_NAMES), originals)
 
     return case
 
@@ -624,8 +601,8 @@ def _lstm_case(N, n_in, n, seed, *, scale=1.0):
     def case(learner):
         args = tuple(a.copy() for a in originals)
         out = _call(learner, _LSTM_SHAPES, *args)
-        _unchanged(args, originals, "c_prev *= ...")
-        _diagnose_lstm(_results(out, ("h", "c")), originals)
+        inputs_unchanged(args, originals, "c_prev *= ...")
+        _diagnose_lstm(learner_tuple(out, ("h", "c")), originals)
 
     return case
 

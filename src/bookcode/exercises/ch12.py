@@ -28,7 +28,9 @@ from ..seeding import rng as _seeded_rng
 from . import (
     Hint,
     call_learner,
+    inputs_unchanged,
     learner_array,
+    learner_tuple,
     relative_difference,
     run_checks,
     sign_or_zero,
@@ -70,29 +72,6 @@ def _same(a, b, rtol):
     ):
         return False
     return _close(a[~bad_a], b[~bad_b], rtol)
-
-
-def _unchanged(args, originals, example):
-    if not all(np.array_equal(a, o) for a, o in zip(args, originals)):
-        raise Hint(
-            f"your function changed one of its inputs in place (e.g. `{example}`): "
-            "the caller still needs them. Build new arrays instead"
-        )
-
-
-def _results(out, names):
-    """The learner's tuple as float arrays (NaN and inf let through), or a Hint about
-    its form."""
-    listing = ", ".join(names)
-    if out is None:
-        raise Hint(f"your function returned None — did you forget `return {listing}`?")
-    if not isinstance(out, (tuple, list)) or len(out) != len(names):
-        raise Hint(
-            f"return {len(names)} arrays, `return {listing}`; got "
-            f"{type(out).__name__}"
-            + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
-        )
-    return [_array(v, f"your function (its {name})") for v, name in zip(out, names)]
 
 
 def _array(value, what):
@@ -444,8 +423,10 @@ def _adam_case(kind, seed):
             lr, b1, b2, eps = hyper
             named = {"lr": lr, "beta1": b1, "beta2": b2, "eps": eps}
             out = _call(learner, _ADAM_NOTES, *args, t, **named)
-        _unchanged(args, originals, "m *= beta1")
-        _diagnose_adam(_results(out, ("w", "m", "v")), (*originals, t), hyper)
+        inputs_unchanged(args, originals, "m *= beta1")
+        _diagnose_adam(
+            learner_tuple(out, ("w", "m", "v"), _array), (*originals, t), hyper
+        )
 
     return case
 
@@ -778,8 +759,8 @@ def _ln_case(N, n, seed, *, small_var=False, default_eps=False):
             out = _call(learner, _LN_NOTES, *args)
         else:
             out = _call(learner, _LN_NOTES, *args, eps=eps)
-        _unchanged(args, originals, "X -= mu")
-        _diagnose_ln(_results(out, _LN_NAMES), (*originals, eps))
+        inputs_unchanged(args, originals, "X -= mu")
+        _diagnose_ln(learner_tuple(out, _LN_NAMES, _array), (*originals, eps))
 
     return case
 
