@@ -22,14 +22,14 @@ X = np.linspace(0, 1, 50)
 def make():
     """A figure like an explorer's: two axes, fixed limits, a changing line, title,
     legend and a static curve."""
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(4, 2), layout="none")
-    fig.subplots_adjust(
-        wspace=0.6
-    )  # axes whose drawings overlap could differ in the overlap (blit docstring)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(4, 2.4), layout="none")
+    # axes whose drawings overlap could differ in the overlap (blit docstring); margins
+    # keep every label on the canvas (explorer frames must be legible)
+    fig.subplots_adjust(wspace=0.6, left=0.15, right=0.97, bottom=0.22, top=0.86)
     ax0.plot(X, X**2, color="0.6", label="fixed")
     (line,) = ax0.plot(X, X, color="C1", label="a = ?")
     ax0.set(xlim=(0, 1), ylim=(-2, 2), xlabel="x", ylabel="y")
-    leg = ax0.legend(loc="lower left", fontsize=7)
+    leg = ax0.legend(loc="lower left", fontsize=9)
     (dots,) = ax1.semilogy(X, np.exp(X), ".")
     ax1.set_ylim(0.1, 100)
     title = ax0.set_title("")
@@ -187,3 +187,15 @@ def test_explorer_with_a_figure_live_and_static():
     assert not np.array_equal(frames[0], frames[1]) and not np.array_equal(
         frames[1], frames[2]
     )
+
+
+def test_explorer_refuses_an_illegible_figure():
+    fig, update = make()
+
+    def draw(a):
+        changed = update(a)
+        changed[-1].set_fontsize(12 - 2 * a)  # the title: 8 pt at a = 2
+        return changed
+
+    with pytest.raises(ValueError, match=r"draw\(a=2\).*text below 9 pt"):
+        explorer(draw, {"a": [1, 2]}, figure=fig, static=True)

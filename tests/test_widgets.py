@@ -291,3 +291,40 @@ def test_instances_lists_created_explorers():
     before = len(W.instances())
     ex = W.explorer(draw, {"a": [1, 2]}, static=False)
     assert W.instances()[-1] is ex and len(W.instances()) == before + 1
+
+
+def _frame(width=6.6, font=10.0, text_at=0.5):
+    fig = plt.figure(figsize=(width, 2.0))
+    fig.text(text_at, 0.5, "label", fontsize=font)
+    return fig
+
+
+def test_frames_are_drawn_at_the_size_they_are_shown():
+    """At the default 100 dpi a 6.6 in frame is 660 px: the page column at 1280 px, so
+    its text is shown at its drawn size (tests/test_browser.py checks the page)."""
+    e = explorer(lambda a: _frame(), {"a": [1, 2]})
+    assert Image.open(io.BytesIO(e.image.value)).size == (660, 200)
+    plt.close("all")
+
+
+@pytest.mark.parametrize("static", [False, True])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"width": 7.0}, "7.00 x 2.00 in"),
+        ({"font": 8.0}, "text below 9 pt"),
+        ({"text_at": 0.97}, "cut off"),
+        ({"text_at": -0.02}, "cut off"),
+    ],
+)
+def test_illegible_frames_are_refused(static, kw, match):
+    with pytest.raises(ValueError, match=match) as err:
+        explorer(lambda a: _frame(**kw), {"a": [1, 2]}, static=static)
+    assert "explorer frame draw(a=1)" in str(err.value)
+    assert plt.get_fignums() == []  # the refused frame was closed
+
+
+def test_a_later_static_frame_is_checked_too():
+    with pytest.raises(ValueError, match=r"draw\(a=2\).*text below 9 pt"):
+        explorer(lambda a: _frame(font=12 - 2 * a), {"a": [1, 2]}, static=True)
+    plt.close("all")

@@ -126,13 +126,13 @@ class BlitFrames:
         of those it changed; each must be a direct child of one of the figure's axes (a
         line, text, the title, a legend, a collection, an image) or of the figure itself
         (e.g. a suptitle).
-    dpi : int, default 72
+    dpi : int, default 100
         Resolution of the frames.
 
     Used by the explorers of every chapter (first in chapters/01_gradient_descent).
     """
 
-    def __init__(self, fig, update, dpi=72):
+    def __init__(self, fig, update, dpi=100):
         if not isinstance(fig, Figure):
             raise TypeError(
                 f"BlitFrames: fig must be a matplotlib Figure, got {type(fig).__name__}"

@@ -38,6 +38,10 @@ __all__ = [
     "plot_contours",
     "figure_to_png",
     "rgba_to_png",
+    "check_legible",
+    "HOUSE_WIDTH",
+    "MIN_FONT",
+    "FIGURE_DPI",
 ]
 
 #: Okabe–Ito colour-blind-safe palette (blue, vermillion, green, purple, orange, sky
@@ -57,12 +61,85 @@ SEQUENTIAL_CMAP = "viridis"
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
-# The page column of the built book is 660 px wide at a 1280 px window, and figures are
-# drawn at figure.dpi 100: a figure HOUSE_WIDTH inches wide is shown at its drawn size,
-# so a font of MIN_FONT points is 12.5 px on screen. bookcode.display.show_figure
-# refuses a wider figure or a smaller font; tests/test_browser.py checks the page.
+# The page column of the built book is 660 px wide at a 1280 px window, and figures and
+# explorer frames are drawn at FIGURE_DPI 100: a figure HOUSE_WIDTH inches wide is shown
+# at its drawn size, so a font of MIN_FONT points is 12.5 px on screen. check_legible
+# (used by show_figure and explorer) refuses a wider figure or a smaller font;
+# tests/test_browser.py checks the page.
 HOUSE_WIDTH = 6.6
 MIN_FONT = 9.0
+FIGURE_DPI = 100
+
+
+def _extent_outside(artist, renderer, right):
+    try:
+        box = artist.get_window_extent(renderer)
+    except Exception:  # noqa: BLE001 - some artists have no extent before drawing
+        return False
+    return box.width > 0 and (box.x0 < -1 or box.x1 > right + 1)
+
+
+def check_legible(fig, where, cropped=True):
+    """Raise ValueError unless ``fig`` can be shown at the size it is drawn: at most
+    ``HOUSE_WIDTH`` inches wide and no visible text below ``MIN_FONT`` points.
+
+    ``cropped=True``: the figure is shown cropped to what it draws (a notebook's
+    ``bbox_inches="tight"``), so text outside the canvas widens it. ``cropped=False``
+    (an explorer's frame, shown whole): text outside the canvas would be cut off, so
+    none may be there. The figure is drawn (laid out) once; it stays open.
+
+    Used by ``show_figure`` for every numbered figure and by ``explorer`` for every
+    frame (first in chapters/01_gradient_descent).
+    """
+    from matplotlib.text import Text
+
+    if not isinstance(fig, Figure):
+        raise TypeError(
+            f"{where}: expected a matplotlib Figure, got {type(fig).__name__}"
+        )
+    fig.canvas.draw()  # lays the figure out (constrained layout) as the display will
+    renderer = fig.canvas.get_renderer()
+    drawn = fig.get_tightbbox(renderer)  # inches
+    w, h = fig.get_figwidth(), fig.get_figheight()
+    slack = 0.02  # inches: antialiasing at the canvas's edge
+    cut = not cropped and (
+        drawn.x0 < -slack
+        or drawn.y0 < -slack
+        or drawn.x1 > w + slack
+        or drawn.y1 > h + slack
+    )
+    width = max(w, drawn.width - 0.05) if cropped else w
+    if width > HOUSE_WIDTH + 1e-9 or cut:
+        outside = [
+            str(a)[:40]
+            for a in fig.findobj(lambda a: a.get_visible() and a is not fig)
+            if hasattr(a, "get_window_extent")
+            and not isinstance(a, Axes)
+            and _extent_outside(a, renderer, fig.bbox.width)
+        ]
+        what = (
+            f"is {width:.2f} in wide (with what is drawn outside its canvas)"
+            if cropped
+            else f"is {w:.2f} x {h:.2f} in and draws from ({drawn.x0:.2f}, "
+            f"{drawn.y0:.2f}) to ({drawn.x1:.2f}, {drawn.y1:.2f}) in, which is cut off"
+        )
+        raise ValueError(
+            f"{where}: the figure {what}; draw it at the page column's width or less "
+            f"(figsize=({HOUSE_WIDTH:g}, h), legends inside the figure), so that it is "
+            f"shown at the size it was drawn; outside the canvas: {outside[:4]}"
+        )
+    small = sorted(
+        {
+            (t.get_fontsize(), t.get_text()[:30])
+            for t in fig.findobj(Text)
+            if t.get_visible() and t.get_text().strip() and t.get_fontsize() < MIN_FONT
+        }
+    )
+    if small:
+        raise ValueError(
+            f"{where}: text below {MIN_FONT:g} pt would be too small to read on "
+            f"the page: {small[:4]}"
+        )
 
 
 def use_style():
@@ -75,7 +152,7 @@ def use_style():
     mpl.rcParams.update(
         {
             "figure.figsize": (6.4, 4.0),
-            "figure.dpi": 100,
+            "figure.dpi": FIGURE_DPI,
             "figure.constrained_layout.use": True,
             "font.size": 11,
             "axes.titlesize": 12,
@@ -576,7 +653,7 @@ def plot_contours(
     return ax
 
 
-def figure_to_png(fig, dpi=72, optimize=True, colors=96):
+def figure_to_png(fig, dpi=FIGURE_DPI, optimize=True, colors=96):
     """Render ``fig`` to compact PNG bytes and close it (encoded by
     :func:`rgba_to_png`).
 

@@ -111,14 +111,6 @@ def say(name, value, fmt=""):
     return None
 
 
-def _extent_outside(artist, renderer, right):
-    try:
-        box = artist.get_window_extent(renderer)
-    except Exception:  # noqa: BLE001 - some artists have no extent before drawing
-        return False
-    return box.width > 0 and (box.x0 < -1 or box.x1 > right + 1)
-
-
 def show_figure(fig):
     """Show ``fig`` as the output of this cell, once, and close it.
 
@@ -131,6 +123,9 @@ def show_figure(fig):
     ------
     TypeError
         If ``fig`` is not a matplotlib Figure.
+    ValueError
+        If it could not be shown at the size it is drawn, legibly
+        (``bookcode.display.plotting.check_legible``).
 
     Every chapter's figures come through it (e.g. chapters/01_gradient_descent).
     """
@@ -141,48 +136,13 @@ def show_figure(fig):
             f"show_figure: expected a matplotlib Figure, got {type(fig).__name__}"
         )
     import matplotlib.pyplot as plt
-    from matplotlib.axes import Axes
-    from matplotlib.text import Text as MplText
 
-    from .plotting import HOUSE_WIDTH, MIN_FONT
+    from .plotting import check_legible
 
-    # the notebook shows the figure cropped to its drawn artists plus 0.1 in each side
-    # (bbox_inches="tight"): text or a legend outside the canvas would widen the image
-    fig.canvas.draw()  # lays the figure out (constrained layout) as the display will
-    width = max(
-        fig.get_figwidth(),
-        fig.get_tightbbox(fig.canvas.get_renderer()).width - 0.05,
-    )
-    if width > HOUSE_WIDTH + 1e-9:
-        renderer, right = fig.canvas.get_renderer(), fig.bbox.width
-        outside = [
-            str(a)[:40]
-            for a in fig.findobj(lambda a: a.get_visible() and a is not fig)
-            if hasattr(a, "get_window_extent")
-            and not isinstance(a, Axes)
-            and _extent_outside(a, renderer, right)
-        ]
+    try:
+        check_legible(fig, "show_figure")
+    finally:
         plt.close(fig)
-        raise ValueError(
-            f"show_figure: the figure is {width:.2f} in wide (with what is drawn "
-            "outside its canvas); draw it at the page column's width or less "
-            f"(figsize=({HOUSE_WIDTH:g}, h), legends inside the figure), so that it is "
-            f"shown at the size it was drawn; outside the canvas: {outside[:4]}"
-        )
-    small = sorted(
-        {
-            (t.get_fontsize(), t.get_text()[:30])
-            for t in fig.findobj(MplText)
-            if t.get_visible() and t.get_text().strip() and t.get_fontsize() < MIN_FONT
-        }
-    )
-    if small:
-        plt.close(fig)
-        raise ValueError(
-            f"show_figure: text below {MIN_FONT:g} pt would be too small to read on "
-            f"the page: {small[:4]}"
-        )
-    plt.close(fig)
     try:
         from IPython import get_ipython
         from IPython.display import display

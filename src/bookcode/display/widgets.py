@@ -40,7 +40,7 @@ from ._explorer_args import (
     range_slider_args,
 )
 from .blit import BlitFrames
-from .plotting import figure_to_png
+from .plotting import FIGURE_DPI, check_legible, figure_to_png
 
 __all__ = [
     "explorer",
@@ -71,11 +71,17 @@ def static_from_env():
     return raw in _TRUE
 
 
-def _render(draw, values, dpi, compact=True):
+def _where(values):
+    args = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    return f"explorer frame draw({args})"
+
+
+def _render(draw, values, dpi, compact=True, check=True):
     """PNG bytes of ``draw(**values)``; the figure is closed afterwards.
 
     ``compact`` quantises the colours (small frames for the built page); a live redraw
-    skips that to be fast.
+    skips that to be fast. ``check``: refuse a frame that cannot be read at the size it
+    is shown (``plotting.check_legible``).
     """
     fig = draw(**values)
     if not isinstance(fig, matplotlib.figure.Figure):
@@ -88,6 +94,8 @@ def _render(draw, values, dpi, compact=True):
             "plt.subplots()`)"
         )
     try:
+        if check:
+            check_legible(fig, _where(values), cropped=False)
         return (
             figure_to_png(fig, dpi=dpi)
             if compact
@@ -175,6 +183,7 @@ class Explorer(widgets.VBox):
             dpi,
         )
         self.frames = None if figure is None else BlitFrames(figure, draw, dpi)
+        self._checked = False
         self.image, self.error, self.stack, self.links, self._holding = (
             None,
             None,
@@ -188,10 +197,16 @@ class Explorer(widgets.VBox):
 
     def _frame(self, values, compact):
         """PNG bytes for ``values``: redraw only the changed artists (``figure=``) or a
-        new figure."""
-        if self.frames is not None:
-            return self.frames.render(values, compact=compact)
-        return _render(self.draw, values, self.dpi, compact=compact)
+        new figure. Every precomputed frame and the first live one are checked for
+        legibility (``plotting.check_legible``); later live redraws skip it to be
+        fast."""
+        check, self._checked = compact or not self._checked, True
+        if self.frames is None:
+            return _render(self.draw, values, self.dpi, compact=compact, check=check)
+        png = self.frames.render(values, compact=compact)
+        if check:
+            check_legible(self.frames.fig, _where(values), cropped=False)
+        return png
 
     @property
     def values(self):
@@ -340,7 +355,7 @@ def explorer(
     labels=None,
     static=None,
     live_ranges=None,
-    dpi=72,
+    dpi=FIGURE_DPI,
     note=True,
     figure=None,
 ):
@@ -370,8 +385,11 @@ def explorer(
         integers) or a ``FloatSlider``; ``(min, max, step, "log")`` a ``FloatLogSlider``
         over [min, max] whose step is in decades. These redraw for any value; other
         names get a ``SelectionSlider`` over the grid.
-    dpi : int, default 72
-        Resolution of the PNG frames.
+    dpi : int, default 100 (``plotting.FIGURE_DPI``)
+        Resolution of the PNG frames. At 100 dpi a frame is shown at its drawn size in
+        the page column, so every frame must be legible there: at most
+        ``plotting.HOUSE_WIDTH`` inches wide, nothing drawn outside it, no text under
+        ``plotting.MIN_FONT`` points (a ValueError names what is not).
     note : bool or str, default True
         Static mode: show a line saying how many frames were precomputed and how to
         explore live; a str is shown instead of that line (for an explorer whose frames
