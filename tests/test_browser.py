@@ -120,11 +120,18 @@ return Array.from(document.querySelectorAll('article figure img')).map(i => ({
   id: i.closest('figure').id, natural: i.naturalWidth,
   shown: i.getBoundingClientRect().width}));
 """
-# A figure may be shown at no less than this fraction of the size it was drawn at. With
-# show_figure's floor of 9 pt at 100 dpi (12.5 px), text in a figure is then at least
-# 12 px on screen at 1280 px, the size of the page's own small print.
+# A figure or an explorer frame may be shown at no less than this fraction of the size
+# it was drawn at. With the floor of 9 pt at 100 dpi (12.5 px) that show_figure and
+# explorer enforce (plotting.check_legible), text in a figure is then at least 12 px on
+# screen at 1280 px, the size of the page's own small print.
 SHOWN_AT_LEAST = 0.96
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
+# The size an explorer's visible frame is drawn at (natural width, px) and shown at.
+FRAME_SIZE_JS = """
+return Array.from(arguments[0].querySelectorAll('img'))
+  .filter(im => im.checkVisibility())
+  .map(im => [im.naturalWidth, im.getBoundingClientRect().width]);
+"""
 # The images an explorer shows: [width, height, pixel hash] of each visible <img>.
 SHOWN_JS = """
 const imgs = Array.from(arguments[0].querySelectorAll('img'));
@@ -271,7 +278,8 @@ def check_width(driver, where):
 
 def check_explorers(driver, where, shots_prefix=None):
     """Move every slider of every explorer on the page one step; each move must change
-    the figure shown."""
+    the figure shown. Each explorer's frame is shown at its drawn size, like a figure
+    (explorer() checks the fonts of every frame as show_figure does a figure's)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -291,6 +299,12 @@ def check_explorers(driver, where, shots_prefix=None):
             assert len(before) == 1, (
                 f"{where}: explorer {i} shows {len(before)} images, expected one frame"
             )
+            if j == 0:
+                [(natural, shown)] = driver.execute_script(FRAME_SIZE_JS, box)
+                assert shown >= SHOWN_AT_LEAST * natural, (
+                    f"{where}: explorer {i}'s frame is drawn {natural} px wide and "
+                    f"shown at {shown:.0f} px: its text is shrunk below 12 px"
+                )
             text = readouts[j].text
             at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute(
                 "aria-valuemax"
