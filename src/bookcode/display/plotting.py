@@ -79,14 +79,15 @@ def _extent_outside(artist, renderer, right):
     return box.width > 0 and (box.x0 < -1 or box.x1 > right + 1)
 
 
-def check_legible(fig, where, cropped=True):
+def check_legible(fig, where, cropped=True, drawn=False):
     """Raise ValueError unless ``fig`` can be shown at the size it is drawn: at most
     ``HOUSE_WIDTH`` inches wide and no visible text below ``MIN_FONT`` points.
 
     ``cropped=True``: the figure is shown cropped to what it draws (a notebook's
     ``bbox_inches="tight"``), so text outside the canvas widens it. ``cropped=False``
     (an explorer's frame, shown whole): text outside the canvas would be cut off, so
-    none may be there. The figure is drawn (laid out) once; it stays open.
+    none may be there. The figure is drawn (laid out) once, unless ``drawn`` says that
+    it just was (then only its artists' extents are measured); it stays open.
 
     Used by ``show_figure`` for every numbered figure and by ``explorer`` for every
     frame (first in chapters/01_gradient_descent).
@@ -97,18 +98,20 @@ def check_legible(fig, where, cropped=True):
         raise TypeError(
             f"{where}: expected a matplotlib Figure, got {type(fig).__name__}"
         )
-    fig.canvas.draw()  # lays the figure out (constrained layout) as the display will
+    if not hasattr(fig.canvas, "get_renderer"):  # closed in pyplot: a canvas to measure
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    if not drawn:
+        fig.canvas.draw()  # lays it out (constrained layout) as the display will
     renderer = fig.canvas.get_renderer()
-    drawn = fig.get_tightbbox(renderer)  # inches
+    box = fig.get_tightbbox(renderer)  # inches
     w, h = fig.get_figwidth(), fig.get_figheight()
     slack = 0.02  # inches: antialiasing at the canvas's edge
     cut = not cropped and (
-        drawn.x0 < -slack
-        or drawn.y0 < -slack
-        or drawn.x1 > w + slack
-        or drawn.y1 > h + slack
+        box.x0 < -slack or box.y0 < -slack or box.x1 > w + slack or box.y1 > h + slack
     )
-    width = max(w, drawn.width - 0.05) if cropped else w
+    width = max(w, box.width - 0.05) if cropped else w
     if width > HOUSE_WIDTH + 1e-9 or cut:
         outside = [
             str(a)[:40]
@@ -120,8 +123,8 @@ def check_legible(fig, where, cropped=True):
         what = (
             f"is {width:.2f} in wide (with what is drawn outside its canvas)"
             if cropped
-            else f"is {w:.2f} x {h:.2f} in and draws from ({drawn.x0:.2f}, "
-            f"{drawn.y0:.2f}) to ({drawn.x1:.2f}, {drawn.y1:.2f}) in, which is cut off"
+            else f"is {w:.2f} x {h:.2f} in and draws from ({box.x0:.2f}, "
+            f"{box.y0:.2f}) to ({box.x1:.2f}, {box.y1:.2f}) in, which is cut off"
         )
         raise ValueError(
             f"{where}: the figure {what}; draw it at the page column's width or less "

@@ -94,13 +94,14 @@ def _render(draw, values, dpi, compact=True, check=True):
             "plt.subplots()`)"
         )
     try:
-        if check:
-            check_legible(fig, _where(values), cropped=False)
-        return (
+        png = (
             figure_to_png(fig, dpi=dpi)
             if compact
             else figure_to_png(fig, dpi=dpi, colors=None, optimize=False)
         )
+        if check:  # measured on the drawing just made: no second draw
+            check_legible(fig, _where(values), cropped=False, drawn=True)
+        return png
     finally:
         plt.close(fig)
 
@@ -205,7 +206,7 @@ class Explorer(widgets.VBox):
             return _render(self.draw, values, self.dpi, compact=compact, check=check)
         png = self.frames.render(values, compact=compact)
         if check:
-            check_legible(self.frames.fig, _where(values), cropped=False)
+            check_legible(self.frames.fig, _where(values), cropped=False, drawn=True)
         return png
 
     @property
