@@ -328,3 +328,28 @@ def test_rgba_to_png_round_trip_and_bad_input():
             plotting.rgba_to_png(bad)
     with pytest.raises(ValueError, match="256"):
         plotting.rgba_to_png(rgba, colors=300)
+
+
+def test_check_legible_refuses_what_a_reader_could_not_read():
+    check = plotting.check_legible
+    with pytest.raises(TypeError, match="expected a matplotlib Figure"):
+        check("fig", "here")
+    fig = plt.figure(figsize=(6.6, 2.0))
+    fig.text(0.5, 0.5, "fits", fontsize=10)
+    check(fig, "here")  # shown cropped (a figure) or whole (an explorer frame)
+    check(fig, "here", cropped=False)
+    plt.close(fig)
+    fig.canvas.draw()
+    check(fig, "here", drawn=True)  # measured on the last drawing, even once closed
+    fig.text(0.0, 0.2, "at the left edge", fontsize=10)
+    fig.text(1.02, 0.5, "beyond the right edge", fontsize=10)
+    wide = r"here: the figure is 8\.\d\d in wide.*beyond the right edge"
+    with pytest.raises(ValueError, match=wide):
+        check(fig, "here")  # cropped: the text widens the image past the column
+    with pytest.raises(ValueError, match="cut off"):
+        check(fig, "here", cropped=False)  # whole: the text is lost
+    small = plt.figure(figsize=(3.0, 2.0))
+    small.text(0.1, 0.5, "tiny", fontsize=8)
+    with pytest.raises(ValueError, match=r"text below 9 pt.*tiny"):
+        check(small, "here")
+    plt.close("all")
